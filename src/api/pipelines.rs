@@ -1,0 +1,209 @@
+//! CreatePipeline, GetPipeline, UpdatePipeline, DeletePipeline, ListPipelines.
+
+use super::pagination::{decode_token, encode_token, page_size};
+use super::tags::check_new_tags;
+use crate::app::App;
+use crate::model::structure::{check_pipeline, fill_defaults, StructureContext};
+use crate::model::*;
+use crate::protocol::{ApiError, RequestContext};
+use crate::store::{PipelineRecord, RegionState};
+use std::sync::Arc;
+
+/// Secret configuration values are never returned: AWS shows them as `****`.
+pub const MASK: &str = "****";
+
+pub fn create_pipeline(
+    app: &App,
+    ctx: &RequestContext,
+    input: CreatePipelineInput,
+) -> Result<CreatePipelineOutput, ApiError> {
+    let mut pipeline = input.pipeline;
+    let tags = input.tags.unwrap_or_default();
+    check_new_tags(&tags, app.config.max_tags)?;
+    let region = app.store.region(&ctx.scope);
+    let output = {
+        let mut state = region.lock();
+        prepare_declaration(app, ctx, &state, &mut pipeline)?;
+        if state.pipelines.contains_key(&pipeline.name) {
+            return Err(ApiError::new(
+                ErrorCode::PipelineNameInUseException,
+                format!(
+                    "A pipeline with the name '{}' already exists in account '{}'",
+                    pipeline.name, ctx.scope.account
+                ),
+            ));
+        }
+        if state.pipelines.len() >= app.config.max_pipelines {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceededException,
+                format!(
+                    "The maximum number of pipelines ({}) for account '{}' in region '{}' has been reached",
+                    app.config.max_pipelines, ctx.scope.account, ctx.scope.region
+                ),
+            ));
+        }
+        pipeline.version = Some(1);
+        let arn = region.arn(&pipeline.name);
+        let shown = masked(&state, &pipeline);
+        state
+            .pipelines
+            .insert(pipeline.name.clone(), PipelineRecord::new(arn, pipeline, tags.clone()));
+        CreatePipelineOutput {
+            pipeline: Some(shown),
+            tags: if tags.is_empty() { None } else { Some(tags) },
+        }
+    };
+    Ok(output)
+}
+
+pub fn get_pipeline(
+    app: &App,
+    ctx: &RequestContext,
+    input: GetPipelineInput,
+) -> Result<GetPipelineOutput, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let state = region.lock();
+    let record = state
+        .pipelines
+        .get(&input.name)
+        .ok_or_else(|| ApiError::pipeline_not_found(&input.name, &ctx.scope.account))?;
+    let declaration = match input.version {
+        None => record.current().clone(),
+        Some(version) => record.at_version(version).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::PipelineVersionNotFoundException,
+                format!(
+                    "Pipeline '{}' does not have a version {version}",
+                    input.name
+                ),
+            )
+        })?,
+    };
+    Ok(GetPipelineOutput {
+        pipeline: Some(masked(&state, &declaration)),
+        metadata: Some(PipelineMetadata {
+            pipeline_arn: Some(record.arn.clone()),
+            created: Some(record.created),
+            updated: Some(record.updated),
+            polling_disabled_at: None,
+        }),
+    })
+}
+
+pub fn update_pipeline(
+    app: &App,
+    ctx: &RequestContext,
+    input: UpdatePipelineInput,
+) -> Result<UpdatePipelineOutput, ApiError> {
+    let mut pipeline = input.pipeline;
+    let region = app.store.region(&ctx.scope);
+    let mut state = region.lock();
+    if !state.pipelines.contains_key(&pipeline.name) {
+        return Err(ApiError::pipeline_not_found(&pipeline.name, &ctx.scope.account));
+    }
+    prepare_declaration(app, ctx, &state, &mut pipeline)?;
+    let name = pipeline.name.clone();
+    let record = state
+        .pipelines
+        .get_mut(&name)
+        .ok_or_else(|| ApiError::pipeline_not_found(&name, &ctx.scope.account))?;
+    // The version in the request is ignored: every accepted update becomes the next version.
+    pipeline.version = Some(record.version() + 1);
+    record.versions.push(Arc::new(pipeline));
+    record.updated = Timestamp::now();
+    let current = record.current().clone();
+    Ok(UpdatePipelineOutput {
+        pipeline: Some(masked(&state, &current)),
+    })
+}
+
+pub fn delete_pipeline(
+    app: &App,
+    ctx: &RequestContext,
+    input: DeletePipelineInput,
+) -> Result<Empty, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let mut state = region.lock();
+    // AWS answers a delete of a missing pipeline with success.
+    state.pipelines.remove(&input.name);
+    Ok(Empty::default())
+}
+
+pub fn list_pipelines(
+    app: &App,
+    ctx: &RequestContext,
+    input: ListPipelinesInput,
+) -> Result<ListPipelinesOutput, ApiError> {
+    let after = input.next_token.as_deref().map(decode_token).transpose()?;
+    let size = page_size(input.max_results, 100);
+    let region = app.store.region(&ctx.scope);
+    let state = region.lock();
+    let range = match &after {
+        Some(last) => state
+            .pipelines
+            .range::<String, _>((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded)),
+        None => state.pipelines.range::<String, _>(..),
+    };
+    let mut pipelines = Vec::with_capacity(size.min(state.pipelines.len()));
+    let mut more = false;
+    for (name, record) in range {
+        if pipelines.len() == size {
+            more = true;
+            break;
+        }
+        let current = record.current();
+        pipelines.push(PipelineSummary {
+            name: Some(name.clone()),
+            version: Some(record.version()),
+            pipeline_type: current.pipeline_type,
+            execution_mode: current.execution_mode,
+            created: Some(record.created),
+            updated: Some(record.updated),
+        });
+    }
+    let next_token = if more {
+        pipelines.last().and_then(|p| p.name.as_deref()).map(encode_token)
+    } else {
+        None
+    };
+    Ok(ListPipelinesOutput {
+        pipelines: Some(pipelines),
+        next_token,
+    })
+}
+
+/// Applies AWS's defaults and checks the structure rules.
+fn prepare_declaration(
+    app: &App,
+    ctx: &RequestContext,
+    state: &RegionState,
+    pipeline: &mut PipelineDeclaration,
+) -> Result<(), ApiError> {
+    fill_defaults(pipeline);
+    let lookup = |id: &ActionTypeId| state.registered_action_type(id);
+    let structure = StructureContext {
+        region: &ctx.scope.region,
+        max_stages: app.config.max_stages,
+        max_actions_per_stage: app.config.max_actions_per_stage,
+        registered_action_type: &lookup,
+    };
+    check_pipeline(pipeline, &structure)
+}
+
+/// The declaration as clients see it: secret configuration values masked.
+pub fn masked(state: &RegionState, pipeline: &PipelineDeclaration) -> PipelineDeclaration {
+    let mut shown = pipeline.clone();
+    for stage in &mut shown.stages {
+        for action in &mut stage.actions {
+            let secret_keys = state.secret_configuration_keys(&action.action_type_id);
+            if let Some(configuration) = &mut action.configuration {
+                for key in secret_keys {
+                    if let Some(value) = configuration.get_mut(&key) {
+                        *value = MASK.to_string();
+                    }
+                }
+            }
+        }
+    }
+    shown
+}

@@ -1,0 +1,245 @@
+//! One `Config`, from command-line flags, `CODEPIPELINE_LOCAL_*` environment variables and an
+//! optional TOML or JSON file (`--config`). Precedence: flag or env > file > built-in default.
+
+use crate::engine::behavior::ActionRule;
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Command-line flags. Every flag has an environment variable; unset flags fall back to the
+/// config file, then to the default shown.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "codepipeline-local",
+    version,
+    about = "A local AWS CodePipeline emulator: the whole API over AWS JSON 1.1, with pipelines that really run.",
+    after_help = "Point any AWS client at it, e.g.\n  aws --endpoint-url http://localhost:4566 codepipeline list-pipelines"
+)]
+pub struct Flags {
+    /// Address to listen on [default: 127.0.0.1:4566]
+    #[arg(long, env = "CODEPIPELINE_LOCAL_LISTEN")]
+    pub listen: Option<String>,
+
+    /// Region used when a request carries no SigV4 credential scope [default: us-east-1]
+    #[arg(long, env = "CODEPIPELINE_LOCAL_REGION")]
+    pub region: Option<String>,
+
+    /// Account id used when the access key is not a 12-digit account id [default: 000000000000]
+    #[arg(long = "account-id", env = "CODEPIPELINE_LOCAL_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+
+    /// Configuration file (TOML or JSON): any setting below plus action behaviours
+    #[arg(long, env = "CODEPIPELINE_LOCAL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Do not start an execution when a pipeline is created or updated [default: false]
+    #[arg(long = "no-auto-start", env = "CODEPIPELINE_LOCAL_NO_AUTO_START")]
+    pub no_auto_start: Option<bool>,
+
+    /// Largest accepted request body, in bytes [default: 6291456]
+    #[arg(long = "max-body-bytes", env = "CODEPIPELINE_LOCAL_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Most pipelines per account and region (LimitExceededException past it) [default: 1000]
+    #[arg(long = "max-pipelines", env = "CODEPIPELINE_LOCAL_MAX_PIPELINES")]
+    pub max_pipelines: Option<usize>,
+
+    /// Most stages in a pipeline [default: 50]
+    #[arg(long = "max-stages", env = "CODEPIPELINE_LOCAL_MAX_STAGES")]
+    pub max_stages: Option<usize>,
+
+    /// Most actions in a stage [default: 50]
+    #[arg(long = "max-actions-per-stage", env = "CODEPIPELINE_LOCAL_MAX_ACTIONS_PER_STAGE")]
+    pub max_actions_per_stage: Option<usize>,
+
+    /// Most custom action types per account and region [default: 50]
+    #[arg(long = "max-custom-action-types", env = "CODEPIPELINE_LOCAL_MAX_CUSTOM_ACTION_TYPES")]
+    pub max_custom_action_types: Option<usize>,
+
+    /// Finished executions kept per pipeline; the oldest are dropped past it [default: 1000]
+    #[arg(long = "max-executions-per-pipeline", env = "CODEPIPELINE_LOCAL_MAX_EXECUTIONS_PER_PIPELINE")]
+    pub max_executions_per_pipeline: Option<usize>,
+
+    /// Seconds a manual approval waits before it fails (AWS: 7 days) [default: 604800]
+    #[arg(long = "approval-timeout-seconds", env = "CODEPIPELINE_LOCAL_APPROVAL_TIMEOUT_SECONDS")]
+    pub approval_timeout_seconds: Option<u64>,
+
+    /// Seconds a job may stay unfinished before its action fails [default: 3600]
+    #[arg(long = "job-timeout-seconds", env = "CODEPIPELINE_LOCAL_JOB_TIMEOUT_SECONDS")]
+    pub job_timeout_seconds: Option<u64>,
+
+    /// Base URL of this server as clients see it, for webhook URLs (default: from the Host header)
+    #[arg(long = "external-url", env = "CODEPIPELINE_LOCAL_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+
+    /// Log format: text or json [default: text]
+    #[arg(long = "log-format", env = "CODEPIPELINE_LOCAL_LOG_FORMAT")]
+    pub log_format: Option<String>,
+
+    /// Log filter, tracing-subscriber syntax [default: info]
+    #[arg(long = "log-level", env = "CODEPIPELINE_LOCAL_LOG_LEVEL")]
+    pub log_level: Option<String>,
+}
+
+/// Settings a config file may hold: the flags' settings (same names, snake_case) and the
+/// action behaviour rules.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub no_auto_start: Option<bool>,
+    pub max_body_bytes: Option<usize>,
+    pub max_pipelines: Option<usize>,
+    pub max_stages: Option<usize>,
+    pub max_actions_per_stage: Option<usize>,
+    pub max_custom_action_types: Option<usize>,
+    pub max_executions_per_pipeline: Option<usize>,
+    pub approval_timeout_seconds: Option<u64>,
+    pub job_timeout_seconds: Option<u64>,
+    pub external_url: Option<String>,
+    pub log_format: Option<String>,
+    pub log_level: Option<String>,
+    /// Action behaviour rules, first match wins (see `engine::behavior`).
+    #[serde(default, alias = "action")]
+    pub actions: Vec<ActionRule>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub listen: String,
+    pub region: String,
+    pub account_id: String,
+    pub auto_start: bool,
+    pub max_body_bytes: usize,
+    pub max_pipelines: usize,
+    pub max_stages: usize,
+    pub max_actions_per_stage: usize,
+    pub max_custom_action_types: usize,
+    pub max_executions_per_pipeline: usize,
+    /// Tags per resource (AWS: 50).
+    pub max_tags: usize,
+    #[serde(with = "seconds")]
+    pub approval_timeout: Duration,
+    #[serde(with = "seconds")]
+    pub job_timeout: Duration,
+    pub external_url: Option<String>,
+    pub log_format: String,
+    pub log_level: String,
+    pub actions: Vec<ActionRule>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:4566".to_string(),
+            region: "us-east-1".to_string(),
+            account_id: "000000000000".to_string(),
+            auto_start: true,
+            max_body_bytes: 6 * 1024 * 1024,
+            max_pipelines: 1000,
+            max_stages: 50,
+            max_actions_per_stage: 50,
+            max_custom_action_types: 50,
+            max_executions_per_pipeline: 1000,
+            max_tags: 50,
+            approval_timeout: Duration::from_secs(7 * 24 * 3600),
+            job_timeout: Duration::from_secs(3600),
+            external_url: None,
+            log_format: "text".to_string(),
+            log_level: "info".to_string(),
+            actions: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Merges flags (with their env vars), the config file they name, and the defaults.
+    pub fn load(flags: Flags) -> Result<Config, String> {
+        let file = match &flags.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        Ok(Config {
+            listen: flags.listen.or(file.listen).unwrap_or(d.listen),
+            region: flags.region.or(file.region).unwrap_or(d.region),
+            account_id: flags.account_id.or(file.account_id).unwrap_or(d.account_id),
+            auto_start: !flags
+                .no_auto_start
+                .or(file.no_auto_start)
+                .unwrap_or(!d.auto_start),
+            max_body_bytes: flags.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
+            max_pipelines: flags.max_pipelines.or(file.max_pipelines).unwrap_or(d.max_pipelines),
+            max_stages: flags.max_stages.or(file.max_stages).unwrap_or(d.max_stages),
+            max_actions_per_stage: flags
+                .max_actions_per_stage
+                .or(file.max_actions_per_stage)
+                .unwrap_or(d.max_actions_per_stage),
+            max_custom_action_types: flags
+                .max_custom_action_types
+                .or(file.max_custom_action_types)
+                .unwrap_or(d.max_custom_action_types),
+            max_executions_per_pipeline: flags
+                .max_executions_per_pipeline
+                .or(file.max_executions_per_pipeline)
+                .unwrap_or(d.max_executions_per_pipeline),
+            max_tags: d.max_tags,
+            approval_timeout: flags
+                .approval_timeout_seconds
+                .or(file.approval_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.approval_timeout),
+            job_timeout: flags
+                .job_timeout_seconds
+                .or(file.job_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.job_timeout),
+            external_url: flags.external_url.or(file.external_url),
+            log_format: flags.log_format.or(file.log_format).unwrap_or(d.log_format),
+            log_level: flags.log_level.or(file.log_level).unwrap_or(d.log_level),
+            actions: file.actions,
+        })
+        .and_then(Config::checked)
+    }
+
+    fn checked(self) -> Result<Config, String> {
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account id must be 12 digits, got '{}'", self.account_id));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!("log format must be text or json, got '{}'", self.log_format));
+        }
+        for rule in &self.actions {
+            rule.check()?;
+        }
+        Ok(self)
+    }
+}
+
+/// Reads a TOML or JSON config file (by extension; JSON when it starts with `{`).
+pub fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    parse_file(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
+}
+
+pub fn parse_file(text: &str) -> Result<FileConfig, String> {
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    } else {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+mod seconds {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}

@@ -1,0 +1,58 @@
+//! What simulated actions do, chosen per provider or per pipeline/stage/action name in the
+//! configuration file. The first rule that matches an action wins; no match means `succeed`.
+//!
+//! ```toml
+//! [[actions]]
+//! provider = "CodeBuild"       # match keys, all optional: owner, category, provider,
+//! pipeline = "my-pipeline"     # pipeline, stage, action
+//! behavior = "fail"            # succeed | fail | worker
+//! message = "Unit tests failed"
+//! duration_ms = 1500
+//! [actions.output_variables]
+//! BuildID = "build-1"
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a simulated action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Behavior {
+    /// Succeed after `duration_ms`, with the provider's output variables.
+    #[default]
+    Succeed,
+    /// Fail after `duration_ms` with `message`.
+    Fail,
+    /// Become a job that a worker polls for with PollForJobs (AWS action type id).
+    Worker,
+}
+
+/// One action behaviour rule of the configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRule {
+    pub owner: Option<String>,
+    pub category: Option<String>,
+    pub provider: Option<String>,
+    pub pipeline: Option<String>,
+    pub stage: Option<String>,
+    pub action: Option<String>,
+    #[serde(default)]
+    pub behavior: Behavior,
+    pub message: Option<String>,
+    pub summary: Option<String>,
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub output_variables: BTreeMap<String, String>,
+}
+
+impl ActionRule {
+    /// Rejects rules that cannot mean anything.
+    pub fn check(&self) -> Result<(), String> {
+        if self.behavior != Behavior::Fail && self.message.is_some() {
+            return Err("an action rule's `message` only applies to behavior = \"fail\"".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! codepipeline-local: an AWS CodePipeline emulator.
+//!
+//! - `protocol`: AWS JSON 1.1 on the wire, request scoping, AWS errors.
+//! - `model`: the API's types (generated from the AWS service model), validation, catalog.
+//! - `store`: state per account and region.
+//! - `engine`: pipeline executions.
+//! - `api`: one handler per operation.
+//! - `config`, `server`: how it runs.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod protocol;
+pub mod server;
+pub mod store;
+
+pub use app::App;
+pub use config::Config;
+pub use server::{start, RunningServer};

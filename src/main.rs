@@ -1,0 +1,60 @@
+use clap::Parser;
+use codepipeline_local::config::{Config, Flags};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let config = match Config::load(Flags::parse()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("codepipeline-local: {e}");
+            std::process::exit(2);
+        }
+    };
+    init_logging(&config);
+    let server = match codepipeline_local::start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!("cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    tracing::info!("codepipeline-local ready on {}", server.url());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    if let Err(e) = server.shutdown().await {
+        tracing::error!("server error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

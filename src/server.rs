@@ -1,0 +1,112 @@
+//! The HTTP server: AWS JSON 1.1 on `POST /`, health endpoints, graceful shutdown.
+
+use crate::api;
+use crate::app::App;
+use crate::config::Config;
+use crate::protocol::{self, caller_scope};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The routes of the server.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", post(json11).get(service_info))
+        .route("/health", get(health))
+        .route("/_localstack/health", get(health))
+        .with_state(app)
+}
+
+async fn json11(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    let scope = caller_scope(&headers, &app.config.account_id, &app.config.region);
+    let limit = app.config.max_body_bytes;
+    let dispatch_app = app.clone();
+    protocol::handle_json11(&headers, body, limit, scope, move |ctx, input| {
+        api::dispatch(dispatch_app, ctx, input)
+    })
+    .await
+}
+
+/// LocalStack's health shape, so existing wait-for-it scripts work unchanged.
+async fn health() -> impl IntoResponse {
+    Json(serde_json::json!({
+        "services": { "codepipeline": "running" },
+        "edition": "codepipeline-local",
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn service_info() -> impl IntoResponse {
+    Json(serde_json::json!({
+        "service": "codepipeline-local",
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol": "awsJson1_1",
+        "targetPrefix": crate::model::spec::TARGET_PREFIX,
+    }))
+}
+
+/// A server running in the background (used by `main` and by tests).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: App,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the end.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Waits until the server stops (after `shutdown_signal` fires).
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Binds `config.listen` and serves until shut down.
+pub async fn start(config: Config) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(&config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = App::new(config);
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = router(app.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok(RunningServer {
+        addr,
+        app,
+        shutdown: Some(tx),
+        task,
+    })
+}

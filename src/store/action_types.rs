@@ -1,0 +1,64 @@
+//! Action types registered in an account and region: custom action types
+//! (CreateCustomActionType) and ThirdParty action type declarations (UpdateActionType).
+
+use crate::model::catalog;
+use crate::model::structure::ActionTypeInfo;
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::RegionState;
+
+/// `Custom/Build/MyProvider/1`: the key of an action type in the registry and in its ARN.
+pub fn action_type_key(id: &ActionTypeId) -> String {
+    format!("{}/{}/{}/{}", id.owner, id.category, id.provider, id.version)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisteredActionType {
+    pub arn: String,
+    /// The type as ListActionTypes returns it.
+    pub action_type: ActionType,
+    /// The type as GetActionType returns it (set by UpdateActionType, derived otherwise).
+    pub declaration: Option<ActionTypeDeclaration>,
+    pub tags: Vec<Tag>,
+}
+
+impl RegisteredActionType {
+    pub fn info(&self) -> ActionTypeInfo {
+        ActionTypeInfo {
+            input: self.action_type.input_artifact_details.clone(),
+            output: self.action_type.output_artifact_details.clone(),
+            properties: self
+                .action_type
+                .action_configuration_properties
+                .clone()
+                .unwrap_or_default(),
+            allowed_values: BTreeMap::new(),
+            v2_only: false,
+            known_keys_only: true,
+        }
+    }
+}
+
+impl RegionState {
+    /// A registered (Custom or ThirdParty) action type usable in pipelines.
+    pub fn registered_action_type(&self, id: &ActionTypeId) -> Option<ActionTypeInfo> {
+        self.action_types.get(&action_type_key(id)).map(RegisteredActionType::info)
+    }
+
+    /// Configuration keys whose values are secret for an action type.
+    pub fn secret_configuration_keys(&self, id: &ActionTypeId) -> Vec<String> {
+        let properties = match self.action_types.get(&action_type_key(id)) {
+            Some(registered) => registered.action_type.action_configuration_properties.clone(),
+            None => catalog::action_type(id)
+                .and_then(|t| t.action_type.action_configuration_properties.clone()),
+        };
+        properties
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.secret)
+            .map(|p| p.name)
+            .collect()
+    }
+}
