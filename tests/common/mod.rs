@@ -1,0 +1,164 @@
+//! Test harness: starts the server on an ephemeral loopback port and hands out real clients
+//! (the AWS SDK for Rust, and raw HTTP for protocol-level checks).
+#![allow(dead_code)]
+
+use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_codepipeline::Client;
+use codepipeline_local::{Config, RunningServer};
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub client: Client,
+    pub url: String,
+}
+
+impl TestServer {
+    /// A client whose SigV4 credential scope names this access key and region.
+    pub fn client_for(&self, access_key: &str, region: &str) -> Client {
+        client(&self.url, access_key, region)
+    }
+
+    /// A raw JSON 1.1 call: returns (status, `x-amzn-ErrorType` header, body as JSON).
+    pub async fn raw(&self, operation: &str, body: &str) -> (u16, Option<String>, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(&self.url)
+            .header("x-amz-target", format!("CodePipeline_20150709.{operation}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let error_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, error_type, json)
+    }
+}
+
+/// A test configuration: ephemeral port, no automatic execution on create.
+pub fn test_config() -> Config {
+    Config {
+        listen: "127.0.0.1:0".to_string(),
+        ..Config::default()
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with(test_config()).await
+}
+
+pub async fn start_with(config: Config) -> TestServer {
+    let server = codepipeline_local::start(config).await.expect("server starts");
+    let url = server.url();
+    TestServer {
+        client: client(&url, "test", "us-east-1"),
+        server,
+        url,
+    }
+}
+
+pub fn client(url: &str, access_key: &str, region: &str) -> Client {
+    let config = aws_sdk_codepipeline::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
+        .retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+// ---- Pipeline declarations, built with the SDK's own types ----
+
+use aws_sdk_codepipeline::types::{
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType,
+    InputArtifact, OutputArtifact, PipelineDeclaration, StageDeclaration,
+};
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/codepipeline-service";
+
+pub fn type_id(category: ActionCategory, owner: ActionOwner, provider: &str) -> ActionTypeId {
+    ActionTypeId::builder()
+        .category(category)
+        .owner(owner)
+        .provider(provider)
+        .version("1")
+        .build()
+        .unwrap()
+}
+
+/// An action with inputs and outputs; add configuration with `.configuration(k, v)`.
+pub fn action(
+    name: &str,
+    type_id: ActionTypeId,
+    inputs: &[&str],
+    outputs: &[&str],
+) -> aws_sdk_codepipeline::types::builders::ActionDeclarationBuilder {
+    let mut builder = ActionDeclaration::builder().name(name).action_type_id(type_id);
+    for input in inputs {
+        builder = builder.input_artifacts(InputArtifact::builder().name(*input).build().unwrap());
+    }
+    for output in outputs {
+        builder = builder.output_artifacts(OutputArtifact::builder().name(*output).build().unwrap());
+    }
+    builder
+}
+
+/// An S3 source action producing `output`.
+pub fn s3_source(name: &str, output: &str) -> ActionDeclaration {
+    action(name, type_id(ActionCategory::Source, ActionOwner::Aws, "S3"), &[], &[output])
+        .configuration("S3Bucket", "source-bucket")
+        .configuration("S3ObjectKey", "app.zip")
+        .build()
+        .unwrap()
+}
+
+/// A CodeBuild build action reading `input`.
+pub fn codebuild(name: &str, input: &str, outputs: &[&str]) -> ActionDeclaration {
+    action(name, type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"), &[input], outputs)
+        .configuration("ProjectName", "my-project")
+        .build()
+        .unwrap()
+}
+
+/// A manual approval action.
+pub fn manual_approval(name: &str) -> ActionDeclaration {
+    action(name, type_id(ActionCategory::Approval, ActionOwner::Aws, "Manual"), &[], &[])
+        .build()
+        .unwrap()
+}
+
+pub fn stage(name: &str, actions: Vec<ActionDeclaration>) -> StageDeclaration {
+    StageDeclaration::builder()
+        .name(name)
+        .set_actions(Some(actions))
+        .build()
+        .unwrap()
+}
+
+/// A pipeline with a service role and an S3 artifact store; add stages with `.stages(..)`.
+pub fn pipeline(name: &str) -> aws_sdk_codepipeline::types::builders::PipelineDeclarationBuilder {
+    PipelineDeclaration::builder()
+        .name(name)
+        .role_arn(ROLE_ARN)
+        .artifact_store(
+            ArtifactStore::builder()
+                .r#type(ArtifactStoreType::S3)
+                .location("artifact-bucket")
+                .build()
+                .unwrap(),
+        )
+}
+
+/// Source (S3) -> Build (CodeBuild): the smallest valid pipeline.
+pub fn two_stage_pipeline(name: &str) -> PipelineDeclaration {
+    pipeline(name)
+        .stages(stage("Source", vec![s3_source("Source", "SourceOutput")]))
+        .stages(stage("Build", vec![codebuild("Build", "SourceOutput", &[])]))
+        .build()
+        .unwrap()
+}
