@@ -1,6 +1,7 @@
 //! The shared application handle: configuration and state. Cheap to clone (one `Arc`).
 
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::store::Store;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ pub struct App(Arc<AppInner>);
 pub struct AppInner {
     pub config: Config,
     pub store: Store,
+    pub events: EventBus,
 }
 
 impl App {
@@ -18,6 +20,7 @@ impl App {
         App(Arc::new(AppInner {
             config,
             store: Store::default(),
+            events: EventBus::default(),
         }))
     }
 }

@@ -11,6 +11,8 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod engine;
+pub mod events;
+pub mod jobs;
 pub mod model;
 pub mod protocol;
 pub mod server;

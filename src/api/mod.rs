@@ -5,9 +5,19 @@
 //! |---|---|
 //! | pipelines (Create/Get/Update/Delete/ListPipelines) | `pipelines.rs` |
 //! | tags | `tags.rs` |
+//! | executions (Start/Stop/GetPipelineExecution, ListPipelineExecutions, PutActionRevision) | `executions.rs` |
+//! | GetPipelineState | `state.rs` |
+//! | ListActionExecutions | `action_executions.rs` |
+//! | stages (Enable/DisableStageTransition, RetryStageExecution, RollbackStage) | `stages.rs` |
+//! | PutApprovalResult | `approvals.rs` |
 
+mod action_executions;
+mod approvals;
+mod executions;
 mod pagination;
 mod pipelines;
+mod stages;
+mod state;
 mod tags;
 
 use crate::app::App;
@@ -30,6 +40,20 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
         UpdatePipeline => call(app, ctx, input, pipelines::update_pipeline),
         DeletePipeline => call(app, ctx, input, pipelines::delete_pipeline),
         ListPipelines => call(app, ctx, input, pipelines::list_pipelines),
+
+        StartPipelineExecution => call(app, ctx, input, executions::start_pipeline_execution),
+        StopPipelineExecution => call(app, ctx, input, executions::stop_pipeline_execution),
+        GetPipelineExecution => call(app, ctx, input, executions::get_pipeline_execution),
+        ListPipelineExecutions => call(app, ctx, input, executions::list_pipeline_executions),
+        PutActionRevision => call(app, ctx, input, executions::put_action_revision),
+        GetPipelineState => call(app, ctx, input, state::get_pipeline_state),
+        ListActionExecutions => call(app, ctx, input, action_executions::list_action_executions),
+
+        DisableStageTransition => call(app, ctx, input, stages::disable_stage_transition),
+        EnableStageTransition => call(app, ctx, input, stages::enable_stage_transition),
+        RetryStageExecution => call(app, ctx, input, stages::retry_stage_execution),
+        RollbackStage => call(app, ctx, input, stages::rollback_stage),
+        PutApprovalResult => call(app, ctx, input, approvals::put_approval_result),
 
         TagResource => call(app, ctx, input, tags::tag_resource),
         UntagResource => call(app, ctx, input, tags::untag_resource),

@@ -3,6 +3,7 @@
 use super::pagination::{decode_token, encode_token, page_size};
 use super::tags::check_new_tags;
 use crate::app::App;
+use crate::engine::{self, Cx, StartRequest};
 use crate::model::structure::{check_pipeline, fill_defaults, StructureContext};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
@@ -45,9 +46,14 @@ pub fn create_pipeline(
         pipeline.version = Some(1);
         let arn = region.arn(&pipeline.name);
         let shown = masked(&state, &pipeline);
+        let name = pipeline.name.clone();
         state
             .pipelines
-            .insert(pipeline.name.clone(), PipelineRecord::new(arn, pipeline, tags.clone()));
+            .insert(name.clone(), PipelineRecord::new(arn, pipeline, tags.clone()));
+        if app.config.auto_start {
+            let cx = Cx { app, region: &region };
+            engine::start_execution(&cx, &mut state, &name, automatic_start(TriggerType::CreatePipeline, ctx))?;
+        }
         CreatePipelineOutput {
             pipeline: Some(shown),
             tags: if tags.is_empty() { None } else { Some(tags) },
@@ -112,6 +118,10 @@ pub fn update_pipeline(
     record.versions.push(Arc::new(pipeline));
     record.updated = Timestamp::now();
     let current = record.current().clone();
+    if app.config.auto_start {
+        let cx = Cx { app, region: &region };
+        engine::start_execution(&cx, &mut state, &name, automatic_start(TriggerType::StartPipelineExecution, ctx))?;
+    }
     Ok(UpdatePipelineOutput {
         pipeline: Some(masked(&state, &current)),
     })
@@ -126,6 +136,7 @@ pub fn delete_pipeline(
     let mut state = region.lock();
     // AWS answers a delete of a missing pipeline with success.
     state.pipelines.remove(&input.name);
+    state.jobs.remove_pipeline(&input.name);
     Ok(Empty::default())
 }
 
@@ -170,6 +181,15 @@ pub fn list_pipelines(
         pipelines: Some(pipelines),
         next_token,
     })
+}
+
+/// The execution AWS starts by itself when a pipeline is created or updated.
+fn automatic_start(trigger: TriggerType, ctx: &RequestContext) -> StartRequest {
+    StartRequest {
+        trigger_type: Some(trigger),
+        trigger_detail: Some(ctx.caller_arn()),
+        ..StartRequest::default()
+    }
 }
 
 /// Applies AWS's defaults and checks the structure rules.

@@ -6,7 +6,7 @@ use super::pagination::{decode_token, encode_token, page_size};
 use crate::app::App;
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext, Scope};
-use crate::store::RegionState;
+use crate::store::{Region, RegionState};
 use std::collections::HashSet;
 
 /// A taggable resource named by an ARN.
@@ -32,6 +32,7 @@ pub fn tag_resource(
         ));
     }
     let region = app.store.region(&ctx.scope);
+    check_scope(&input.resource_arn, &region, &ctx.scope, &resource)?;
     let mut state = region.lock();
     let tags = tags_mut(&mut state, &resource)
         .ok_or_else(|| not_found(&input.resource_arn, &ctx.scope, &resource))?;
@@ -57,6 +58,7 @@ pub fn untag_resource(
     let resource = parse_arn(&input.resource_arn)?;
     check_tag_keys(input.tag_keys.iter().map(String::as_str))?;
     let region = app.store.region(&ctx.scope);
+    check_scope(&input.resource_arn, &region, &ctx.scope, &resource)?;
     let mut state = region.lock();
     let tags = tags_mut(&mut state, &resource)
         .ok_or_else(|| not_found(&input.resource_arn, &ctx.scope, &resource))?;
@@ -78,6 +80,7 @@ pub fn list_tags_for_resource(
     };
     let size = page_size(input.max_results, 50);
     let region = app.store.region(&ctx.scope);
+    check_scope(&input.resource_arn, &region, &ctx.scope, &resource)?;
     let mut state = region.lock();
     let tags = tags_mut(&mut state, &resource)
         .ok_or_else(|| not_found(&input.resource_arn, &ctx.scope, &resource))?;
@@ -153,6 +156,17 @@ fn parse_arn(arn: &str) -> Result<TaggedResource, ApiError> {
         return Err(invalid());
     }
     Ok(TaggedResource::Pipeline(resource.to_string()))
+}
+
+/// An ARN of another account, region or partition names nothing the caller can see: the
+/// resource is looked up only when the ARN is exactly the one this scope would give it.
+fn check_scope(arn: &str, region: &Region, scope: &Scope, resource: &TaggedResource) -> Result<(), ApiError> {
+    let resource_part = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    if region.arn(resource_part) == arn {
+        Ok(())
+    } else {
+        Err(not_found(arn, scope, resource))
+    }
 }
 
 fn tags_mut<'a>(state: &'a mut RegionState, resource: &TaggedResource) -> Option<&'a mut Vec<Tag>> {

@@ -56,3 +56,25 @@ impl ActionRule {
         Ok(())
     }
 }
+
+/// The first rule matching an action, if any.
+pub fn matching_rule<'a>(
+    rules: &'a [ActionRule],
+    pipeline: &str,
+    stage: &str,
+    action: &crate::model::ActionDeclaration,
+) -> Option<&'a ActionRule> {
+    let id = &action.action_type_id;
+    rules.iter().find(|rule| {
+        matches(&rule.owner, id.owner.as_str())
+            && matches(&rule.category, id.category.as_str())
+            && matches(&rule.provider, &id.provider)
+            && matches(&rule.pipeline, pipeline)
+            && matches(&rule.stage, stage)
+            && matches(&rule.action, &action.name)
+    })
+}
+
+fn matches(wanted: &Option<String>, actual: &str) -> bool {
+    wanted.as_deref().is_none_or(|w| w == actual)
+}

@@ -1,9 +1,898 @@
 //! The execution engine: runs pipeline executions stage by stage as CodePipeline does.
+//!
+//! All execution state lives in the region's store (see `state`). Every change — a new
+//! execution, an action finishing, a transition enabled, an approval, a job result, a timer — is
+//! applied under the region lock and followed by `advance`, which moves every execution of the
+//! pipeline as far as the rules allow (`progress`). Time only enters through tokio timers that
+//! report back (`Timer`): no polling loops.
 
+pub mod actions;
 pub mod behavior;
+mod conditions;
+mod progress;
+pub mod simulate;
+pub mod state;
+pub mod variables;
 
-use serde::{Deserialize, Serialize};
+pub use actions::Outcome;
+pub use progress::run_order_groups;
+pub use state::*;
 
-/// The runtime state of one pipeline: its executions and everything they produced.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct PipelineRuntime {}
+use crate::app::App;
+use crate::events::{ACTION_DETAIL_TYPE, PIPELINE_DETAIL_TYPE, STAGE_DETAIL_TYPE};
+use crate::model::*;
+use crate::protocol::{ApiError, Scope};
+use crate::store::{PipelineRecord, Region, RegionState};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The engine's view of where it runs: the application and one account/region.
+pub struct Cx<'a> {
+    pub app: &'a App,
+    pub region: &'a Arc<Region>,
+}
+
+/// Something that happens later, reported back to the engine by a tokio timer.
+#[derive(Debug, Clone)]
+pub enum Timer {
+    /// A simulated action's duration has passed.
+    FinishSimulated {
+        pipeline: String,
+        action_execution_id: String,
+    },
+    /// A manual approval was not answered in time.
+    ApprovalTimeout {
+        pipeline: String,
+        action_execution_id: String,
+    },
+    /// A job was not finished in time.
+    JobTimeout { job_id: String },
+}
+
+impl Cx<'_> {
+    /// Fires `timer` after `delay` (a zero delay still goes through the scheduler, so the
+    /// caller's state change is visible before the timer's).
+    pub fn schedule(&self, delay: Duration, timer: Timer) {
+        let app = self.app.clone();
+        let scope = self.region.scope.clone();
+        tokio::spawn(async move {
+            if delay.is_zero() {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+            fire(&app, &scope, timer);
+        });
+    }
+
+    pub fn publish_execution(&self, pipeline: &str, arn: &str, execution: &PipelineExecutionRecord, state: &str) {
+        self.app.events.publish(
+            &self.region.scope,
+            PIPELINE_DETAIL_TYPE,
+            arn,
+            json!({
+                "pipeline": pipeline,
+                "execution-id": execution.id,
+                "start-time": execution.start_time.0.to_rfc3339(),
+                "execution-trigger": {
+                    "trigger-type": execution.trigger.trigger_type.map(|t| t.as_str()),
+                    "trigger-detail": execution.trigger.trigger_detail,
+                },
+                "state": state,
+                "version": execution.pipeline_version,
+                "pipeline-execution-attempt": 1,
+            }),
+        );
+    }
+
+    pub fn publish_stage(&self, pipeline: &str, arn: &str, execution: &PipelineExecutionRecord, stage: &str, state: &str) {
+        self.app.events.publish(
+            &self.region.scope,
+            STAGE_DETAIL_TYPE,
+            arn,
+            json!({
+                "pipeline": pipeline,
+                "execution-id": execution.id,
+                "start-time": execution.start_time.0.to_rfc3339(),
+                "stage": stage,
+                "state": state,
+                "version": execution.pipeline_version,
+                "pipeline-execution-attempt": 1,
+            }),
+        );
+    }
+
+    pub fn publish_action(
+        &self,
+        pipeline: &str,
+        arn: &str,
+        record: &ActionExecutionRecord,
+        action: &ActionDeclaration,
+        state: &str,
+    ) {
+        let type_id = &action.action_type_id;
+        self.app.events.publish(
+            &self.region.scope,
+            ACTION_DETAIL_TYPE,
+            arn,
+            json!({
+                "pipeline": pipeline,
+                "execution-id": record.pipeline_execution_id,
+                "action-execution-id": record.id,
+                "start-time": record.start_time.0.to_rfc3339(),
+                "stage": record.stage,
+                "action": record.action,
+                "state": state,
+                "region": record.input.region,
+                "type": {
+                    "owner": type_id.owner.as_str(),
+                    "provider": type_id.provider,
+                    "category": type_id.category.as_str(),
+                    "version": type_id.version,
+                },
+                "version": record.pipeline_version,
+                "pipeline-execution-attempt": 1,
+                "input-artifacts": record.input.input_artifacts,
+                "output-artifacts": record.output_artifacts,
+            }),
+        );
+    }
+}
+
+/// Handles a timer that fired.
+pub fn fire(app: &App, scope: &Scope, timer: Timer) {
+    let region = app.store.region(scope);
+    let cx = Cx { app, region: &region };
+    let mut state = region.lock();
+    match timer {
+        Timer::FinishSimulated {
+            pipeline,
+            action_execution_id,
+        } => {
+            let Some(record) = state.pipelines.get_mut(&pipeline) else {
+                return;
+            };
+            let arn = record.arn.clone();
+            let runtime = &mut record.runtime;
+            let Some(&seq) = runtime.action_execution_ids.get(&action_execution_id) else {
+                return;
+            };
+            let Some(action) = runtime.action_executions.get(&seq) else {
+                return;
+            };
+            if action.is_finished() {
+                return;
+            }
+            let outcome = actions::simulated_outcome(&cx, runtime, action);
+            actions::finish_action(&cx, &pipeline, &arn, runtime, seq, outcome);
+            advance(&cx, &mut state, &pipeline);
+        }
+        Timer::ApprovalTimeout {
+            pipeline,
+            action_execution_id,
+        } => {
+            let finished = finish_action_by_id(
+                &cx,
+                &mut state,
+                &pipeline,
+                &action_execution_id,
+                Outcome::failed("JobFailed", "The approval request timed out"),
+            );
+            if finished {
+                advance(&cx, &mut state, &pipeline);
+            }
+        }
+        Timer::JobTimeout { job_id } => {
+            let Some(job) = state.jobs.jobs.get(&job_id) else {
+                return;
+            };
+            if job.is_finished() {
+                return;
+            }
+            let (pipeline, action_execution_id) = (job.pipeline.clone(), job.action_execution_id.clone());
+            state.jobs.finish(&job_id, JobStatus::TimedOut);
+            let finished = finish_action_by_id(
+                &cx,
+                &mut state,
+                &pipeline,
+                &action_execution_id,
+                Outcome::failed("JobFailed", "The job timed out: no worker finished it in time"),
+            );
+            if finished {
+                advance(&cx, &mut state, &pipeline);
+            }
+        }
+    }
+}
+
+/// Finishes an in-progress action execution (by id) with an outcome. False if it was not
+/// in progress.
+pub fn finish_action_by_id(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    action_execution_id: &str,
+    outcome: Outcome,
+) -> bool {
+    let Some(record) = state.pipelines.get_mut(pipeline) else {
+        return false;
+    };
+    let arn = record.arn.clone();
+    let Some(&seq) = record.runtime.action_execution_ids.get(action_execution_id) else {
+        return false;
+    };
+    actions::finish_action(cx, pipeline, &arn, &mut record.runtime, seq, outcome)
+}
+
+/// Moves every execution of a pipeline as far as it can go, queuing the jobs it creates.
+pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
+    for _ in 0..100_000 {
+        let Some(record) = state.pipelines.get_mut(pipeline) else {
+            return;
+        };
+        let arn = record.arn.clone();
+        let mut jobs = Vec::new();
+        let changed = progress::step_all(cx, pipeline, &arn, &mut record.runtime, &mut jobs);
+        for job in jobs {
+            state.jobs.queue(job);
+        }
+        if !changed {
+            break;
+        }
+    }
+    if let Some(record) = state.pipelines.get_mut(pipeline) {
+        trim_history(&mut record.runtime, cx.app.config.max_executions_per_pipeline);
+    }
+}
+
+/// Drops the oldest finished executions (and their action executions) past the cap.
+fn trim_history(runtime: &mut PipelineRuntime, cap: usize) {
+    while runtime.executions.len() > cap {
+        let Some(seq) = runtime
+            .executions
+            .iter()
+            .find(|(_, e)| !e.is_active())
+            .map(|(seq, _)| *seq)
+        else {
+            return;
+        };
+        let Some(execution) = runtime.executions.remove(&seq) else {
+            return;
+        };
+        runtime.execution_ids.remove(&execution.id);
+        for action_seq in &execution.action_sequences {
+            if let Some(action) = runtime.action_executions.remove(action_seq) {
+                runtime.action_execution_ids.remove(&action.id);
+                let key = action_key(&action.stage, &action.action);
+                if runtime.action_latest.get(&key) == Some(action_seq) {
+                    runtime.action_latest.remove(&key);
+                }
+            }
+        }
+        for rule_seq in &execution.rule_sequences {
+            runtime.rule_executions.remove(rule_seq);
+        }
+        runtime.client_tokens.retain(|_, id| id != &execution.id);
+    }
+}
+
+/// How a new execution starts.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub trigger_type: Option<TriggerType>,
+    pub trigger_detail: Option<String>,
+    pub variables: Vec<PipelineVariable>,
+    pub source_overrides: Vec<SourceRevisionOverride>,
+    pub pinned_revisions: BTreeMap<String, ActionRevisionRecord>,
+    pub client_token: Option<String>,
+}
+
+/// Most executions waiting or running at once in QUEUED and PARALLEL modes.
+const MAX_CONCURRENT_EXECUTIONS: usize = 50;
+
+/// StartPipelineExecution (and the automatic starts): creates an execution at the first stage.
+pub fn start_execution(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    request: StartRequest,
+) -> Result<String, ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    if let Some(token) = &request.client_token {
+        if let Some(existing) = record.runtime.client_tokens.get(token) {
+            return Ok(existing.clone());
+        }
+    }
+    let declaration = record.current().clone();
+    let variables = resolve_pipeline_variables(&declaration, &request.variables)?;
+    for o in &request.source_overrides {
+        let is_source = declaration
+            .stages
+            .first()
+            .is_some_and(|s| s.actions.iter().any(|a| a.name == o.action_name));
+        if !is_source {
+            return Err(ApiError::validation(format!(
+                "Source revision override names action '{}', which is not a source action of pipeline '{pipeline}'",
+                o.action_name
+            )));
+        }
+    }
+    let mode = declaration.execution_mode.unwrap_or(ExecutionMode::Superseded);
+    if mode != ExecutionMode::Superseded {
+        let active = record.runtime.executions.values().filter(|e| e.is_active()).count();
+        if active >= MAX_CONCURRENT_EXECUTIONS {
+            return Err(ApiError::new(
+                ErrorCode::ConcurrentPipelineExecutionsLimitExceededException,
+                format!(
+                    "Pipeline '{pipeline}' already has {active} executions in progress, the most allowed in {mode} mode"
+                ),
+            ));
+        }
+    }
+    let id = new_execution(
+        record,
+        declaration,
+        NewExecution {
+            trigger: ExecutionTrigger {
+                trigger_type: request.trigger_type,
+                trigger_detail: request.trigger_detail,
+            },
+            execution_type: ExecutionType::Standard,
+            variables,
+            source_overrides: request.source_overrides,
+            pinned_revisions: request.pinned_revisions,
+            position: Position::Waiting { stage: 0 },
+            only_stage: None,
+            rollback_target: None,
+            inherited: None,
+        },
+    );
+    if let Some(token) = request.client_token {
+        record.runtime.client_tokens.insert(token, id.clone());
+    }
+    let arn = record.arn.clone();
+    if let Some(execution) = record.runtime.execution(&id) {
+        cx.publish_execution(pipeline, &arn, execution, "STARTED");
+    }
+    advance(cx, state, pipeline);
+    Ok(id)
+}
+
+/// Declared variables with their defaults, overridden by the values given at start.
+fn resolve_pipeline_variables(
+    declaration: &PipelineDeclaration,
+    given: &[PipelineVariable],
+) -> Result<Vec<ResolvedPipelineVariable>, ApiError> {
+    let declared = declaration.variables.clone().unwrap_or_default();
+    if !given.is_empty() && declaration.pipeline_type != Some(PipelineType::V2) {
+        return Err(ApiError::validation(
+            "Pipeline variables can only be given for pipelines of type V2",
+        ));
+    }
+    for variable in given {
+        if !declared.iter().any(|d| d.name == variable.name) {
+            return Err(ApiError::validation(format!(
+                "Variable '{}' is not declared in the pipeline",
+                variable.name
+            )));
+        }
+    }
+    let mut resolved = Vec::new();
+    for d in &declared {
+        let value = given
+            .iter()
+            .rev()
+            .find(|v| v.name == d.name)
+            .map(|v| v.value.clone())
+            .or_else(|| d.default_value.clone())
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "Variable '{}' has no default value: give it a value when starting the pipeline",
+                    d.name
+                ))
+            })?;
+        resolved.push(ResolvedPipelineVariable {
+            name: Some(d.name.clone()),
+            resolved_value: Some(value),
+        });
+    }
+    Ok(resolved)
+}
+
+struct NewExecution {
+    trigger: ExecutionTrigger,
+    execution_type: ExecutionType,
+    variables: Vec<ResolvedPipelineVariable>,
+    source_overrides: Vec<SourceRevisionOverride>,
+    pinned_revisions: BTreeMap<String, ActionRevisionRecord>,
+    position: Position,
+    only_stage: Option<usize>,
+    rollback_target: Option<String>,
+    /// Artifacts, namespaces and revisions carried over (rollbacks).
+    inherited: Option<PipelineExecutionRecord>,
+}
+
+fn new_execution(record: &mut PipelineRecord, declaration: Arc<PipelineDeclaration>, new: NewExecution) -> String {
+    let runtime = &mut record.runtime;
+    runtime.next_sequence += 1;
+    let sequence = runtime.next_sequence;
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = Timestamp::now();
+    let mut execution = PipelineExecutionRecord {
+        id: id.clone(),
+        sequence,
+        pipeline_version: declaration.version.unwrap_or(1),
+        execution_mode: declaration.execution_mode.unwrap_or(ExecutionMode::Superseded),
+        declaration,
+        status: PipelineExecutionStatus::InProgress,
+        status_summary: None,
+        start_time: now,
+        last_update_time: now,
+        trigger: new.trigger,
+        execution_type: new.execution_type,
+        rollback_target: new.rollback_target,
+        variables: new.variables,
+        source_overrides: new.source_overrides,
+        pinned_revisions: new.pinned_revisions,
+        artifact_revisions: Vec::new(),
+        source_revisions: Vec::new(),
+        artifacts: BTreeMap::new(),
+        namespaces: BTreeMap::new(),
+        stop: None,
+        position: new.position,
+        stages: BTreeMap::new(),
+        only_stage: new.only_stage,
+        action_sequences: Vec::new(),
+        rule_sequences: Vec::new(),
+    };
+    if let Some(from) = new.inherited {
+        execution.variables = from.variables;
+        execution.artifact_revisions = from.artifact_revisions;
+        execution.source_revisions = from.source_revisions;
+        execution.artifacts = from.artifacts;
+        execution.namespaces = from.namespaces;
+    }
+    runtime.execution_ids.insert(id.clone(), sequence);
+    runtime.executions.insert(sequence, execution);
+    id
+}
+
+/// StopPipelineExecution.
+pub fn stop_execution(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    execution_id: &str,
+    abandon: bool,
+    reason: Option<String>,
+) -> Result<(), ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    let arn = record.arn.clone();
+    let runtime = &mut record.runtime;
+    let execution = runtime.execution_mut(execution_id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PipelineExecutionNotStoppableException,
+            format!("Pipeline execution '{execution_id}' was not found in pipeline '{pipeline}'"),
+        )
+    })?;
+    match execution.status {
+        PipelineExecutionStatus::InProgress => {}
+        PipelineExecutionStatus::Stopping if abandon => {}
+        PipelineExecutionStatus::Stopping => {
+            return Err(ApiError::new(
+                ErrorCode::DuplicatedStopRequestException,
+                format!(
+                    "Pipeline execution '{execution_id}' is already stopping. Use abandon to stop it at once"
+                ),
+            ))
+        }
+        status => {
+            return Err(ApiError::new(
+                ErrorCode::PipelineExecutionNotStoppableException,
+                format!("Unable to stop pipeline execution '{execution_id}': its status is {status}"),
+            ))
+        }
+    }
+    execution.status = PipelineExecutionStatus::Stopping;
+    execution.stop = Some(StopRequest {
+        abandon,
+        reason: reason.clone().or_else(|| execution.stop.as_ref().and_then(|s| s.reason.clone())),
+    });
+    execution.last_update_time = Timestamp::now();
+    if let Position::InStage { stage } = execution.position {
+        if let Some(stage) = execution.declaration.stages.get(stage) {
+            if let Some(run) = execution.stages.get_mut(&stage.name) {
+                run.status = StageExecutionStatus::Stopping;
+            }
+        }
+    }
+    cx.publish_execution(pipeline, &arn, execution, "STOPPING");
+    if abandon {
+        let sequences = execution.action_sequences.clone();
+        let in_progress: Vec<u64> = sequences
+            .into_iter()
+            .filter(|s| {
+                runtime
+                    .action_executions
+                    .get(s)
+                    .is_some_and(|a| !a.is_finished())
+            })
+            .collect();
+        let mut jobs = Vec::new();
+        for seq in in_progress {
+            if let Some(job) = runtime.action_executions.get(&seq).and_then(|a| a.job_id.clone()) {
+                jobs.push(job);
+            }
+            actions::finish_action(cx, pipeline, &arn, runtime, seq, Outcome::Abandoned);
+        }
+        for job in jobs {
+            state.jobs.finish(&job, JobStatus::Failed);
+        }
+    }
+    advance(cx, state, pipeline);
+    Ok(())
+}
+
+/// RetryStageExecution: re-runs the failed (or all) actions of a failed or stopped stage of the
+/// latest execution in that stage. The execution keeps its id.
+pub fn retry_stage(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage_name: &str,
+    execution_id: &str,
+    mode: StageRetryMode,
+    trigger: RetryTrigger,
+) -> Result<String, ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    if !record.current().stages.iter().any(|s| s.name == stage_name) {
+        return Err(ApiError::stage_not_found(stage_name, pipeline));
+    }
+    let arn = record.arn.clone();
+    let runtime = &mut record.runtime;
+    if runtime.stage_latest.get(stage_name).map(String::as_str) != Some(execution_id) {
+        return Err(ApiError::new(
+            ErrorCode::NotLatestPipelineExecutionException,
+            format!(
+                "Pipeline execution '{execution_id}' is not the latest execution in stage '{stage_name}'"
+            ),
+        ));
+    }
+    let seq = runtime.execution_ids.get(execution_id).copied().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotLatestPipelineExecutionException,
+            format!("Pipeline execution '{execution_id}' was not found"),
+        )
+    })?;
+    if progress::stage_locked(runtime, stage_name, seq) {
+        return Err(ApiError::new(
+            ErrorCode::ConflictException,
+            format!("Stage '{stage_name}' is running another execution: retry it when that one is done"),
+        ));
+    }
+    let execution = runtime.executions.get_mut(&seq).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotLatestPipelineExecutionException,
+            format!("Pipeline execution '{execution_id}' was not found"),
+        )
+    })?;
+    let index = execution.declaration.stages.iter().position(|s| s.name == stage_name);
+    let run_status = execution.stages.get(stage_name).map(|r| r.status);
+    let retryable = matches!(
+        execution.status,
+        PipelineExecutionStatus::Failed | PipelineExecutionStatus::Stopped
+    ) && matches!(
+        run_status,
+        Some(StageExecutionStatus::Failed) | Some(StageExecutionStatus::Stopped)
+    );
+    let (Some(index), true) = (index, retryable) else {
+        return Err(ApiError::new(
+            ErrorCode::StageNotRetryableException,
+            format!(
+                "Stage '{stage_name}' of execution '{execution_id}' cannot be retried: only a failed or stopped stage of a failed or stopped execution can be"
+            ),
+        ));
+    };
+    let statuses: BTreeMap<String, Option<ActionExecutionStatus>> = execution.stages[stage_name]
+        .actions
+        .iter()
+        .map(|(name, s)| (name.clone(), runtime.action_executions.get(s).map(|a| a.status)))
+        .collect();
+    let execution = runtime.executions.get_mut(&seq).expect("found above");
+    let run = execution.stages.get_mut(stage_name).expect("found above");
+    match mode {
+        StageRetryMode::AllActions => run.actions.clear(),
+        StageRetryMode::FailedActions => run
+            .actions
+            .retain(|name, _| statuses.get(name) == Some(&Some(ActionExecutionStatus::Succeeded))),
+    }
+    run.status = StageExecutionStatus::InProgress;
+    run.phase = StagePhase::Actions { group: 0 };
+    match trigger {
+        RetryTrigger::ManualStageRetry => run.manual_retries += 1,
+        RetryTrigger::AutomatedStageRetry => run.auto_retries += 1,
+    }
+    run.latest_retry_trigger = Some(trigger);
+    execution.status = PipelineExecutionStatus::InProgress;
+    execution.status_summary = None;
+    execution.stop = None;
+    execution.position = Position::InStage { stage: index };
+    execution.last_update_time = Timestamp::now();
+    cx.publish_execution(pipeline, &arn, execution, "RESUMED");
+    cx.publish_stage(pipeline, &arn, execution, stage_name, "RESUMED");
+    advance(cx, state, pipeline);
+    Ok(execution_id.to_string())
+}
+
+/// RollbackStage: a new execution (type ROLLBACK) runs one stage again with the artifacts and
+/// revisions of an earlier execution that succeeded in it.
+pub fn rollback_stage(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage_name: &str,
+    target_id: &str,
+    trigger: TriggerType,
+) -> Result<String, ApiError> {
+    let unable = |message: String| ApiError::new(ErrorCode::UnableToRollbackStageException, message);
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    let declaration = record.current().clone();
+    let index = declaration
+        .stages
+        .iter()
+        .position(|s| s.name == stage_name)
+        .ok_or_else(|| ApiError::stage_not_found(stage_name, pipeline))?;
+    if declaration.pipeline_type != Some(PipelineType::V2) {
+        return Err(unable(format!(
+            "Pipeline '{pipeline}' is of type V1: stage rollback needs a V2 pipeline"
+        )));
+    }
+    if declaration.execution_mode == Some(ExecutionMode::Parallel) {
+        return Err(unable(format!(
+            "Pipeline '{pipeline}' runs in PARALLEL mode, where stage rollback is not available"
+        )));
+    }
+    if index == 0 {
+        return Err(unable(format!("Stage '{stage_name}' is the source stage and cannot be rolled back")));
+    }
+    let runtime = &record.runtime;
+    let target = runtime.execution(target_id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PipelineExecutionNotFoundException,
+            format!("Pipeline execution '{target_id}' was not found in pipeline '{pipeline}'"),
+        )
+    })?;
+    if target.stages.get(stage_name).map(|r| r.status) != Some(StageExecutionStatus::Succeeded) {
+        return Err(unable(format!(
+            "Pipeline execution '{target_id}' did not succeed in stage '{stage_name}': the rollback target must have"
+        )));
+    }
+    if target.pipeline_version != declaration.version.unwrap_or(1) {
+        return Err(ApiError::new(
+            ErrorCode::PipelineExecutionOutdatedException,
+            format!(
+                "Pipeline execution '{target_id}' ran version {} of the pipeline, not the current version {}",
+                target.pipeline_version,
+                declaration.version.unwrap_or(1)
+            ),
+        ));
+    }
+    let busy = runtime.executions.values().any(|e| {
+        e.is_active()
+            && matches!(e.position, Position::InStage { stage } if e.declaration.stages.get(stage).is_some_and(|s| s.name == stage_name))
+    });
+    if busy {
+        return Err(ApiError::new(
+            ErrorCode::ConflictException,
+            format!("Stage '{stage_name}' is in progress: roll it back when it is done"),
+        ));
+    }
+    if runtime.stage_latest.get(stage_name).map(String::as_str) == Some(target_id) {
+        return Err(unable(format!(
+            "Pipeline execution '{target_id}' is already the latest execution in stage '{stage_name}'"
+        )));
+    }
+    let inherited = target.clone();
+    let id = new_execution(
+        record,
+        declaration,
+        NewExecution {
+            trigger: ExecutionTrigger {
+                trigger_type: Some(trigger),
+                trigger_detail: Some(target_id.to_string()),
+            },
+            execution_type: ExecutionType::Rollback,
+            variables: Vec::new(),
+            source_overrides: Vec::new(),
+            pinned_revisions: BTreeMap::new(),
+            position: Position::Waiting { stage: index },
+            only_stage: Some(index),
+            rollback_target: Some(target_id.to_string()),
+            inherited: Some(inherited),
+        },
+    );
+    let arn = record.arn.clone();
+    if let Some(execution) = record.runtime.execution(&id) {
+        cx.publish_execution(pipeline, &arn, execution, "STARTED");
+    }
+    advance(cx, state, pipeline);
+    Ok(id)
+}
+
+/// PutApprovalResult.
+#[allow(clippy::too_many_arguments)]
+pub fn put_approval_result(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+    token: &str,
+    result: &ApprovalResult,
+    caller: &str,
+) -> Result<Timestamp, ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    let declaration = record.current().clone();
+    let stage_declaration = declaration
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .ok_or_else(|| ApiError::stage_not_found(stage, pipeline))?;
+    if !stage_declaration.actions.iter().any(|a| a.name == action) {
+        return Err(ApiError::action_not_found(action, stage, pipeline));
+    }
+    let arn = record.arn.clone();
+    let runtime = &mut record.runtime;
+    let matching = runtime
+        .action_executions
+        .values()
+        .rev()
+        .find(|a| a.stage == stage && a.action == action && a.token.as_deref() == Some(token));
+    let Some(found) = matching else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidApprovalTokenException,
+            format!("The token '{token}' is not valid for action '{action}' in stage '{stage}' of pipeline '{pipeline}'"),
+        ));
+    };
+    if found.is_finished() {
+        return Err(ApiError::new(
+            ErrorCode::ApprovalAlreadyCompletedException,
+            format!("The approval for action '{action}' with token '{token}' has already been completed"),
+        ));
+    }
+    let seq = found.sequence;
+    let outcome = match result.status {
+        ApprovalStatus::Approved => Outcome::Succeeded {
+            summary: Some(result.summary.clone()).filter(|s| !s.is_empty()),
+            output_variables: BTreeMap::new(),
+            external_execution_id: None,
+            external_execution_url: None,
+            percent_complete: None,
+            revision: None,
+            updated_by: Some(caller.to_string()),
+        },
+        ApprovalStatus::Rejected => Outcome::Failed {
+            code: "JobFailed".into(),
+            message: "Rejected".into(),
+            summary: Some(result.summary.clone()).filter(|s| !s.is_empty()),
+            external_execution_id: None,
+            updated_by: Some(caller.to_string()),
+        },
+    };
+    actions::finish_action(cx, pipeline, &arn, runtime, seq, outcome);
+    advance(cx, state, pipeline);
+    Ok(Timestamp::now())
+}
+
+/// EnableStageTransition / DisableStageTransition.
+#[allow(clippy::too_many_arguments)]
+pub fn set_transition(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage: &str,
+    kind: StageTransitionType,
+    enabled: bool,
+    reason: Option<String>,
+    caller: &str,
+) -> Result<(), ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    if !record.current().stages.iter().any(|s| s.name == stage) {
+        return Err(ApiError::stage_not_found(stage, pipeline));
+    }
+    let transitions = record.runtime.transitions.entry(stage.to_string()).or_default();
+    let slot = match kind {
+        StageTransitionType::Inbound => &mut transitions.inbound,
+        StageTransitionType::Outbound => &mut transitions.outbound,
+    };
+    *slot = Some(TransitionRecord {
+        enabled,
+        disabled_reason: if enabled { None } else { reason },
+        last_changed_by: Some(caller.to_string()),
+        last_changed_at: Timestamp::now(),
+    });
+    if enabled {
+        advance(cx, state, pipeline);
+    }
+    Ok(())
+}
+
+/// PutActionRevision: records a new revision of a source action and starts an execution for
+/// it; a revision equal to the current one changes nothing.
+pub fn put_action_revision(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+    revision: &ActionRevision,
+) -> Result<(bool, Option<String>), ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    let declaration = record.current().clone();
+    let stage_declaration = declaration
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .ok_or_else(|| ApiError::stage_not_found(stage, pipeline))?;
+    let action_declaration = stage_declaration
+        .actions
+        .iter()
+        .find(|a| a.name == action)
+        .ok_or_else(|| ApiError::action_not_found(action, stage, pipeline))?;
+    if action_declaration.action_type_id.category != ActionCategory::Source {
+        return Err(ApiError::validation(format!(
+            "Action '{action}' in stage '{stage}' is not a source action"
+        )));
+    }
+    let key = action_key(stage, action);
+    if record
+        .runtime
+        .current_revisions
+        .get(&key)
+        .is_some_and(|r| r.revision_id == revision.revision_id)
+    {
+        return Ok((false, None));
+    }
+    let pinned = ActionRevisionRecord {
+        revision_id: revision.revision_id.clone(),
+        revision_change_id: revision.revision_change_id.clone(),
+        created: revision.created,
+        summary: None,
+    };
+    record.runtime.current_revisions.insert(key, pinned.clone());
+    let id = start_execution(
+        cx,
+        state,
+        pipeline,
+        StartRequest {
+            trigger_type: Some(TriggerType::PutActionRevision),
+            trigger_detail: Some(format!("{stage}/{action}")),
+            pinned_revisions: BTreeMap::from([(action.to_string(), pinned)]),
+            ..StartRequest::default()
+        },
+    )?;
+    Ok((true, Some(id)))
+}

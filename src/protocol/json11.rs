@@ -23,6 +23,14 @@ pub struct RequestContext {
     pub host: Option<String>,
 }
 
+impl RequestContext {
+    /// The caller's identity as AWS records it in `lastUpdatedBy`, `lastChangedBy` and
+    /// trigger details (signatures are not verified, so the account root stands for it).
+    pub fn caller_arn(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.scope.account)
+    }
+}
+
 /// Decodes `X-Amz-Target: CodePipeline_20150709.<Operation>`.
 pub fn operation_from_target(headers: &HeaderMap) -> Result<Operation, ApiError> {
     let target = headers

@@ -86,4 +86,5 @@ pub struct RegionState {
     /// Custom and ThirdParty action types, by `action_type_key`.
     pub action_types: BTreeMap<String, RegisteredActionType>,
     pub webhooks: BTreeMap<String, WebhookRecord>,
+    pub jobs: crate::jobs::JobBoard,
 }

@@ -1,0 +1,92 @@
+//! Stage operations: EnableStageTransition, DisableStageTransition, RetryStageExecution,
+//! RollbackStage.
+
+use crate::app::App;
+use crate::engine::{self, Cx};
+use crate::model::*;
+use crate::protocol::{ApiError, RequestContext};
+
+pub fn disable_stage_transition(
+    app: &App,
+    ctx: &RequestContext,
+    input: DisableStageTransitionInput,
+) -> Result<Empty, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let cx = Cx { app, region: &region };
+    let mut state = region.lock();
+    engine::set_transition(
+        &cx,
+        &mut state,
+        &input.pipeline_name,
+        &input.stage_name,
+        input.transition_type,
+        false,
+        Some(input.reason),
+        &ctx.caller_arn(),
+    )?;
+    Ok(Empty::default())
+}
+
+pub fn enable_stage_transition(
+    app: &App,
+    ctx: &RequestContext,
+    input: EnableStageTransitionInput,
+) -> Result<Empty, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let cx = Cx { app, region: &region };
+    let mut state = region.lock();
+    engine::set_transition(
+        &cx,
+        &mut state,
+        &input.pipeline_name,
+        &input.stage_name,
+        input.transition_type,
+        true,
+        None,
+        &ctx.caller_arn(),
+    )?;
+    Ok(Empty::default())
+}
+
+pub fn retry_stage_execution(
+    app: &App,
+    ctx: &RequestContext,
+    input: RetryStageExecutionInput,
+) -> Result<RetryStageExecutionOutput, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let cx = Cx { app, region: &region };
+    let mut state = region.lock();
+    let id = engine::retry_stage(
+        &cx,
+        &mut state,
+        &input.pipeline_name,
+        &input.stage_name,
+        &input.pipeline_execution_id,
+        input.retry_mode,
+        RetryTrigger::ManualStageRetry,
+    )?;
+    Ok(RetryStageExecutionOutput {
+        pipeline_execution_id: Some(id),
+    })
+}
+
+pub fn rollback_stage(
+    app: &App,
+    ctx: &RequestContext,
+    input: RollbackStageInput,
+) -> Result<RollbackStageOutput, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let cx = Cx { app, region: &region };
+    let mut state = region.lock();
+    let id = engine::rollback_stage(
+        &cx,
+        &mut state,
+        &input.pipeline_name,
+        &input.stage_name,
+        &input.target_pipeline_execution_id,
+        TriggerType::ManualRollback,
+    )?;
+    Ok(RollbackStageOutput {
+        pipeline_execution_id: id,
+    })
+}

@@ -1,0 +1,225 @@
+//! What simulated AWS actions report when they succeed: the revision a source action picked up
+//! and the output variables AWS emits for the provider (from the catalog), with plausible
+//! values (40-hex commit ids, sha256 image digests, S3 version ids).
+
+use crate::model::catalog;
+use crate::model::*;
+use chrono::SecondsFormat;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use std::collections::BTreeMap;
+
+/// The revision a source action picked up.
+#[derive(Debug, Clone)]
+pub struct SourceRevisionPick {
+    pub revision_id: String,
+    pub change_id: String,
+    pub summary: String,
+    pub url: Option<String>,
+}
+
+/// A given revision for a source action: from sourceRevisions overrides or PutActionRevision.
+#[derive(Debug, Clone)]
+pub struct GivenRevision {
+    pub kind: Option<SourceRevisionType>,
+    pub value: String,
+    /// ETag for S3, the commit for git sources (defaults to `value`).
+    pub change_id: Option<String>,
+    pub summary: Option<String>,
+    pub url: Option<String>,
+}
+
+pub fn hex(len: usize) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| HEX[rng.gen_range(0..16)] as char).collect()
+}
+
+pub fn alphanumeric(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// What a source action reports: its revision and output variables.
+pub fn source_outputs(
+    type_id: &ActionTypeId,
+    configuration: &BTreeMap<String, String>,
+    given: Option<&GivenRevision>,
+    region: &str,
+) -> (SourceRevisionPick, BTreeMap<String, String>) {
+    let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let config = |key: &str| configuration.get(key).cloned().unwrap_or_default();
+    let mut vars = BTreeMap::new();
+    let pick = match type_id.provider.as_str() {
+        "S3" => {
+            let mut key = config("S3ObjectKey");
+            let mut version = alphanumeric(32);
+            if let Some(given) = given {
+                match given.kind {
+                    Some(SourceRevisionType::S3ObjectKey) => key = given.value.clone(),
+                    _ => version = given.value.clone(),
+                }
+            }
+            let etag = given
+                .and_then(|g| g.change_id.clone())
+                .filter(|_| given.is_some_and(|g| g.kind.is_none()))
+                .unwrap_or_else(|| hex(32));
+            vars.insert("BucketName".into(), config("S3Bucket"));
+            vars.insert("ObjectKey".into(), key.clone());
+            vars.insert("VersionId".into(), version.clone());
+            vars.insert("ETag".into(), etag.clone());
+            SourceRevisionPick {
+                revision_id: version,
+                change_id: etag,
+                summary: format!("Amazon S3 version id: {}", vars["VersionId"]),
+                url: None,
+            }
+        }
+        "ECR" => {
+            let digest = match given {
+                Some(g) => g.value.clone(),
+                None => format!("sha256:{}", hex(64)),
+            };
+            let repository = config("RepositoryName");
+            let tag = configuration
+                .get("ImageTag")
+                .cloned()
+                .unwrap_or_else(|| "latest".into());
+            let registry = "000000000000".to_string();
+            vars.insert("RegistryId".into(), registry.clone());
+            vars.insert("RepositoryName".into(), repository.clone());
+            vars.insert("ImageTag".into(), tag.clone());
+            vars.insert("ImageDigest".into(), digest.clone());
+            vars.insert(
+                "ImageURI".into(),
+                format!("{registry}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"),
+            );
+            SourceRevisionPick {
+                revision_id: digest.clone(),
+                change_id: digest,
+                summary: format!("Image {repository}:{tag}"),
+                url: None,
+            }
+        }
+        provider => {
+            // Git sources: CodeCommit, CodeStarSourceConnection, GitHub (v1).
+            let commit = given.map(|g| g.value.clone()).unwrap_or_else(|| hex(40));
+            let message = given
+                .and_then(|g| g.summary.clone())
+                .unwrap_or_else(|| "Simulated commit by codepipeline-local".into());
+            let branch = configuration
+                .get("BranchName")
+                .or_else(|| configuration.get("Branch"))
+                .cloned()
+                .unwrap_or_else(|| "main".into());
+            vars.insert("CommitId".into(), commit.clone());
+            vars.insert("CommitMessage".into(), message.clone());
+            vars.insert("BranchName".into(), branch);
+            vars.insert("AuthorDate".into(), now.clone());
+            vars.insert("CommitterDate".into(), now.clone());
+            let mut url = None;
+            match provider {
+                "CodeCommit" => {
+                    let repository = config("RepositoryName");
+                    url = Some(format!(
+                        "https://{region}.console.aws.amazon.com/codesuite/codecommit/repositories/{repository}/commit/{commit}"
+                    ));
+                    vars.insert("RepositoryName".into(), repository);
+                }
+                "CodeStarSourceConnection" => {
+                    let repository = config("FullRepositoryId");
+                    vars.insert("ConnectionArn".into(), config("ConnectionArn"));
+                    vars.insert("FullRepositoryName".into(), repository.clone());
+                    url = Some(format!("https://github.com/{repository}/commit/{commit}"));
+                }
+                "GitHub" => {
+                    let repository = format!("{}/{}", config("Owner"), config("Repo"));
+                    let commit_url = format!("https://github.com/{repository}/commit/{commit}");
+                    vars.insert("RepositoryName".into(), config("Repo"));
+                    vars.insert("CommitUrl".into(), commit_url.clone());
+                    url = Some(commit_url);
+                }
+                _ => {}
+            }
+            SourceRevisionPick {
+                revision_id: commit.clone(),
+                change_id: commit,
+                summary: message,
+                url,
+            }
+        }
+    };
+    let vars = only_declared(type_id, vars);
+    (pick, vars)
+}
+
+/// Output variables of a non-source AWS action: the catalog's fixed names, with values taken
+/// from the configuration where a key has the same name, otherwise a generated id.
+pub fn action_outputs(
+    type_id: &ActionTypeId,
+    configuration: &BTreeMap<String, String>,
+    region: &str,
+) -> BTreeMap<String, String> {
+    let Some(known) = catalog::action_type(type_id) else {
+        return BTreeMap::new();
+    };
+    known
+        .output_variables
+        .iter()
+        .map(|name| {
+            let value = configuration.get(name).cloned().unwrap_or_else(|| match name.as_str() {
+                "ExecutionArn" => format!(
+                    "arn:aws:states:{region}:000000000000:execution:{}",
+                    alphanumeric(12)
+                ),
+                "EKSClusterName" => configuration.get("ClusterName").cloned().unwrap_or_default(),
+                "ECRRepositoryName" => configuration.get("ECRRepositoryName").cloned().unwrap_or_default(),
+                "ECRImageDigestId" => format!("sha256:{}", hex(64)),
+                "HighestScannedSeverity" => "NONE".into(),
+                "FunctionVersion" => "1".into(),
+                _ => uuid::Uuid::new_v4().to_string(),
+            });
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+/// Keeps the variables the catalog lists for the provider (all of them if it lists none).
+fn only_declared(type_id: &ActionTypeId, vars: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    match catalog::action_type(type_id) {
+        Some(known) if !known.output_variables.is_empty() => vars
+            .into_iter()
+            .filter(|(k, _)| known.output_variables.contains(k))
+            .collect(),
+        _ => vars,
+    }
+}
+
+/// External execution id, URL and summary AWS shows for common providers.
+pub fn external_execution(
+    type_id: &ActionTypeId,
+    configuration: &BTreeMap<String, String>,
+    region: &str,
+) -> (Option<String>, Option<String>) {
+    match type_id.provider.as_str() {
+        "CodeBuild" => {
+            let project = configuration.get("ProjectName").cloned().unwrap_or_default();
+            let id = format!("{project}:{}", uuid::Uuid::new_v4());
+            let url = format!(
+                "https://console.aws.amazon.com/codebuild/home?region={region}#/builds/{id}/view/new"
+            );
+            (Some(id), Some(url))
+        }
+        "CodeDeploy" => {
+            let id = format!("d-{}", alphanumeric(9).to_uppercase());
+            let url = format!(
+                "https://console.aws.amazon.com/codedeploy/home?region={region}#/deployments/{id}"
+            );
+            (Some(id), Some(url))
+        }
+        _ => (None, None),
+    }
+}

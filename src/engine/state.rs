@@ -1,0 +1,302 @@
+//! The runtime state of a pipeline, in CodePipeline's own words: pipeline executions, the stage
+//! executions they made, action executions, transitions and approvals. Everything here is plain
+//! data (serializable, for persistence); the rules that move it live in `progress`.
+
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The runtime state of one pipeline.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PipelineRuntime {
+    /// Pipeline executions by sequence number (start order).
+    pub executions: BTreeMap<u64, PipelineExecutionRecord>,
+    /// Execution id -> sequence number.
+    pub execution_ids: HashMap<String, u64>,
+    pub next_sequence: u64,
+    /// Action executions by sequence number (start order).
+    pub action_executions: BTreeMap<u64, ActionExecutionRecord>,
+    /// Action execution id -> sequence number.
+    pub action_execution_ids: HashMap<String, u64>,
+    pub next_action_sequence: u64,
+    /// Rule executions (stage conditions) by sequence number.
+    pub rule_executions: BTreeMap<u64, RuleExecutionRecord>,
+    pub next_rule_sequence: u64,
+    /// Per stage name: the execution that entered the stage last.
+    pub stage_latest: HashMap<String, String>,
+    /// Per (stage, action): the latest action execution's sequence number.
+    pub action_latest: HashMap<String, u64>,
+    /// Per (stage, action) of source actions: the current revision (PutActionRevision or the
+    /// last revision a run picked up).
+    pub current_revisions: HashMap<String, ActionRevisionRecord>,
+    /// Transition states by stage name (absent: enabled).
+    pub transitions: HashMap<String, StageTransitions>,
+    /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
+    pub client_tokens: HashMap<String, String>,
+}
+
+/// `stage/action`, the key of per-action maps.
+pub fn action_key(stage: &str, action: &str) -> String {
+    format!("{stage}/{action}")
+}
+
+impl PipelineRuntime {
+    pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {
+        self.execution_ids.get(id).and_then(|seq| self.executions.get(seq))
+    }
+
+    pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
+        match self.execution_ids.get(id) {
+            Some(seq) => self.executions.get_mut(seq),
+            None => None,
+        }
+    }
+
+    pub fn action_execution(&self, id: &str) -> Option<&ActionExecutionRecord> {
+        self.action_execution_ids
+            .get(id)
+            .and_then(|seq| self.action_executions.get(seq))
+    }
+
+    pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
+        match self.action_execution_ids.get(id) {
+            Some(seq) => self.action_executions.get_mut(seq),
+            None => None,
+        }
+    }
+
+    /// The latest action execution of an action, if it ever ran.
+    pub fn latest_action_execution(&self, stage: &str, action: &str) -> Option<&ActionExecutionRecord> {
+        self.action_latest
+            .get(&action_key(stage, action))
+            .and_then(|seq| self.action_executions.get(seq))
+    }
+
+    pub fn transition(&self, stage: &str, kind: StageTransitionType) -> Option<&TransitionRecord> {
+        let transitions = self.transitions.get(stage)?;
+        match kind {
+            StageTransitionType::Inbound => transitions.inbound.as_ref(),
+            StageTransitionType::Outbound => transitions.outbound.as_ref(),
+        }
+    }
+
+    /// Whether a transition lets executions through (transitions start enabled).
+    pub fn transition_enabled(&self, stage: &str, kind: StageTransitionType) -> bool {
+        self.transition(stage, kind).is_none_or(|t| t.enabled)
+    }
+}
+
+/// A transition's state as DisableStageTransition / EnableStageTransition left it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub last_changed_by: Option<String>,
+    pub last_changed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StageTransitions {
+    pub inbound: Option<TransitionRecord>,
+    pub outbound: Option<TransitionRecord>,
+}
+
+/// A revision put by PutActionRevision or picked up by a source action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionRevisionRecord {
+    pub revision_id: String,
+    pub revision_change_id: String,
+    pub created: Timestamp,
+    pub summary: Option<String>,
+}
+
+/// Where an execution is in its pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Position {
+    /// Waiting to enter the stage at this index (a transition is disabled or the stage is
+    /// locked by another execution).
+    Waiting { stage: usize },
+    /// Inside the stage at this index.
+    InStage { stage: usize },
+    /// Done (succeeded, failed, stopped, superseded or cancelled).
+    Finished,
+}
+
+/// One pipeline execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PipelineExecutionRecord {
+    pub id: String,
+    pub sequence: u64,
+    pub pipeline_version: i64,
+    /// The pipeline as it was when the execution started: it runs that version to the end.
+    pub declaration: Arc<PipelineDeclaration>,
+    pub status: PipelineExecutionStatus,
+    pub status_summary: Option<String>,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    pub trigger: ExecutionTrigger,
+    pub execution_mode: ExecutionMode,
+    pub execution_type: ExecutionType,
+    pub rollback_target: Option<String>,
+    /// Pipeline-level variables with their resolved values (V2).
+    pub variables: Vec<ResolvedPipelineVariable>,
+    /// Source revision overrides from StartPipelineExecution.
+    pub source_overrides: Vec<SourceRevisionOverride>,
+    /// Revisions this execution was started for (PutActionRevision, webhooks, git triggers),
+    /// by source action name.
+    pub pinned_revisions: BTreeMap<String, ActionRevisionRecord>,
+    /// Revisions picked up by the source actions, one per source output artifact.
+    pub artifact_revisions: Vec<ArtifactRevision>,
+    /// Per source action: its revision, for ListPipelineExecutions' sourceRevisions.
+    pub source_revisions: Vec<SourceRevision>,
+    /// Artifacts produced so far, by name.
+    pub artifacts: BTreeMap<String, ArtifactRecord>,
+    /// Output variables of actions with a namespace, by namespace.
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    pub stop: Option<StopRequest>,
+    pub position: Position,
+    /// Stage executions made by this pipeline execution, by stage name.
+    pub stages: BTreeMap<String, StageExecutionRecord>,
+    /// Only this stage runs (rollback executions).
+    pub only_stage: Option<usize>,
+    /// Sequence numbers of this execution's action executions (for history trimming).
+    pub action_sequences: Vec<u64>,
+    /// Sequence numbers of this execution's rule executions.
+    pub rule_sequences: Vec<u64>,
+}
+
+impl PipelineExecutionRecord {
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.status,
+            PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopRequest {
+    pub abandon: bool,
+    pub reason: Option<String>,
+}
+
+/// An artifact produced by an action, stored in the pipeline's artifact store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactRecord {
+    pub name: String,
+    pub bucket: String,
+    pub key: String,
+    pub revision: Option<String>,
+}
+
+/// What a stage execution is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StagePhase {
+    /// Evaluating the beforeEntry conditions.
+    BeforeEntry,
+    /// Running the actions of one runOrder group (index into the sorted run orders).
+    Actions { group: usize },
+    /// Evaluating the onSuccess conditions.
+    OnSuccess,
+    /// Evaluating the onFailure conditions.
+    OnFailure,
+    /// Finished (see the status).
+    Done,
+}
+
+/// One execution of a stage by a pipeline execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageExecutionRecord {
+    pub stage: String,
+    pub status: StageExecutionStatus,
+    pub execution_type: ExecutionType,
+    pub phase: StagePhase,
+    pub entered: Timestamp,
+    pub manual_retries: i64,
+    pub auto_retries: i64,
+    pub latest_retry_trigger: Option<RetryTrigger>,
+    /// Condition evaluations of this stage execution, by condition type.
+    pub conditions: BTreeMap<String, ConditionRun>,
+    /// The current action execution of each action of the stage (by action name).
+    pub actions: BTreeMap<String, u64>,
+}
+
+/// The evaluation of one kind of stage condition (beforeEntry, onSuccess, onFailure).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConditionRun {
+    pub status: ConditionExecutionStatus,
+    pub summary: Option<String>,
+    pub last_status_change: Timestamp,
+    /// Rule execution sequence numbers, in declaration order.
+    pub rules: Vec<u64>,
+}
+
+/// One action execution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionExecutionRecord {
+    pub id: String,
+    pub sequence: u64,
+    pub pipeline_execution_id: String,
+    pub pipeline_version: i64,
+    pub stage: String,
+    pub action: String,
+    pub status: ActionExecutionStatus,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    pub updated_by: Option<String>,
+    pub input: ActionExecutionInput,
+    pub output_artifacts: Vec<ArtifactDetail>,
+    pub output_variables: BTreeMap<String, String>,
+    pub summary: Option<String>,
+    pub external_execution_id: Option<String>,
+    pub external_execution_url: Option<String>,
+    pub percent_complete: Option<i64>,
+    pub error_details: Option<ErrorDetails>,
+    /// Manual approvals: the token PutApprovalResult must present.
+    pub token: Option<String>,
+    /// Jobs: the job currently standing for this action.
+    pub job_id: Option<String>,
+    /// How the action runs.
+    pub runner: Runner,
+}
+
+impl ActionExecutionRecord {
+    pub fn is_finished(&self) -> bool {
+        self.status != ActionExecutionStatus::InProgress
+    }
+}
+
+/// Who finishes an action execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Runner {
+    /// The engine, after `duration_ms`, with this outcome.
+    Simulated {
+        duration_ms: u64,
+        fail_message: Option<String>,
+        summary: Option<String>,
+        output_variables: BTreeMap<String, String>,
+    },
+    /// PutApprovalResult (or the approval timeout).
+    Approval,
+    /// A job worker through the job API (Custom, ThirdParty, or an AWS action in worker mode).
+    Job { third_party: bool },
+}
+
+/// One rule execution of a stage condition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleExecutionRecord {
+    pub id: String,
+    pub sequence: u64,
+    pub pipeline_execution_id: String,
+    pub pipeline_version: i64,
+    pub stage: String,
+    pub rule: String,
+    pub status: RuleExecutionStatus,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    pub input: RuleExecutionInput,
+    pub summary: Option<String>,
+    pub error_details: Option<ErrorDetails>,
+    pub external_execution_id: Option<String>,
+}

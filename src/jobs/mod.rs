@@ -1,0 +1,188 @@
+//! Jobs: how Custom, ThirdParty and worker-mode actions reach job workers. The engine queues a
+//! job when such an action starts; workers take it with PollForJobs (or PollForThirdPartyJobs),
+//! acknowledge it with its nonce, and report success or failure, which finishes the action.
+
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Finished jobs kept for answering late results (InvalidJobStateException) per region.
+const FINISHED_JOBS_KEPT: usize = 10_000;
+
+/// One job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub sequence: u64,
+    pub nonce: String,
+    pub status: JobStatus,
+    pub account: String,
+    pub pipeline: String,
+    pub pipeline_execution_id: String,
+    pub action_execution_id: String,
+    pub stage: String,
+    pub action: String,
+    pub action_type_id: ActionTypeId,
+    /// Served through the ThirdParty job calls (with a client token).
+    pub third_party: bool,
+    /// ThirdParty jobs: the client id handed out by PollForThirdPartyJobs.
+    pub client_id: Option<String>,
+    pub data: JobData,
+    pub created: Timestamp,
+}
+
+impl JobRecord {
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::TimedOut
+        )
+    }
+}
+
+/// The jobs of one account and region.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct JobBoard {
+    pub jobs: HashMap<String, JobRecord>,
+    /// Queued jobs in the order they were queued.
+    pub queue: BTreeMap<u64, String>,
+    pub next_sequence: u64,
+    /// Finished jobs, oldest first, for trimming.
+    pub finished: std::collections::VecDeque<String>,
+}
+
+impl JobBoard {
+    /// Queues a new job; its sequence number is assigned here.
+    pub fn queue(&mut self, mut job: JobRecord) {
+        self.next_sequence += 1;
+        job.sequence = self.next_sequence;
+        job.status = JobStatus::Queued;
+        self.queue.insert(job.sequence, job.id.clone());
+        self.jobs.insert(job.id.clone(), job);
+    }
+
+    /// Marks a job finished with `status` and forgets the oldest finished jobs past the cap.
+    pub fn finish(&mut self, id: &str, status: JobStatus) {
+        if let Some(job) = self.jobs.get_mut(id) {
+            self.queue.remove(&job.sequence);
+            job.status = status;
+            self.finished.push_back(id.to_string());
+        }
+        while self.finished.len() > FINISHED_JOBS_KEPT {
+            if let Some(old) = self.finished.pop_front() {
+                self.jobs.remove(&old);
+            }
+        }
+    }
+
+    /// Forgets every job of a pipeline (when it is deleted).
+    pub fn remove_pipeline(&mut self, pipeline: &str) {
+        let ids: Vec<String> = self
+            .jobs
+            .values()
+            .filter(|j| j.pipeline == pipeline)
+            .map(|j| j.id.clone())
+            .collect();
+        for id in ids {
+            if let Some(job) = self.jobs.remove(&id) {
+                self.queue.remove(&job.sequence);
+            }
+        }
+        self.finished.retain(|id| self.jobs.contains_key(id));
+    }
+}
+
+/// What a new job is made of.
+pub struct NewJob<'a> {
+    pub account: &'a str,
+    pub pipeline_name: &'a str,
+    pub pipeline_arn: &'a str,
+    pub execution: &'a crate::engine::PipelineExecutionRecord,
+    pub stage: &'a str,
+    pub action: &'a ActionDeclaration,
+    pub action_execution_id: &'a str,
+    pub resolved_configuration: &'a BTreeMap<String, String>,
+    pub input_artifacts: &'a [ArtifactDetail],
+    pub output_artifacts: &'a [ArtifactDetail],
+    pub bucket: &'a str,
+    pub continuation_token: Option<String>,
+    pub third_party: bool,
+}
+
+/// Builds a job with full JobData, as AWS hands it to workers.
+pub fn new_job(new: NewJob) -> JobRecord {
+    let artifact = |detail: &ArtifactDetail| {
+        let name = detail.name.clone().unwrap_or_default();
+        Artifact {
+            revision: new
+                .execution
+                .artifacts
+                .get(&name)
+                .and_then(|a| a.revision.clone()),
+            location: detail.s3location.as_ref().map(|l| ArtifactLocation {
+                r#type: Some(ArtifactLocationType::S3),
+                s3_location: Some(S3ArtifactLocation {
+                    bucket_name: l.bucket.clone().unwrap_or_else(|| new.bucket.to_string()),
+                    object_key: l.key.clone().unwrap_or_default(),
+                }),
+            }),
+            name: Some(name),
+        }
+    };
+    let encryption_key = new
+        .execution
+        .declaration
+        .artifact_store
+        .as_ref()
+        .and_then(|s| s.encryption_key.clone());
+    let data = JobData {
+        action_type_id: Some(new.action.action_type_id.clone()),
+        action_configuration: Some(ActionConfiguration {
+            configuration: Some(new.resolved_configuration.clone()),
+        }),
+        pipeline_context: Some(PipelineContext {
+            pipeline_name: Some(new.pipeline_name.to_string()),
+            stage: Some(StageContext {
+                name: Some(new.stage.to_string()),
+            }),
+            action: Some(ActionContext {
+                name: Some(new.action.name.clone()),
+                action_execution_id: Some(new.action_execution_id.to_string()),
+            }),
+            pipeline_arn: Some(new.pipeline_arn.to_string()),
+            pipeline_execution_id: Some(new.execution.id.clone()),
+        }),
+        input_artifacts: Some(new.input_artifacts.iter().map(artifact).collect()),
+        output_artifacts: Some(new.output_artifacts.iter().map(artifact).collect()),
+        artifact_credentials: Some(session_credentials()),
+        continuation_token: new.continuation_token,
+        encryption_key,
+    };
+    JobRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        sequence: 0,
+        nonce: uuid::Uuid::new_v4().to_string(),
+        status: JobStatus::Created,
+        account: new.account.to_string(),
+        pipeline: new.pipeline_name.to_string(),
+        pipeline_execution_id: new.execution.id.clone(),
+        action_execution_id: new.action_execution_id.to_string(),
+        stage: new.stage.to_string(),
+        action: new.action.name.clone(),
+        action_type_id: new.action.action_type_id.clone(),
+        third_party: new.third_party,
+        client_id: None,
+        data,
+        created: Timestamp::now(),
+    }
+}
+
+/// Temporary credentials for the artifact store, in the shape of STS session credentials.
+fn session_credentials() -> AWSSessionCredentials {
+    use crate::engine::simulate::alphanumeric;
+    AWSSessionCredentials {
+        access_key_id: format!("ASIA{}", alphanumeric(16).to_uppercase()),
+        secret_access_key: alphanumeric(40),
+        session_token: alphanumeric(200),
+    }
+}
