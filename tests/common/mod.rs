@@ -2,7 +2,10 @@
 //! (the AWS SDK for Rust, and raw HTTP for protocol-level checks).
 #![allow(dead_code)]
 
+pub mod engine;
+
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_codepipeline::error::ProvideErrorMetadata;
 use aws_sdk_codepipeline::Client;
 use codepipeline_local::{Config, RunningServer};
 
@@ -37,6 +40,93 @@ impl TestServer {
         let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         (status, error_type, json)
     }
+}
+
+/// A raw HTTP answer: status, headers and body (as JSON when it parses, else as a string).
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body's `__type`.
+    pub fn error_type(&self) -> Option<&str> {
+        self.body.get("__type").and_then(|v| v.as_str())
+    }
+}
+
+impl TestServer {
+    /// A raw `POST /` with an optional `X-Amz-Target` (given whole) and any body bytes.
+    pub async fn post(&self, target: Option<&str>, body: impl Into<reqwest::Body>) -> RawResponse {
+        let mut request = reqwest::Client::new()
+            .post(&self.url)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body);
+        if let Some(target) = target {
+            request = request.header("x-amz-target", target);
+        }
+        into_raw(request.send().await.expect("request")).await
+    }
+
+    /// A raw `GET` of a path of the server.
+    pub async fn get(&self, path: &str) -> RawResponse {
+        let response = reqwest::get(format!("{}{path}", self.url))
+            .await
+            .expect("request");
+        into_raw(response).await
+    }
+}
+
+async fn into_raw(response: reqwest::Response) -> RawResponse {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    });
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The AWS error code and message of a failed SDK call; panics unless the call failed with an
+/// error the service sent (not a connection or deserialization failure).
+pub fn service_error<T: std::fmt::Debug, E, R>(
+    result: Result<T, aws_sdk_codepipeline::error::SdkError<E, R>>,
+) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call should fail");
+    let service = err
+        .as_service_error()
+        .unwrap_or_else(|| panic!("expected an error from the service, got {err:?}"));
+    let code = service
+        .meta()
+        .code()
+        .expect("the error has a code")
+        .to_string();
+    let message = service.meta().message().unwrap_or_default().to_string();
+    (code, message)
+}
+
+/// The AWS error code of a failed SDK call (see `service_error`).
+pub fn error_code<T: std::fmt::Debug, E, R>(
+    result: Result<T, aws_sdk_codepipeline::error::SdkError<E, R>>,
+) -> String
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    service_error(result).0
 }
 
 /// A test configuration: ephemeral port, no automatic execution on create.
