@@ -160,7 +160,12 @@ fn parse_arn(arn: &str) -> Result<TaggedResource, ApiError> {
 
 /// An ARN of another account, region or partition names nothing the caller can see: the
 /// resource is looked up only when the ARN is exactly the one this scope would give it.
-fn check_scope(arn: &str, region: &Region, scope: &Scope, resource: &TaggedResource) -> Result<(), ApiError> {
+fn check_scope(
+    arn: &str,
+    region: &Region,
+    scope: &Scope,
+    resource: &TaggedResource,
+) -> Result<(), ApiError> {
     let resource_part = arn.splitn(6, ':').nth(5).unwrap_or_default();
     if region.arn(resource_part) == arn {
         Ok(())

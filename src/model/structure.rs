@@ -241,12 +241,13 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
             stage.name
         )));
     }
-    let mut groups: Vec<(&str, Option<ConditionResult>, &[Condition], &[ConditionResult])> = Vec::new();
+    // (kind, conditions, results allowed for that kind)
+    let mut groups: Vec<(&str, &[Condition], &[ConditionResult])> = Vec::new();
     if let Some(before) = &stage.before_entry {
-        groups.push(("beforeEntry", None, &before.conditions, &[ConditionResult::Fail, ConditionResult::Skip]));
+        groups.push(("beforeEntry", &before.conditions, &[ConditionResult::Fail, ConditionResult::Skip]));
     }
     if let Some(success) = &stage.on_success {
-        groups.push(("onSuccess", None, &success.conditions, &[ConditionResult::Rollback, ConditionResult::Fail]));
+        groups.push(("onSuccess", &success.conditions, &[ConditionResult::Rollback, ConditionResult::Fail]));
     }
     if let Some(failure) = &stage.on_failure {
         if let Some(result) = failure.result {
@@ -270,10 +271,10 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
             )));
         }
         if let Some(conditions) = &failure.conditions {
-            groups.push(("onFailure", failure.result, conditions, &[ConditionResult::Rollback, ConditionResult::Retry, ConditionResult::Fail]));
+            groups.push(("onFailure", conditions, &[ConditionResult::Rollback, ConditionResult::Retry, ConditionResult::Fail]));
         }
     }
-    for (kind, _, conditions, allowed) in groups {
+    for (kind, conditions, allowed) in groups {
         for condition in conditions {
             if let Some(result) = condition.result {
                 if !allowed.contains(&result) {
@@ -358,7 +359,7 @@ fn check_action(
             action.name
         )));
     }
-    if is_commands && action.commands.as_ref().is_none_or(|c| c.is_empty()) {
+    if is_commands && !action.commands.as_ref().is_some_and(|c| !c.is_empty()) {
         return Err(action_error(format!(
             "Action '{}' of provider Commands must declare commands",
             action.name
