@@ -46,8 +46,11 @@ fn main() {
     let operations = model["operations"].as_object().expect("operations").clone();
 
     let out_dir = std::env::var("OUT_DIR").expect("OUT_DIR");
-    std::fs::write(Path::new(&out_dir).join("shapes.rs"), generate_shapes(&shapes))
-        .expect("write shapes.rs");
+    std::fs::write(
+        Path::new(&out_dir).join("shapes.rs"),
+        generate_shapes(&shapes),
+    )
+    .expect("write shapes.rs");
     std::fs::write(
         Path::new(&out_dir).join("operations.rs"),
         generate_operations(&operations, &shapes),
@@ -142,7 +145,12 @@ fn generate_enum(name: &str, shape: &Value) -> String {
     writeln!(out, "    pub fn as_str(&self) -> &'static str {{").unwrap();
     writeln!(out, "        match self {{").unwrap();
     for value in &values {
-        writeln!(out, "            {name}::{} => \"{value}\",", variant_name(value)).unwrap();
+        writeln!(
+            out,
+            "            {name}::{} => \"{value}\",",
+            variant_name(value)
+        )
+        .unwrap();
     }
     writeln!(out, "        }}\n    }}\n").unwrap();
     writeln!(out, "    /// Parses a wire value.").unwrap();
@@ -172,7 +180,10 @@ fn rust_type(shape_name: &str, shapes: &Map<String, Value>) -> String {
         "timestamp" => "crate::model::Timestamp".to_string(),
         "list" => format!(
             "Vec<{}>",
-            rust_type(shape["member"]["shape"].as_str().expect("list member"), shapes)
+            rust_type(
+                shape["member"]["shape"].as_str().expect("list member"),
+                shapes
+            )
         ),
         "map" => format!(
             "std::collections::BTreeMap<String, {}>",
@@ -199,7 +210,11 @@ fn generate_operations(operations: &Map<String, Value>, shapes: &Map<String, Val
     }
     writeln!(out, "];").unwrap();
     writeln!(out, "    /// The operation name as in `X-Amz-Target`.").unwrap();
-    writeln!(out, "    pub fn name(&self) -> &'static str {{\n        match self {{").unwrap();
+    writeln!(
+        out,
+        "    pub fn name(&self) -> &'static str {{\n        match self {{"
+    )
+    .unwrap();
     for name in &names {
         writeln!(out, "            Operation::{name} => \"{name}\",").unwrap();
     }
@@ -211,13 +226,23 @@ fn generate_operations(operations: &Map<String, Value>, shapes: &Map<String, Val
     )
     .unwrap();
     writeln!(out, "    /// The model's input shape name.").unwrap();
-    writeln!(out, "    pub fn input_shape(&self) -> &'static str {{\n        match self {{").unwrap();
+    writeln!(
+        out,
+        "    pub fn input_shape(&self) -> &'static str {{\n        match self {{"
+    )
+    .unwrap();
     for name in &names {
-        let input = operations[name.as_str()]["input"]["shape"].as_str().expect("input");
+        let input = operations[name.as_str()]["input"]["shape"]
+            .as_str()
+            .expect("input");
         writeln!(out, "            Operation::{name} => \"{input}\",").unwrap();
     }
     writeln!(out, "        }}\n    }}").unwrap();
-    writeln!(out, "    /// The error codes the model lists for this operation.").unwrap();
+    writeln!(
+        out,
+        "    /// The error codes the model lists for this operation."
+    )
+    .unwrap();
     writeln!(
         out,
         "    pub fn errors(&self) -> &'static [ErrorCode] {{\n        match self {{"
@@ -233,7 +258,12 @@ fn generate_operations(operations: &Map<String, Value>, shapes: &Map<String, Val
                     .collect()
             })
             .unwrap_or_default();
-        writeln!(out, "            Operation::{name} => &[{}],", errors.join(", ")).unwrap();
+        writeln!(
+            out,
+            "            Operation::{name} => &[{}],",
+            errors.join(", ")
+        )
+        .unwrap();
     }
     writeln!(out, "        }}\n    }}").unwrap();
     writeln!(out, "}}\n").unwrap();
@@ -264,7 +294,11 @@ fn generate_operations(operations: &Map<String, Value>, shapes: &Map<String, Val
     }
     writeln!(out, "];").unwrap();
     writeln!(out, "    /// The wire name (`__type`).").unwrap();
-    writeln!(out, "    pub fn as_str(&self) -> &'static str {{\n        match self {{").unwrap();
+    writeln!(
+        out,
+        "    pub fn as_str(&self) -> &'static str {{\n        match self {{"
+    )
+    .unwrap();
     for code in &codes {
         writeln!(out, "            ErrorCode::{code} => \"{code}\",").unwrap();
     }
@@ -314,7 +348,10 @@ fn field_name(member: &str) -> String {
 fn variant_name(value: &str) -> String {
     let has_lower = value.chars().any(|c| c.is_ascii_lowercase());
     if has_lower && !value.contains('_') {
-        return value.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        return value
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
     }
     value
         .split(|c: char| !c.is_ascii_alphanumeric())

@@ -34,7 +34,12 @@ pub struct Flags {
     pub config: Option<PathBuf>,
 
     /// Do not start an execution when a pipeline is created or updated [default: false]
-    #[arg(long = "no-auto-start", env = "CODEPIPELINE_LOCAL_NO_AUTO_START")]
+    #[arg(
+        long = "no-auto-start",
+        env = "CODEPIPELINE_LOCAL_NO_AUTO_START",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
     pub no_auto_start: Option<bool>,
 
     /// Largest accepted request body, in bytes [default: 6291456]
@@ -50,24 +55,50 @@ pub struct Flags {
     pub max_stages: Option<usize>,
 
     /// Most actions in a stage [default: 50]
-    #[arg(long = "max-actions-per-stage", env = "CODEPIPELINE_LOCAL_MAX_ACTIONS_PER_STAGE")]
+    #[arg(
+        long = "max-actions-per-stage",
+        env = "CODEPIPELINE_LOCAL_MAX_ACTIONS_PER_STAGE"
+    )]
     pub max_actions_per_stage: Option<usize>,
 
     /// Most custom action types per account and region [default: 50]
-    #[arg(long = "max-custom-action-types", env = "CODEPIPELINE_LOCAL_MAX_CUSTOM_ACTION_TYPES")]
+    #[arg(
+        long = "max-custom-action-types",
+        env = "CODEPIPELINE_LOCAL_MAX_CUSTOM_ACTION_TYPES"
+    )]
     pub max_custom_action_types: Option<usize>,
 
     /// Finished executions kept per pipeline; the oldest are dropped past it [default: 1000]
-    #[arg(long = "max-executions-per-pipeline", env = "CODEPIPELINE_LOCAL_MAX_EXECUTIONS_PER_PIPELINE")]
+    #[arg(
+        long = "max-executions-per-pipeline",
+        env = "CODEPIPELINE_LOCAL_MAX_EXECUTIONS_PER_PIPELINE"
+    )]
     pub max_executions_per_pipeline: Option<usize>,
 
     /// Seconds a manual approval waits before it fails (AWS: 7 days) [default: 604800]
-    #[arg(long = "approval-timeout-seconds", env = "CODEPIPELINE_LOCAL_APPROVAL_TIMEOUT_SECONDS")]
+    #[arg(
+        long = "approval-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_APPROVAL_TIMEOUT_SECONDS"
+    )]
     pub approval_timeout_seconds: Option<u64>,
 
-    /// Seconds a job may stay unfinished before its action fails [default: 3600]
-    #[arg(long = "job-timeout-seconds", env = "CODEPIPELINE_LOCAL_JOB_TIMEOUT_SECONDS")]
+    /// Seconds a job may stay unfinished before its action fails (AWS: 24 hours for custom actions) [default: 86400]
+    #[arg(
+        long = "job-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_JOB_TIMEOUT_SECONDS"
+    )]
     pub job_timeout_seconds: Option<u64>,
+
+    /// Most webhooks per account and region (AWS: 300) [default: 300]
+    #[arg(long = "max-webhooks", env = "CODEPIPELINE_LOCAL_MAX_WEBHOOKS")]
+    pub max_webhooks: Option<usize>,
+
+    /// Largest accepted webhook or git-event payload, in bytes (413 past it) [default: 1048576]
+    #[arg(
+        long = "max-webhook-payload-bytes",
+        env = "CODEPIPELINE_LOCAL_MAX_WEBHOOK_PAYLOAD_BYTES"
+    )]
+    pub max_webhook_payload_bytes: Option<usize>,
 
     /// Base URL of this server as clients see it, for webhook URLs (default: from the Host header)
     #[arg(long = "external-url", env = "CODEPIPELINE_LOCAL_EXTERNAL_URL")]
@@ -99,6 +130,8 @@ pub struct FileConfig {
     pub max_executions_per_pipeline: Option<usize>,
     pub approval_timeout_seconds: Option<u64>,
     pub job_timeout_seconds: Option<u64>,
+    pub max_webhooks: Option<usize>,
+    pub max_webhook_payload_bytes: Option<usize>,
     pub external_url: Option<String>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
@@ -126,6 +159,10 @@ pub struct Config {
     pub approval_timeout: Duration,
     #[serde(with = "seconds")]
     pub job_timeout: Duration,
+    /// Webhooks per account and region (AWS: 300).
+    pub max_webhooks: usize,
+    /// Largest webhook or git-event payload accepted.
+    pub max_webhook_payload_bytes: usize,
     pub external_url: Option<String>,
     pub log_format: String,
     pub log_level: String,
@@ -147,7 +184,9 @@ impl Default for Config {
             max_executions_per_pipeline: 1000,
             max_tags: 50,
             approval_timeout: Duration::from_secs(7 * 24 * 3600),
-            job_timeout: Duration::from_secs(3600),
+            job_timeout: Duration::from_secs(24 * 3600),
+            max_webhooks: 300,
+            max_webhook_payload_bytes: 1024 * 1024,
             external_url: None,
             log_format: "text".to_string(),
             log_level: "info".to_string(),
@@ -172,8 +211,14 @@ impl Config {
                 .no_auto_start
                 .or(file.no_auto_start)
                 .unwrap_or(!d.auto_start),
-            max_body_bytes: flags.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
-            max_pipelines: flags.max_pipelines.or(file.max_pipelines).unwrap_or(d.max_pipelines),
+            max_body_bytes: flags
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(d.max_body_bytes),
+            max_pipelines: flags
+                .max_pipelines
+                .or(file.max_pipelines)
+                .unwrap_or(d.max_pipelines),
             max_stages: flags.max_stages.or(file.max_stages).unwrap_or(d.max_stages),
             max_actions_per_stage: flags
                 .max_actions_per_stage
@@ -198,6 +243,14 @@ impl Config {
                 .or(file.job_timeout_seconds)
                 .map(Duration::from_secs)
                 .unwrap_or(d.job_timeout),
+            max_webhooks: flags
+                .max_webhooks
+                .or(file.max_webhooks)
+                .unwrap_or(d.max_webhooks),
+            max_webhook_payload_bytes: flags
+                .max_webhook_payload_bytes
+                .or(file.max_webhook_payload_bytes)
+                .unwrap_or(d.max_webhook_payload_bytes),
             external_url: flags.external_url.or(file.external_url),
             log_format: flags.log_format.or(file.log_format).unwrap_or(d.log_format),
             log_level: flags.log_level.or(file.log_level).unwrap_or(d.log_level),
@@ -208,10 +261,16 @@ impl Config {
 
     fn checked(self) -> Result<Config, String> {
         if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("account id must be 12 digits, got '{}'", self.account_id));
+            return Err(format!(
+                "account id must be 12 digits, got '{}'",
+                self.account_id
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(format!("log format must be text or json, got '{}'", self.log_format));
+            return Err(format!(
+                "log format must be text or json, got '{}'",
+                self.log_format
+            ));
         }
         for rule in &self.actions {
             rule.check()?;

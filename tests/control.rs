@@ -21,10 +21,19 @@ fn approval_pipeline(name: &str) -> PipelineDeclaration {
 }
 
 fn approval(status: ApprovalStatus, summary: &str) -> ApprovalResult {
-    ApprovalResult::builder().status(status).summary(summary).build().unwrap()
+    ApprovalResult::builder()
+        .status(status)
+        .summary(summary)
+        .build()
+        .unwrap()
 }
 
-async fn approve(c: &Client, pipeline: &str, token: &str, status: ApprovalStatus) -> std::result::Result<(), String> {
+async fn approve(
+    c: &Client,
+    pipeline: &str,
+    token: &str,
+    status: ApprovalStatus,
+) -> std::result::Result<(), String> {
     c.put_approval_result()
         .pipeline_name(pipeline)
         .stage_name("Approve")
@@ -41,18 +50,31 @@ async fn approve(c: &Client, pipeline: &str, token: &str, status: ApprovalStatus
 async fn a_manual_approval_waits_for_its_token_and_approval_continues_the_pipeline() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("gate")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("gate"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "gate").await;
     let token = wait_approval_token(c, "gate", "Approve", "Approval").await;
     let state = stage_state(c, "gate", "Approve").await;
     assert_eq!(
-        state.action_states()[0].latest_execution().unwrap().status(),
+        state.action_states()[0]
+            .latest_execution()
+            .unwrap()
+            .status(),
         Some(&ActionExecutionStatus::InProgress)
     );
-    assert!(stage_state(c, "gate", "Build").await.latest_execution().is_none());
+    assert!(stage_state(c, "gate", "Build")
+        .await
+        .latest_execution()
+        .is_none());
 
     let wrong = "00000000-0000-0000-0000-000000000000";
-    assert_eq!(approve(c, "gate", wrong, ApprovalStatus::Approved).await, Err("InvalidApprovalTokenException".into()));
+    assert_eq!(
+        approve(c, "gate", wrong, ApprovalStatus::Approved).await,
+        Err("InvalidApprovalTokenException".into())
+    );
     let approved_at = c
         .put_approval_result()
         .pipeline_name("gate")
@@ -104,14 +126,26 @@ async fn a_manual_approval_waits_for_its_token_and_approval_continues_the_pipeli
 async fn a_rejected_approval_fails_the_execution() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("reject")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("reject"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "reject").await;
     let token = wait_approval_token(c, "reject", "Approve", "Approval").await;
-    approve(c, "reject", &token, ApprovalStatus::Rejected).await.unwrap();
+    approve(c, "reject", &token, ApprovalStatus::Rejected)
+        .await
+        .unwrap();
     wait_status(c, "reject", &id, PipelineExecutionStatus::Failed).await;
-    let latest = stage_state(c, "reject", "Approve").await.action_states()[0].latest_execution().cloned().unwrap();
+    let latest = stage_state(c, "reject", "Approve").await.action_states()[0]
+        .latest_execution()
+        .cloned()
+        .unwrap();
     assert_eq!(latest.status(), Some(&ActionExecutionStatus::Failed));
-    assert!(stage_state(c, "reject", "Build").await.latest_execution().is_none());
+    assert!(stage_state(c, "reject", "Build")
+        .await
+        .latest_execution()
+        .is_none());
 }
 
 #[tokio::test]
@@ -120,19 +154,35 @@ async fn an_unanswered_approval_times_out() {
     config.approval_timeout = std::time::Duration::from_millis(100);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("late")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("late"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "late").await;
     wait_status(c, "late", &id, PipelineExecutionStatus::Failed).await;
-    let latest = stage_state(c, "late", "Approve").await.action_states()[0].latest_execution().cloned().unwrap();
+    let latest = stage_state(c, "late", "Approve").await.action_states()[0]
+        .latest_execution()
+        .cloned()
+        .unwrap();
     assert_eq!(latest.status(), Some(&ActionExecutionStatus::Failed));
-    assert!(latest.error_details().unwrap().message().unwrap().contains("timed out"));
+    assert!(latest
+        .error_details()
+        .unwrap()
+        .message()
+        .unwrap()
+        .contains("timed out"));
 }
 
 #[tokio::test]
 async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("held")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("held"))
+        .send()
+        .await
+        .unwrap();
     c.disable_stage_transition()
         .pipeline_name("held")
         .stage_name("Build")
@@ -147,14 +197,20 @@ async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
         s.inbound_execution().is_some().then_some(s)
     })
     .await;
-    assert_eq!(build.inbound_execution().unwrap().pipeline_execution_id(), id);
+    assert_eq!(
+        build.inbound_execution().unwrap().pipeline_execution_id(),
+        id
+    );
     let transition = build.inbound_transition_state().unwrap();
     assert_eq!(transition.enabled(), false);
     assert_eq!(transition.disabled_reason(), Some("Release freeze"));
     assert!(transition.last_changed_by().is_some());
     assert!(transition.last_changed_at().is_some());
     assert!(build.latest_execution().is_none());
-    assert_eq!(execution(c, "held", &id).await.status(), Some(&PipelineExecutionStatus::InProgress));
+    assert_eq!(
+        execution(c, "held", &id).await.status(),
+        Some(&PipelineExecutionStatus::InProgress)
+    );
 
     c.enable_stage_transition()
         .pipeline_name("held")
@@ -194,7 +250,11 @@ async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
 async fn an_outbound_transition_holds_executions_after_their_stage() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("out")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("out"))
+        .send()
+        .await
+        .unwrap();
     c.disable_stage_transition()
         .pipeline_name("out")
         .stage_name("Source")
@@ -205,11 +265,18 @@ async fn an_outbound_transition_holds_executions_after_their_stage() {
         .unwrap();
     let id = start_execution(c, "out").await;
     wait_for("the execution to wait at Build", || async {
-        stage_state(c, "out", "Build").await.inbound_execution().map(|_| ())
+        stage_state(c, "out", "Build")
+            .await
+            .inbound_execution()
+            .map(|_| ())
     })
     .await;
     assert_eq!(
-        stage_state(c, "out", "Source").await.latest_execution().unwrap().status(),
+        stage_state(c, "out", "Source")
+            .await
+            .latest_execution()
+            .unwrap()
+            .status(),
         &StageExecutionStatus::Succeeded
     );
     c.enable_stage_transition()
@@ -235,7 +302,12 @@ async fn three_close_executions(mode: Option<ExecutionMode>) -> (TestServer, Vec
     if let Some(mode) = mode {
         builder = builder.pipeline_type(PipelineType::V2).execution_mode(mode);
     }
-    t.client.create_pipeline().pipeline(builder.build().unwrap()).send().await.unwrap();
+    t.client
+        .create_pipeline()
+        .pipeline(builder.build().unwrap())
+        .send()
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(start_execution(&t.client, "modes").await);
@@ -249,7 +321,13 @@ async fn superseded_mode_replaces_an_execution_waiting_for_a_locked_stage() {
     let c = &t.client;
     let mut statuses = Vec::new();
     for id in &ids {
-        statuses.push(wait_finished(c, "modes", id).await.status().cloned().unwrap());
+        statuses.push(
+            wait_finished(c, "modes", id)
+                .await
+                .status()
+                .cloned()
+                .unwrap(),
+        );
     }
     assert_eq!(
         statuses,
@@ -277,11 +355,18 @@ async fn queued_mode_runs_every_execution_one_at_a_time_in_order() {
             Some(&PipelineExecutionStatus::Succeeded)
         );
         let actions = action_executions(c, "modes", id).await;
-        let build = actions.iter().find(|a| a.stage_name() == Some("Build")).cloned().unwrap();
+        let build = actions
+            .iter()
+            .find(|a| a.stage_name() == Some("Build"))
+            .cloned()
+            .unwrap();
         builds.push(build);
     }
     for pair in builds.windows(2) {
-        assert!(pair[1].start_time().unwrap() >= pair[0].last_update_time().unwrap(), "builds must not overlap");
+        assert!(
+            pair[1].start_time().unwrap() >= pair[0].last_update_time().unwrap(),
+            "builds must not overlap"
+        );
     }
 }
 
@@ -295,11 +380,25 @@ async fn parallel_mode_runs_executions_independently() {
         assert_eq!(e.status(), Some(&PipelineExecutionStatus::Succeeded));
         assert_eq!(e.execution_mode(), Some(&ExecutionMode::Parallel));
         let actions = action_executions(c, "modes", id).await;
-        builds.push(actions.iter().find(|a| a.stage_name() == Some("Build")).cloned().unwrap());
+        builds.push(
+            actions
+                .iter()
+                .find(|a| a.stage_name() == Some("Build"))
+                .cloned()
+                .unwrap(),
+        );
     }
     // All three builds were running at the same time.
-    let latest_start = builds.iter().map(|b| *b.start_time().unwrap()).max().unwrap();
-    let earliest_end = builds.iter().map(|b| *b.last_update_time().unwrap()).min().unwrap();
+    let latest_start = builds
+        .iter()
+        .map(|b| *b.start_time().unwrap())
+        .max()
+        .unwrap();
+    let earliest_end = builds
+        .iter()
+        .map(|b| *b.last_update_time().unwrap())
+        .min()
+        .unwrap();
     assert!(latest_start < earliest_end);
 }
 
@@ -311,13 +410,22 @@ async fn stop_and_wait_lets_running_actions_finish_then_stops() {
     config.actions.push(slow);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("stopwait")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("stopwait"))
+        .send()
+        .await
+        .unwrap();
     // Approve quickly so that Build (300 ms) is running when we stop.
     let id = start_execution(c, "stopwait").await;
     let token = wait_approval_token(c, "stopwait", "Approve", "Approval").await;
-    approve(c, "stopwait", &token, ApprovalStatus::Approved).await.unwrap();
+    approve(c, "stopwait", &token, ApprovalStatus::Approved)
+        .await
+        .unwrap();
     wait_for("Build to run", || async {
-        stage_state(c, "stopwait", "Build").await.latest_execution().map(|_| ())
+        stage_state(c, "stopwait", "Build")
+            .await
+            .latest_execution()
+            .map(|_| ())
     })
     .await;
     c.stop_pipeline_execution()
@@ -327,7 +435,10 @@ async fn stop_and_wait_lets_running_actions_finish_then_stops() {
         .send()
         .await
         .unwrap();
-    assert_eq!(execution(c, "stopwait", &id).await.status(), Some(&PipelineExecutionStatus::Stopping));
+    assert_eq!(
+        execution(c, "stopwait", &id).await.status(),
+        Some(&PipelineExecutionStatus::Stopping)
+    );
     let err = c
         .stop_pipeline_execution()
         .pipeline_name("stopwait")
@@ -338,15 +449,29 @@ async fn stop_and_wait_lets_running_actions_finish_then_stops() {
     assert_eq!(err.code(), Some("DuplicatedStopRequestException"));
     wait_status(c, "stopwait", &id, PipelineExecutionStatus::Stopped).await;
     let build = stage_state(c, "stopwait", "Build").await;
-    assert_eq!(build.latest_execution().unwrap().status(), &StageExecutionStatus::Stopped);
     assert_eq!(
-        build.action_states()[0].latest_execution().unwrap().status(),
+        build.latest_execution().unwrap().status(),
+        &StageExecutionStatus::Stopped
+    );
+    assert_eq!(
+        build.action_states()[0]
+            .latest_execution()
+            .unwrap()
+            .status(),
         Some(&ActionExecutionStatus::Succeeded),
         "the running action finished"
     );
-    let summary = c.list_pipeline_executions().pipeline_name("stopwait").send().await.unwrap();
+    let summary = c
+        .list_pipeline_executions()
+        .pipeline_name("stopwait")
+        .send()
+        .await
+        .unwrap();
     let summary = &summary.pipeline_execution_summaries()[0];
-    assert_eq!(summary.stop_trigger().and_then(|s| s.reason()), Some("Stop for the weekend"));
+    assert_eq!(
+        summary.stop_trigger().and_then(|s| s.reason()),
+        Some("Stop for the weekend")
+    );
     let err = c
         .stop_pipeline_execution()
         .pipeline_name("stopwait")
@@ -361,7 +486,11 @@ async fn stop_and_wait_lets_running_actions_finish_then_stops() {
 async fn stop_and_abandon_abandons_running_actions_at_once() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("abandon")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("abandon"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "abandon").await;
     let token = wait_approval_token(c, "abandon", "Approve", "Approval").await;
     c.stop_pipeline_execution()
@@ -374,9 +503,15 @@ async fn stop_and_abandon_abandons_running_actions_at_once() {
     let e = execution(c, "abandon", &id).await;
     assert_eq!(e.status(), Some(&PipelineExecutionStatus::Stopped));
     let approve_stage = stage_state(c, "abandon", "Approve").await;
-    assert_eq!(approve_stage.latest_execution().unwrap().status(), &StageExecutionStatus::Stopped);
     assert_eq!(
-        approve_stage.action_states()[0].latest_execution().unwrap().status(),
+        approve_stage.latest_execution().unwrap().status(),
+        &StageExecutionStatus::Stopped
+    );
+    assert_eq!(
+        approve_stage.action_states()[0]
+            .latest_execution()
+            .unwrap()
+            .status(),
         Some(&ActionExecutionStatus::Abandoned)
     );
     assert_eq!(
@@ -393,14 +528,29 @@ async fn a_stopping_execution_can_be_escalated_to_abandon() {
     config.actions.push(slow);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("escalate")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("escalate"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "escalate").await;
     wait_for("Build to run", || async {
-        stage_state(c, "escalate", "Build").await.latest_execution().map(|_| ())
+        stage_state(c, "escalate", "Build")
+            .await
+            .latest_execution()
+            .map(|_| ())
     })
     .await;
-    c.stop_pipeline_execution().pipeline_name("escalate").pipeline_execution_id(&id).send().await.unwrap();
-    assert_eq!(execution(c, "escalate", &id).await.status(), Some(&PipelineExecutionStatus::Stopping));
+    c.stop_pipeline_execution()
+        .pipeline_name("escalate")
+        .pipeline_execution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        execution(c, "escalate", &id).await.status(),
+        Some(&PipelineExecutionStatus::Stopping)
+    );
     c.stop_pipeline_execution()
         .pipeline_name("escalate")
         .pipeline_execution_id(&id)
@@ -408,17 +558,26 @@ async fn a_stopping_execution_can_be_escalated_to_abandon() {
         .send()
         .await
         .unwrap();
-    assert_eq!(execution(c, "escalate", &id).await.status(), Some(&PipelineExecutionStatus::Stopped));
+    assert_eq!(
+        execution(c, "escalate", &id).await.status(),
+        Some(&PipelineExecutionStatus::Stopped)
+    );
 }
 
 #[tokio::test]
 async fn retry_reruns_the_failed_actions_of_the_latest_execution() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(approval_pipeline("retry")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(approval_pipeline("retry"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "retry").await;
     let token = wait_approval_token(c, "retry", "Approve", "Approval").await;
-    approve(c, "retry", &token, ApprovalStatus::Rejected).await.unwrap();
+    approve(c, "retry", &token, ApprovalStatus::Rejected)
+        .await
+        .unwrap();
     wait_status(c, "retry", &id, PipelineExecutionStatus::Failed).await;
 
     // A succeeded stage cannot be retried.
@@ -443,14 +602,22 @@ async fn retry_reruns_the_failed_actions_of_the_latest_execution() {
         .await
         .unwrap();
     assert_eq!(retried.pipeline_execution_id(), Some(id.as_str()));
-    assert_eq!(execution(c, "retry", &id).await.status(), Some(&PipelineExecutionStatus::InProgress));
+    assert_eq!(
+        execution(c, "retry", &id).await.status(),
+        Some(&PipelineExecutionStatus::InProgress)
+    );
     let token2 = wait_approval_token(c, "retry", "Approve", "Approval").await;
     assert_ne!(token, token2);
     let approve_stage = stage_state(c, "retry", "Approve").await;
     let metadata = approve_stage.retry_stage_metadata().unwrap();
     assert_eq!(metadata.manual_stage_retry_attempt(), Some(1));
-    assert_eq!(metadata.latest_retry_trigger(), Some(&RetryTrigger::ManualStageRetry));
-    approve(c, "retry", &token2, ApprovalStatus::Approved).await.unwrap();
+    assert_eq!(
+        metadata.latest_retry_trigger(),
+        Some(&RetryTrigger::ManualStageRetry)
+    );
+    approve(c, "retry", &token2, ApprovalStatus::Approved)
+        .await
+        .unwrap();
     wait_status(c, "retry", &id, PipelineExecutionStatus::Succeeded).await;
     // Two action executions of the approval in this pipeline execution.
     let approvals = action_executions(c, "retry", &id)
@@ -467,7 +634,11 @@ async fn only_the_latest_execution_in_a_stage_can_be_retried() {
     config.actions.push(rule("CodeBuild", Behavior::Fail));
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("latest")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("latest"))
+        .send()
+        .await
+        .unwrap();
     let first = start_execution(c, "latest").await;
     wait_status(c, "latest", &first, PipelineExecutionStatus::Failed).await;
     let second = start_execution(c, "latest").await;
@@ -523,7 +694,11 @@ fn v2_two_stage(name: &str) -> PipelineDeclaration {
 async fn rollback_reruns_a_stage_with_an_earlier_successful_execution() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(v2_two_stage("roll")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(v2_two_stage("roll"))
+        .send()
+        .await
+        .unwrap();
     let good = start_execution(c, "roll").await;
     let good_execution = wait_status(c, "roll", &good, PipelineExecutionStatus::Succeeded).await;
     let newer = start_execution(c, "roll").await;
@@ -541,9 +716,14 @@ async fn rollback_reruns_a_stage_with_an_earlier_successful_execution() {
         .clone();
     let execution = wait_status(c, "roll", &rollback, PipelineExecutionStatus::Succeeded).await;
     assert_eq!(execution.execution_type(), Some(&ExecutionType::Rollback));
-    assert_eq!(execution.trigger().and_then(|t| t.trigger_type()), Some(&TriggerType::ManualRollback));
     assert_eq!(
-        execution.rollback_metadata().and_then(|m| m.rollback_target_pipeline_execution_id()),
+        execution.trigger().and_then(|t| t.trigger_type()),
+        Some(&TriggerType::ManualRollback)
+    );
+    assert_eq!(
+        execution
+            .rollback_metadata()
+            .and_then(|m| m.rollback_target_pipeline_execution_id()),
         Some(good.as_str())
     );
     assert_eq!(
@@ -555,8 +735,14 @@ async fn rollback_reruns_a_stage_with_an_earlier_successful_execution() {
     assert_eq!(actions.len(), 1);
     assert_eq!(actions[0].stage_name(), Some("Build"));
     let build = stage_state(c, "roll", "Build").await;
-    assert_eq!(build.latest_execution().unwrap().pipeline_execution_id(), rollback);
-    assert_eq!(build.latest_execution().unwrap().r#type(), Some(&ExecutionType::Rollback));
+    assert_eq!(
+        build.latest_execution().unwrap().pipeline_execution_id(),
+        rollback
+    );
+    assert_eq!(
+        build.latest_execution().unwrap().r#type(),
+        Some(&ExecutionType::Rollback)
+    );
 
     let err = c
         .rollback_stage()
@@ -586,7 +772,11 @@ async fn rollback_needs_a_v2_pipeline_and_a_target_that_succeeded_in_the_stage()
     config.actions.push(fail);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("v1")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("v1"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "v1").await;
     wait_status(c, "v1", &id, PipelineExecutionStatus::Succeeded).await;
     let err = c
@@ -599,7 +789,11 @@ async fn rollback_needs_a_v2_pipeline_and_a_target_that_succeeded_in_the_stage()
         .unwrap_err();
     assert_eq!(err.code(), Some("UnableToRollbackStageException"));
 
-    c.create_pipeline().pipeline(v2_two_stage("failing")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(v2_two_stage("failing"))
+        .send()
+        .await
+        .unwrap();
     let failed = start_execution(c, "failing").await;
     wait_status(c, "failing", &failed, PipelineExecutionStatus::Failed).await;
     let err = c

@@ -11,7 +11,10 @@ use common::*;
 fn three_stage_pipeline(name: &str) -> PipelineDeclaration {
     pipeline(name)
         .stages(stage("Source", vec![s3_source("Source", "SourceOutput")]))
-        .stages(stage("Build", vec![codebuild("Build", "SourceOutput", &["BuildOutput"])]))
+        .stages(stage(
+            "Build",
+            vec![codebuild("Build", "SourceOutput", &["BuildOutput"])],
+        ))
         .stages(stage(
             "Deploy",
             vec![action(
@@ -33,10 +36,17 @@ fn three_stage_pipeline(name: &str) -> PipelineDeclaration {
 async fn a_started_execution_runs_every_stage_and_succeeds() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(three_stage_pipeline("app")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(three_stage_pipeline("app"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "app").await;
     let execution = wait_finished(c, "app", &id).await;
-    assert_eq!(execution.status(), Some(&PipelineExecutionStatus::Succeeded));
+    assert_eq!(
+        execution.status(),
+        Some(&PipelineExecutionStatus::Succeeded)
+    );
     assert_eq!(execution.pipeline_version(), Some(1));
     assert_eq!(
         execution.trigger().and_then(|t| t.trigger_type()),
@@ -61,7 +71,9 @@ async fn a_started_execution_runs_every_stage_and_succeeds() {
             );
         }
     }
-    let source = state.stage_states()[0].action_states()[0].current_revision().expect("revision");
+    let source = state.stage_states()[0].action_states()[0]
+        .current_revision()
+        .expect("revision");
     assert_eq!(Some(source.revision_id()), revisions[0].revision_id());
 
     // Action executions: newest first, with artifacts located in the artifact store.
@@ -83,18 +95,47 @@ async fn a_started_execution_runs_every_stage_and_succeeds() {
 #[tokio::test]
 async fn creating_a_pipeline_starts_an_execution_unless_turned_off() {
     let t = start().await;
-    t.client.create_pipeline().pipeline(two_stage_pipeline("auto")).send().await.unwrap();
-    let list = t.client.list_pipeline_executions().pipeline_name("auto").send().await.unwrap();
+    t.client
+        .create_pipeline()
+        .pipeline(two_stage_pipeline("auto"))
+        .send()
+        .await
+        .unwrap();
+    let list = t
+        .client
+        .list_pipeline_executions()
+        .pipeline_name("auto")
+        .send()
+        .await
+        .unwrap();
     let summary = &list.pipeline_execution_summaries()[0];
     assert_eq!(
         summary.trigger().and_then(|t| t.trigger_type()),
         Some(&TriggerType::CreatePipeline)
     );
-    wait_status(&t.client, "auto", summary.pipeline_execution_id().unwrap(), PipelineExecutionStatus::Succeeded).await;
+    wait_status(
+        &t.client,
+        "auto",
+        summary.pipeline_execution_id().unwrap(),
+        PipelineExecutionStatus::Succeeded,
+    )
+    .await;
 
     let manual = start_with(manual_config()).await;
-    manual.client.create_pipeline().pipeline(two_stage_pipeline("quiet")).send().await.unwrap();
-    let list = manual.client.list_pipeline_executions().pipeline_name("quiet").send().await.unwrap();
+    manual
+        .client
+        .create_pipeline()
+        .pipeline(two_stage_pipeline("quiet"))
+        .send()
+        .await
+        .unwrap();
+    let list = manual
+        .client
+        .list_pipeline_executions()
+        .pipeline_name("quiet")
+        .send()
+        .await
+        .unwrap();
     assert!(list.pipeline_execution_summaries().is_empty());
 }
 
@@ -106,17 +147,30 @@ async fn a_failed_action_fails_its_stage_and_later_stages_are_not_entered() {
     config.actions.push(fail);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(three_stage_pipeline("broken")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(three_stage_pipeline("broken"))
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "broken").await;
     let execution = wait_finished(c, "broken", &id).await;
     assert_eq!(execution.status(), Some(&PipelineExecutionStatus::Failed));
-    assert!(execution.status_summary().unwrap().contains("Unit tests failed"));
+    assert!(execution
+        .status_summary()
+        .unwrap()
+        .contains("Unit tests failed"));
 
     let build = stage_state(c, "broken", "Build").await;
-    assert_eq!(build.latest_execution().unwrap().status(), &StageExecutionStatus::Failed);
+    assert_eq!(
+        build.latest_execution().unwrap().status(),
+        &StageExecutionStatus::Failed
+    );
     let latest = build.action_states()[0].latest_execution().unwrap();
     assert_eq!(latest.status(), Some(&ActionExecutionStatus::Failed));
-    assert_eq!(latest.error_details().unwrap().message(), Some("Unit tests failed"));
+    assert_eq!(
+        latest.error_details().unwrap().message(),
+        Some("Unit tests failed")
+    );
     let deploy = stage_state(c, "broken", "Deploy").await;
     assert!(deploy.latest_execution().is_none(), "Deploy must not run");
     assert!(deploy.action_states()[0].latest_execution().is_none());
@@ -131,18 +185,30 @@ async fn actions_run_by_run_order_and_equal_run_orders_run_together() {
     let t = start_with(config).await;
     let c = &t.client;
     let build = |name: &str, order: i32| {
-        action(name, type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"), &["Src"], &[])
-            .configuration("ProjectName", "p")
-            .run_order(order)
-            .build()
-            .unwrap()
+        action(
+            name,
+            type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+            &["Src"],
+            &[],
+        )
+        .configuration("ProjectName", "p")
+        .run_order(order)
+        .build()
+        .unwrap()
     };
     let declaration = pipeline("ordered")
         .stages(stage("Source", vec![s3_source("Source", "Src")]))
-        .stages(stage("Build", vec![build("A", 1), build("B", 1), build("C", 2)]))
+        .stages(stage(
+            "Build",
+            vec![build("A", 1), build("B", 1), build("C", 2)],
+        ))
         .build()
         .unwrap();
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "ordered").await;
     wait_status(c, "ordered", &id, PipelineExecutionStatus::Succeeded).await;
     let actions = action_executions(c, "ordered", &id).await;
@@ -159,12 +225,17 @@ async fn actions_run_by_run_order_and_equal_run_orders_run_together() {
 async fn variables_resolve_from_namespaces_pipeline_variables_and_the_execution_id() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    let source = action("Source", type_id(ActionCategory::Source, ActionOwner::Aws, "CodeCommit"), &[], &["Src"])
-        .configuration("RepositoryName", "repo")
-        .configuration("BranchName", "main")
-        .namespace("SourceVariables")
-        .build()
-        .unwrap();
+    let source = action(
+        "Source",
+        type_id(ActionCategory::Source, ActionOwner::Aws, "CodeCommit"),
+        &[],
+        &["Src"],
+    )
+    .configuration("RepositoryName", "repo")
+    .configuration("BranchName", "main")
+    .namespace("SourceVariables")
+    .build()
+    .unwrap();
     let build = action("Build", type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"), &["Src"], &[])
         .configuration("ProjectName", "p-#{variables.Env}")
         .configuration(
@@ -175,16 +246,32 @@ async fn variables_resolve_from_namespaces_pipeline_variables_and_the_execution_
         .unwrap();
     let declaration = pipeline("vars")
         .pipeline_type(PipelineType::V2)
-        .variables(PipelineVariableDeclaration::builder().name("Env").default_value("dev").build().unwrap())
+        .variables(
+            PipelineVariableDeclaration::builder()
+                .name("Env")
+                .default_value("dev")
+                .build()
+                .unwrap(),
+        )
         .stages(stage("Source", vec![source]))
         .stages(stage("Build", vec![build]))
         .build()
         .unwrap();
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     let id = c
         .start_pipeline_execution()
         .name("vars")
-        .variables(PipelineVariable::builder().name("Env").value("prod").build().unwrap())
+        .variables(
+            PipelineVariable::builder()
+                .name("Env")
+                .value("prod")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap()
@@ -196,31 +283,52 @@ async fn variables_resolve_from_namespaces_pipeline_variables_and_the_execution_
     assert_eq!(variables[0].resolved_value(), Some("prod"));
 
     let actions = action_executions(c, "vars", &id).await;
-    let source = actions.iter().find(|a| a.action_name() == Some("Source")).unwrap();
+    let source = actions
+        .iter()
+        .find(|a| a.action_name() == Some("Source"))
+        .unwrap();
     let commit = source.output().unwrap().output_variables().unwrap()["CommitId"].clone();
     assert_eq!(commit.len(), 40);
-    let build = actions.iter().find(|a| a.action_name() == Some("Build")).unwrap();
+    let build = actions
+        .iter()
+        .find(|a| a.action_name() == Some("Build"))
+        .unwrap();
     let resolved = build.input().unwrap().resolved_configuration().unwrap();
     assert_eq!(resolved["ProjectName"], "p-prod");
-    assert_eq!(resolved["EnvironmentVariables"], format!("{commit}/main/{id}"));
+    assert_eq!(
+        resolved["EnvironmentVariables"],
+        format!("{commit}/main/{id}")
+    );
     // The unresolved configuration is kept as declared.
-    assert_eq!(build.input().unwrap().configuration().unwrap()["ProjectName"], "p-#{variables.Env}");
+    assert_eq!(
+        build.input().unwrap().configuration().unwrap()["ProjectName"],
+        "p-#{variables.Env}"
+    );
 }
 
 #[tokio::test]
 async fn an_unresolvable_variable_fails_the_action_with_a_clear_message() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    let build = action("Build", type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"), &["Src"], &[])
-        .configuration("ProjectName", "#{Missing.Thing}")
-        .build()
-        .unwrap();
+    let build = action(
+        "Build",
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &["Src"],
+        &[],
+    )
+    .configuration("ProjectName", "#{Missing.Thing}")
+    .build()
+    .unwrap();
     let declaration = pipeline("unresolved")
         .stages(stage("Source", vec![s3_source("Source", "Src")]))
         .stages(stage("Build", vec![build]))
         .build()
         .unwrap();
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     let id = start_execution(c, "unresolved").await;
     wait_status(c, "unresolved", &id, PipelineExecutionStatus::Failed).await;
     let build = stage_state(c, "unresolved", "Build").await;
@@ -237,23 +345,48 @@ async fn pipeline_variables_need_a_value_and_a_declaration() {
     let c = &t.client;
     let declaration = pipeline("strict")
         .pipeline_type(PipelineType::V2)
-        .variables(PipelineVariableDeclaration::builder().name("Required").build().unwrap())
+        .variables(
+            PipelineVariableDeclaration::builder()
+                .name("Required")
+                .build()
+                .unwrap(),
+        )
         .stages(stage("Source", vec![s3_source("Source", "Src")]))
         .stages(stage("Build", vec![codebuild("Build", "Src", &[])]))
         .build()
         .unwrap();
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
-    let err = c.start_pipeline_execution().name("strict").send().await.unwrap_err();
-    assert_eq!(err.code(), Some("ValidationException"));
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     let err = c
         .start_pipeline_execution()
         .name("strict")
-        .variables(PipelineVariable::builder().name("Undeclared").value("x").build().unwrap())
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationException"));
-    let err = c.start_pipeline_execution().name("nope").send().await.unwrap_err();
+    let err = c
+        .start_pipeline_execution()
+        .name("strict")
+        .variables(
+            PipelineVariable::builder()
+                .name("Undeclared")
+                .value("x")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
+    let err = c
+        .start_pipeline_execution()
+        .name("nope")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("PipelineNotFoundException"));
 }
 
@@ -261,10 +394,32 @@ async fn pipeline_variables_need_a_value_and_a_declaration() {
 async fn a_client_request_token_makes_start_idempotent() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("idem")).send().await.unwrap();
-    let first = c.start_pipeline_execution().name("idem").client_request_token("tok-1").send().await.unwrap();
-    let again = c.start_pipeline_execution().name("idem").client_request_token("tok-1").send().await.unwrap();
-    let other = c.start_pipeline_execution().name("idem").client_request_token("tok-2").send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("idem"))
+        .send()
+        .await
+        .unwrap();
+    let first = c
+        .start_pipeline_execution()
+        .name("idem")
+        .client_request_token("tok-1")
+        .send()
+        .await
+        .unwrap();
+    let again = c
+        .start_pipeline_execution()
+        .name("idem")
+        .client_request_token("tok-1")
+        .send()
+        .await
+        .unwrap();
+    let other = c
+        .start_pipeline_execution()
+        .name("idem")
+        .client_request_token("tok-2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.pipeline_execution_id(), again.pipeline_execution_id());
     assert_ne!(first.pipeline_execution_id(), other.pipeline_execution_id());
 }
@@ -273,18 +428,27 @@ async fn a_client_request_token_makes_start_idempotent() {
 async fn source_revision_overrides_are_used_by_the_source_action() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    let source = action("Source", type_id(ActionCategory::Source, ActionOwner::Aws, "CodeCommit"), &[], &["Src"])
-        .configuration("RepositoryName", "repo")
-        .configuration("BranchName", "main")
-        .build()
-        .unwrap();
+    let source = action(
+        "Source",
+        type_id(ActionCategory::Source, ActionOwner::Aws, "CodeCommit"),
+        &[],
+        &["Src"],
+    )
+    .configuration("RepositoryName", "repo")
+    .configuration("BranchName", "main")
+    .build()
+    .unwrap();
     let declaration = pipeline("pinned")
         .pipeline_type(PipelineType::V2)
         .stages(stage("Source", vec![source]))
         .stages(stage("Build", vec![codebuild("Build", "Src", &[])]))
         .build()
         .unwrap();
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     let commit = "0123456789abcdef0123456789abcdef01234567";
     let id = c
         .start_pipeline_execution()
@@ -303,21 +467,38 @@ async fn source_revision_overrides_are_used_by_the_source_action() {
         .pipeline_execution_id
         .unwrap();
     let execution = wait_status(c, "pinned", &id, PipelineExecutionStatus::Succeeded).await;
-    assert_eq!(execution.artifact_revisions()[0].revision_id(), Some(commit));
-    let list = c.list_pipeline_executions().pipeline_name("pinned").send().await.unwrap();
-    assert_eq!(list.pipeline_execution_summaries()[0].source_revisions()[0].revision_id(), Some(commit));
+    assert_eq!(
+        execution.artifact_revisions()[0].revision_id(),
+        Some(commit)
+    );
+    let list = c
+        .list_pipeline_executions()
+        .pipeline_name("pinned")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        list.pipeline_execution_summaries()[0].source_revisions()[0].revision_id(),
+        Some(commit)
+    );
 }
 
 #[tokio::test]
 async fn put_action_revision_starts_an_execution_only_for_a_new_revision() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("rev")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("rev"))
+        .send()
+        .await
+        .unwrap();
     let revision = |id: &str| {
         ActionRevision::builder()
             .revision_id(id)
             .revision_change_id(format!("change-{id}"))
-            .created(aws_sdk_codepipeline::primitives::DateTime::from_secs(1_700_000_000))
+            .created(aws_sdk_codepipeline::primitives::DateTime::from_secs(
+                1_700_000_000,
+            ))
             .build()
             .unwrap()
     };
@@ -350,7 +531,12 @@ async fn put_action_revision_starts_an_execution_only_for_a_new_revision() {
         .unwrap();
     assert_eq!(again.new_revision(), false);
     assert!(again.pipeline_execution_id().is_none());
-    let list = c.list_pipeline_executions().pipeline_name("rev").send().await.unwrap();
+    let list = c
+        .list_pipeline_executions()
+        .pipeline_name("rev")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list.pipeline_execution_summaries().len(), 1);
 
     let err = c
@@ -383,14 +569,24 @@ async fn list_pipeline_executions_is_newest_first_paginated_and_filterable() {
     config.actions.push(fail);
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("hist")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("hist"))
+        .send()
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
         let id = start_execution(c, "hist").await;
         wait_finished(c, "hist", &id).await;
         ids.push(id);
     }
-    let page1 = c.list_pipeline_executions().pipeline_name("hist").max_results(2).send().await.unwrap();
+    let page1 = c
+        .list_pipeline_executions()
+        .pipeline_name("hist")
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
     let page2 = c
         .list_pipeline_executions()
         .pipeline_name("hist")
@@ -428,10 +624,27 @@ async fn list_pipeline_executions_is_newest_first_paginated_and_filterable() {
             )
             .send()
     };
-    assert!(filtered("Build").await.unwrap().pipeline_execution_summaries().is_empty());
-    assert_eq!(filtered("Source").await.unwrap().pipeline_execution_summaries().len(), 5);
+    assert!(filtered("Build")
+        .await
+        .unwrap()
+        .pipeline_execution_summaries()
+        .is_empty());
+    assert_eq!(
+        filtered("Source")
+            .await
+            .unwrap()
+            .pipeline_execution_summaries()
+            .len(),
+        5
+    );
 
-    let err = c.list_pipeline_executions().pipeline_name("hist").next_token("garbage").send().await.unwrap_err();
+    let err = c
+        .list_pipeline_executions()
+        .pipeline_name("hist")
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidNextTokenException"));
     let err = c
         .get_pipeline_execution()
@@ -449,17 +662,36 @@ async fn executions_history_is_capped() {
     config.max_executions_per_pipeline = 3;
     let t = start_with(config).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("capped")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("capped"))
+        .send()
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for _ in 0..5 {
         let id = start_execution(c, "capped").await;
         wait_finished(c, "capped", &id).await;
         ids.push(id);
     }
-    let list = c.list_pipeline_executions().pipeline_name("capped").send().await.unwrap();
-    let listed: Vec<_> = list.pipeline_execution_summaries().iter().map(|s| s.pipeline_execution_id().unwrap()).collect();
+    let list = c
+        .list_pipeline_executions()
+        .pipeline_name("capped")
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<_> = list
+        .pipeline_execution_summaries()
+        .iter()
+        .map(|s| s.pipeline_execution_id().unwrap())
+        .collect();
     assert_eq!(listed, [ids[4].as_str(), ids[3].as_str(), ids[2].as_str()]);
-    let err = c.get_pipeline_execution().pipeline_name("capped").pipeline_execution_id(&ids[0]).send().await.unwrap_err();
+    let err = c
+        .get_pipeline_execution()
+        .pipeline_name("capped")
+        .pipeline_execution_id(&ids[0])
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("PipelineExecutionNotFoundException"));
 }
 
@@ -467,17 +699,34 @@ async fn executions_history_is_capped() {
 async fn list_action_executions_filters_by_execution_and_checks_it_exists() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    c.create_pipeline().pipeline(two_stage_pipeline("acts")).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("acts"))
+        .send()
+        .await
+        .unwrap();
     let first = start_execution(c, "acts").await;
     wait_finished(c, "acts", &first).await;
     let second = start_execution(c, "acts").await;
     wait_finished(c, "acts", &second).await;
-    let all = c.list_action_executions().pipeline_name("acts").send().await.unwrap();
+    let all = c
+        .list_action_executions()
+        .pipeline_name("acts")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(all.action_execution_details().len(), 4);
     let only = action_executions(c, "acts", &first).await;
     assert_eq!(only.len(), 2);
-    assert!(only.iter().all(|a| a.pipeline_execution_id() == Some(first.as_str())));
-    let page = c.list_action_executions().pipeline_name("acts").max_results(3).send().await.unwrap();
+    assert!(only
+        .iter()
+        .all(|a| a.pipeline_execution_id() == Some(first.as_str())));
+    let page = c
+        .list_action_executions()
+        .pipeline_name("acts")
+        .max_results(3)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.action_execution_details().len(), 3);
     let rest = c
         .list_action_executions()
@@ -491,7 +740,11 @@ async fn list_action_executions_filters_by_execution_and_checks_it_exists() {
     let err = c
         .list_action_executions()
         .pipeline_name("acts")
-        .filter(ActionExecutionFilter::builder().pipeline_execution_id("00000000-0000-0000-0000-000000000000").build())
+        .filter(
+            ActionExecutionFilter::builder()
+                .pipeline_execution_id("00000000-0000-0000-0000-000000000000")
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();

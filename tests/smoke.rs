@@ -9,7 +9,13 @@ async fn create_then_get_a_pipeline_through_the_sdk() {
         .send()
         .await
         .expect("create");
-    let got = t.client.get_pipeline().name("smoke").send().await.expect("get");
+    let got = t
+        .client
+        .get_pipeline()
+        .name("smoke")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(got.pipeline().unwrap().version(), Some(1));
     assert_eq!(
         got.metadata().unwrap().pipeline_arn(),

@@ -66,7 +66,11 @@ pub fn list_action_executions(
     }
     Ok(ListActionExecutionsOutput {
         action_execution_details: Some(details),
-        next_token: if more { last.map(|s| encode_token(&s.to_string())) } else { None },
+        next_token: if more {
+            last.map(|s| encode_token(&s.to_string()))
+        } else {
+            None
+        },
     })
 }
 

@@ -11,7 +11,10 @@ pub fn put_approval_result(
     input: PutApprovalResultInput,
 ) -> Result<PutApprovalResultOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     let approved_at = engine::put_approval_result(
         &cx,

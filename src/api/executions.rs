@@ -14,7 +14,10 @@ pub fn start_pipeline_execution(
     input: StartPipelineExecutionInput,
 ) -> Result<StartPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     let id = engine::start_execution(
         &cx,
@@ -40,7 +43,10 @@ pub fn stop_pipeline_execution(
     input: StopPipelineExecutionInput,
 ) -> Result<StopPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     engine::stop_execution(
         &cx,
@@ -129,7 +135,11 @@ pub fn list_pipeline_executions(
     }
     Ok(ListPipelineExecutionsOutput {
         pipeline_execution_summaries: Some(summaries),
-        next_token: if more { last.map(|s| encode_token(&s.to_string())) } else { None },
+        next_token: if more {
+            last.map(|s| encode_token(&s.to_string()))
+        } else {
+            None
+        },
     })
 }
 
@@ -139,7 +149,10 @@ pub fn put_action_revision(
     input: PutActionRevisionInput,
 ) -> Result<PutActionRevisionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     let (new_revision, execution_id) = engine::put_action_revision(
         &cx,

@@ -10,15 +10,25 @@
 //! | ListActionExecutions | `action_executions.rs` |
 //! | stages (Enable/DisableStageTransition, RetryStageExecution, RollbackStage) | `stages.rs` |
 //! | PutApprovalResult | `approvals.rs` |
+//! | action types (Create/DeleteCustomActionType, ListActionTypes, Get/UpdateActionType) | `action_types.rs` |
+//! | jobs (PollForJobs, AcknowledgeJob, GetJobDetails, PutJobSuccess/FailureResult) | `jobs.rs` |
+//! | ThirdParty jobs (the same, ThirdParty variants) | `third_party_jobs.rs` |
+//! | ListDeployActionExecutionTargets | `deploy_targets.rs` |
+//! | ListRuleTypes | `rule_types.rs` |
 
 mod action_executions;
+mod action_types;
 mod approvals;
+mod deploy_targets;
 mod executions;
+mod jobs;
 mod pagination;
 mod pipelines;
+mod rule_types;
 mod stages;
 mod state;
 mod tags;
+mod third_party_jobs;
 
 use crate::app::App;
 use crate::model::{Empty, ErrorCode, Operation};
@@ -55,6 +65,52 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
         RollbackStage => call(app, ctx, input, stages::rollback_stage),
         PutApprovalResult => call(app, ctx, input, approvals::put_approval_result),
 
+        CreateCustomActionType => call(app, ctx, input, action_types::create_custom_action_type),
+        DeleteCustomActionType => call(app, ctx, input, action_types::delete_custom_action_type),
+        ListActionTypes => call(app, ctx, input, action_types::list_action_types),
+        GetActionType => call(app, ctx, input, action_types::get_action_type),
+        UpdateActionType => call(app, ctx, input, action_types::update_action_type),
+
+        PollForJobs => call(app, ctx, input, jobs::poll_for_jobs),
+        AcknowledgeJob => call(app, ctx, input, jobs::acknowledge_job),
+        GetJobDetails => call(app, ctx, input, jobs::get_job_details),
+        PutJobSuccessResult => call(app, ctx, input, jobs::put_job_success_result),
+        PutJobFailureResult => call(app, ctx, input, jobs::put_job_failure_result),
+
+        PollForThirdPartyJobs => call(app, ctx, input, third_party_jobs::poll_for_third_party_jobs),
+        GetThirdPartyJobDetails => call(
+            app,
+            ctx,
+            input,
+            third_party_jobs::get_third_party_job_details,
+        ),
+        AcknowledgeThirdPartyJob => call(
+            app,
+            ctx,
+            input,
+            third_party_jobs::acknowledge_third_party_job,
+        ),
+        PutThirdPartyJobSuccessResult => call(
+            app,
+            ctx,
+            input,
+            third_party_jobs::put_third_party_job_success_result,
+        ),
+        PutThirdPartyJobFailureResult => call(
+            app,
+            ctx,
+            input,
+            third_party_jobs::put_third_party_job_failure_result,
+        ),
+
+        ListDeployActionExecutionTargets => call(
+            app,
+            ctx,
+            input,
+            deploy_targets::list_deploy_action_execution_targets,
+        ),
+        ListRuleTypes => call(app, ctx, input, rule_types::list_rule_types),
+
         TagResource => call(app, ctx, input, tags::tag_resource),
         UntagResource => call(app, ctx, input, tags::untag_resource),
         ListTagsForResource => call(app, ctx, input, tags::list_tags_for_resource),
@@ -64,7 +120,12 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
 }
 
 /// Deserializes the (already validated) input, runs the handler, serializes its output.
-fn call<I, O, H>(app: &App, ctx: &RequestContext, input: Value, handler: H) -> Result<Vec<u8>, ApiError>
+fn call<I, O, H>(
+    app: &App,
+    ctx: &RequestContext,
+    input: Value,
+    handler: H,
+) -> Result<Vec<u8>, ApiError>
 where
     I: DeserializeOwned,
     O: Serialize,
@@ -73,8 +134,12 @@ where
     let input: I = serde_json::from_value(input)
         .map_err(|e| ApiError::serialization(format!("Could not deserialize request: {e}")))?;
     let output = handler(app, ctx, input)?;
-    serde_json::to_vec(&output)
-        .map_err(|e| ApiError::new(ErrorCode::InternalFailure, format!("Could not serialize response: {e}")))
+    serde_json::to_vec(&output).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalFailure,
+            format!("Could not serialize response: {e}"),
+        )
+    })
 }
 
 fn not_implemented(operation: Operation) -> Result<Vec<u8>, ApiError> {

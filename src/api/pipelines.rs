@@ -47,12 +47,21 @@ pub fn create_pipeline(
         let arn = region.arn(&pipeline.name);
         let shown = masked(&state, &pipeline);
         let name = pipeline.name.clone();
-        state
-            .pipelines
-            .insert(name.clone(), PipelineRecord::new(arn, pipeline, tags.clone()));
+        state.pipelines.insert(
+            name.clone(),
+            PipelineRecord::new(arn, pipeline, tags.clone()),
+        );
         if app.config.auto_start {
-            let cx = Cx { app, region: &region };
-            engine::start_execution(&cx, &mut state, &name, automatic_start(TriggerType::CreatePipeline, ctx))?;
+            let cx = Cx {
+                app,
+                region: &region,
+            };
+            engine::start_execution(
+                &cx,
+                &mut state,
+                &name,
+                automatic_start(TriggerType::CreatePipeline, ctx),
+            )?;
         }
         CreatePipelineOutput {
             pipeline: Some(shown),
@@ -105,7 +114,10 @@ pub fn update_pipeline(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     if !state.pipelines.contains_key(&pipeline.name) {
-        return Err(ApiError::pipeline_not_found(&pipeline.name, &ctx.scope.account));
+        return Err(ApiError::pipeline_not_found(
+            &pipeline.name,
+            &ctx.scope.account,
+        ));
     }
     prepare_declaration(app, ctx, &state, &mut pipeline)?;
     let name = pipeline.name.clone();
@@ -119,8 +131,16 @@ pub fn update_pipeline(
     record.updated = Timestamp::now();
     let current = record.current().clone();
     if app.config.auto_start {
-        let cx = Cx { app, region: &region };
-        engine::start_execution(&cx, &mut state, &name, automatic_start(TriggerType::StartPipelineExecution, ctx))?;
+        let cx = Cx {
+            app,
+            region: &region,
+        };
+        engine::start_execution(
+            &cx,
+            &mut state,
+            &name,
+            automatic_start(TriggerType::StartPipelineExecution, ctx),
+        )?;
     }
     Ok(UpdatePipelineOutput {
         pipeline: Some(masked(&state, &current)),
@@ -173,7 +193,10 @@ pub fn list_pipelines(
         });
     }
     let next_token = if more {
-        pipelines.last().and_then(|p| p.name.as_deref()).map(encode_token)
+        pipelines
+            .last()
+            .and_then(|p| p.name.as_deref())
+            .map(encode_token)
     } else {
         None
     };

@@ -12,7 +12,10 @@ pub fn disable_stage_transition(
     input: DisableStageTransitionInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     engine::set_transition(
         &cx,
@@ -33,7 +36,10 @@ pub fn enable_stage_transition(
     input: EnableStageTransitionInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     engine::set_transition(
         &cx,
@@ -54,7 +60,10 @@ pub fn retry_stage_execution(
     input: RetryStageExecutionInput,
 ) -> Result<RetryStageExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     let id = engine::retry_stage(
         &cx,
@@ -76,7 +85,10 @@ pub fn rollback_stage(
     input: RollbackStageInput,
 ) -> Result<RollbackStageOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     let id = engine::rollback_stage(
         &cx,

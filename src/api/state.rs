@@ -46,7 +46,11 @@ fn stage_state(runtime: &PipelineRuntime, stage: &StageDeclaration) -> StageStat
         .values()
         .filter(|e| e.is_active())
         .filter(|e| match e.position {
-            Position::Waiting { stage: i } => e.declaration.stages.get(i).is_some_and(|s| s.name == stage.name),
+            Position::Waiting { stage: i } => e
+                .declaration
+                .stages
+                .get(i)
+                .is_some_and(|s| s.name == stage.name),
             _ => false,
         })
         .map(|e| StageExecution {
@@ -119,7 +123,11 @@ fn action_execution(record: &ActionExecutionRecord) -> ActionExecution {
         status: Some(record.status),
         summary: record.summary.clone(),
         last_status_change: Some(record.last_update_time),
-        token: if pending_approval { record.token.clone() } else { None },
+        token: if pending_approval {
+            record.token.clone()
+        } else {
+            None
+        },
         last_updated_by: record.updated_by.clone(),
         external_execution_id: record.external_execution_id.clone(),
         external_execution_url: record.external_execution_url.clone(),

@@ -85,7 +85,8 @@ pub fn list_tags_for_resource(
     let tags = tags_mut(&mut state, &resource)
         .ok_or_else(|| not_found(&input.resource_arn, &ctx.scope, &resource))?;
     let page: Vec<Tag> = tags.iter().skip(start).take(size).cloned().collect();
-    let next_token = (start + page.len() < tags.len()).then(|| encode_token(&(start + page.len()).to_string()));
+    let next_token =
+        (start + page.len() < tags.len()).then(|| encode_token(&(start + page.len()).to_string()));
     Ok(ListTagsForResourceOutput {
         tags: Some(page),
         next_token,
@@ -208,14 +209,20 @@ mod tests {
             TaggedResource::Pipeline("my-pipe".into())
         );
         assert_eq!(
-            parse_arn("arn:aws:codepipeline:us-east-1:111111111111:actiontype:Custom/Build/Jenkins/1").unwrap(),
+            parse_arn(
+                "arn:aws:codepipeline:us-east-1:111111111111:actiontype:Custom/Build/Jenkins/1"
+            )
+            .unwrap(),
             TaggedResource::ActionType("Custom/Build/Jenkins/1".into())
         );
         assert_eq!(
             parse_arn("arn:aws:codepipeline:us-east-1:111111111111:webhook:hook").unwrap(),
             TaggedResource::Webhook("hook".into())
         );
-        assert!(parse_arn("arn:aws:codepipeline:us-east-1:111111111111:actiontype:Custom/Build").is_err());
+        assert!(
+            parse_arn("arn:aws:codepipeline:us-east-1:111111111111:actiontype:Custom/Build")
+                .is_err()
+        );
         assert!(parse_arn("arn:aws:codepipeline:us-east-1:111111111111:a/b").is_err());
     }
 }

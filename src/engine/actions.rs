@@ -132,7 +132,10 @@ pub fn start_action(
             action_type_id: Some(action.action_type_id.clone()),
             configuration: Some(configuration.clone()),
             resolved_configuration: resolved.as_ref().ok().cloned(),
-            role_arn: action.role_arn.clone().or_else(|| Some(execution.declaration.role_arn.clone())),
+            role_arn: action
+                .role_arn
+                .clone()
+                .or_else(|| Some(execution.declaration.role_arn.clone())),
             region: Some(action.region.clone().unwrap_or_else(|| region.clone())),
             input_artifacts: Some(input_artifacts.clone()),
             namespace: action.namespace.clone(),
@@ -174,9 +177,16 @@ pub fn start_action(
             let is_approval = type_id.category == ActionCategory::Approval
                 && type_id.owner == ActionOwner::Aws
                 && type_id.provider == "Manual";
-            let aws_run_third_party = type_id.owner == ActionOwner::ThirdParty && type_id.provider == "GitHub";
+            let aws_run_third_party =
+                type_id.owner == ActionOwner::ThirdParty && type_id.provider == "GitHub";
             let rule = matching_rule(&cx.app.config.actions, pipeline_name, &stage.name, action);
-            if is_approval && rule.is_none_or(|r| r.behavior == Behavior::Succeed && r.duration_ms.is_none() && r.summary.is_none()) {
+            if is_approval
+                && rule.is_none_or(|r| {
+                    r.behavior == Behavior::Succeed
+                        && r.duration_ms.is_none()
+                        && r.summary.is_none()
+                })
+            {
                 record.runner = Runner::Approval;
                 record.token = Some(uuid::Uuid::new_v4().to_string());
                 cx.schedule(
@@ -217,9 +227,11 @@ pub fn start_action(
                 job = Some(new_job);
             } else {
                 let duration_ms = rule.and_then(|r| r.duration_ms).unwrap_or(0);
-                let fail_message = rule
-                    .filter(|r| r.behavior == Behavior::Fail)
-                    .map(|r| r.message.clone().unwrap_or_else(|| "Action failed (simulated)".into()));
+                let fail_message = rule.filter(|r| r.behavior == Behavior::Fail).map(|r| {
+                    r.message
+                        .clone()
+                        .unwrap_or_else(|| "Action failed (simulated)".into())
+                });
                 record.runner = Runner::Simulated {
                     duration_ms,
                     fail_message,
@@ -245,7 +257,17 @@ pub fn start_action(
     runtime
         .action_latest
         .insert(action_key(&stage.name, &action.name), sequence);
-    cx.publish_action(pipeline_name, pipeline_arn, &record, action, if finished_at_start { "FAILED" } else { "STARTED" });
+    cx.publish_action(
+        pipeline_name,
+        pipeline_arn,
+        &record,
+        action,
+        if finished_at_start {
+            "FAILED"
+        } else {
+            "STARTED"
+        },
+    );
     runtime.action_executions.insert(sequence, record);
     Started { sequence, job }
 }
@@ -274,19 +296,20 @@ pub fn simulated_outcome(
             updated_by: None,
         };
     }
-    let type_id = record
+    let type_id = record.input.action_type_id.clone().unwrap_or_default();
+    let configuration = record
         .input
-        .action_type_id
+        .resolved_configuration
         .clone()
         .unwrap_or_default();
-    let configuration = record.input.resolved_configuration.clone().unwrap_or_default();
     let region = &cx.region.scope.region;
     let mut revision = None;
     let mut variables = if type_id.category == ActionCategory::Source {
         let execution = runtime.execution(&record.pipeline_execution_id);
-        let given = execution
-            .and_then(|e| given_revision(runtime, e, &record.stage, &record.action));
-        let (pick, vars) = simulate::source_outputs(&type_id, &configuration, given.as_ref(), region);
+        let given =
+            execution.and_then(|e| given_revision(runtime, e, &record.stage, &record.action));
+        let (pick, vars) =
+            simulate::source_outputs(&type_id, &configuration, given.as_ref(), region);
         revision = Some(GivenRevision {
             kind: None,
             value: pick.revision_id.clone(),
@@ -300,7 +323,9 @@ pub fn simulated_outcome(
     };
     variables.extend(output_variables.clone());
     Outcome::Succeeded {
-        summary: summary.clone().or_else(|| revision.as_ref().and_then(|r| r.summary.clone())),
+        summary: summary
+            .clone()
+            .or_else(|| revision.as_ref().and_then(|r| r.summary.clone())),
         output_variables: variables,
         external_execution_id: record.external_execution_id.clone(),
         external_execution_url: record.external_execution_url.clone(),
@@ -318,7 +343,11 @@ pub fn given_revision(
     stage: &str,
     action: &str,
 ) -> Option<GivenRevision> {
-    if let Some(o) = execution.source_overrides.iter().find(|o| o.action_name == action) {
+    if let Some(o) = execution
+        .source_overrides
+        .iter()
+        .find(|o| o.action_name == action)
+    {
         return Some(GivenRevision {
             kind: Some(o.revision_type),
             value: o.revision_value.clone(),
@@ -373,8 +402,10 @@ pub fn finish_action(
             record.status = ActionExecutionStatus::Succeeded;
             record.summary = summary.or(record.summary.take());
             record.output_variables = output_variables;
-            record.external_execution_id = external_execution_id.or(record.external_execution_id.take());
-            record.external_execution_url = external_execution_url.or(record.external_execution_url.take());
+            record.external_execution_id =
+                external_execution_id.or(record.external_execution_id.take());
+            record.external_execution_url =
+                external_execution_url.or(record.external_execution_url.take());
             record.percent_complete = percent_complete.or(Some(100));
             record.updated_by = updated_by;
             source_revision = revision;
@@ -393,7 +424,8 @@ pub fn finish_action(
                 code: Some(code),
                 message: Some(message),
             });
-            record.external_execution_id = external_execution_id.or(record.external_execution_id.take());
+            record.external_execution_id =
+                external_execution_id.or(record.external_execution_id.take());
             record.updated_by = updated_by;
             state_name = "FAILED";
         }
@@ -444,7 +476,10 @@ pub fn finish_action(
                 action_key(&record.stage, &record.action),
                 ActionRevisionRecord {
                     revision_id: revision.value.clone(),
-                    revision_change_id: revision.change_id.clone().unwrap_or_else(|| revision.value.clone()),
+                    revision_change_id: revision
+                        .change_id
+                        .clone()
+                        .unwrap_or_else(|| revision.value.clone()),
                     created: now,
                     summary: revision.summary.clone(),
                 },
@@ -463,7 +498,9 @@ fn record_source_revision(
     revision: &GivenRevision,
     now: Timestamp,
 ) {
-    execution.source_revisions.retain(|r| r.action_name != action.name);
+    execution
+        .source_revisions
+        .retain(|r| r.action_name != action.name);
     execution.source_revisions.push(SourceRevision {
         action_name: action.name.clone(),
         revision_id: Some(revision.value.clone()),
@@ -478,7 +515,10 @@ fn record_source_revision(
             name: Some(output.name.clone()),
             revision_id: Some(revision.value.clone()),
             revision_change_identifier: Some(
-                revision.change_id.clone().unwrap_or_else(|| revision.value.clone()),
+                revision
+                    .change_id
+                    .clone()
+                    .unwrap_or_else(|| revision.value.clone()),
             ),
             revision_summary: revision.summary.clone(),
             created: Some(now),
@@ -488,7 +528,11 @@ fn record_source_revision(
 }
 
 /// The artifact bucket an action uses: the pipeline's store, or the store of its region.
-pub fn artifact_bucket(pipeline: &PipelineDeclaration, action: &ActionDeclaration, region: &str) -> String {
+pub fn artifact_bucket(
+    pipeline: &PipelineDeclaration,
+    action: &ActionDeclaration,
+    region: &str,
+) -> String {
     if let Some(store) = &pipeline.artifact_store {
         return store.location.clone();
     }

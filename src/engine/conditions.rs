@@ -17,21 +17,50 @@ pub fn step(
     stage: &StageDeclaration,
     stopping: bool,
 ) -> bool {
-    let Some(phase) = runtime.executions[&seq].stages.get(&stage.name).map(|r| r.phase) else {
+    let Some(phase) = runtime.executions[&seq]
+        .stages
+        .get(&stage.name)
+        .map(|r| r.phase)
+    else {
         return false;
     };
     if stopping {
-        finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Stopped);
+        finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Stopped,
+        );
         return true;
     }
     match phase {
-        StagePhase::BeforeEntry => set_phase(runtime, seq, &stage.name, StagePhase::Actions { group: 0 }),
-        StagePhase::OnSuccess => {
-            finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Succeeded)
+        StagePhase::BeforeEntry => {
+            set_phase(runtime, seq, &stage.name, StagePhase::Actions { group: 0 })
         }
-        StagePhase::OnFailure => {
-            finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Failed)
-        }
+        StagePhase::OnSuccess => finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Succeeded,
+        ),
+        StagePhase::OnFailure => finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Failed,
+        ),
         _ => return false,
     }
     true

@@ -67,7 +67,13 @@ impl Cx<'_> {
         });
     }
 
-    pub fn publish_execution(&self, pipeline: &str, arn: &str, execution: &PipelineExecutionRecord, state: &str) {
+    pub fn publish_execution(
+        &self,
+        pipeline: &str,
+        arn: &str,
+        execution: &PipelineExecutionRecord,
+        state: &str,
+    ) {
         self.app.events.publish(
             &self.region.scope,
             PIPELINE_DETAIL_TYPE,
@@ -87,7 +93,14 @@ impl Cx<'_> {
         );
     }
 
-    pub fn publish_stage(&self, pipeline: &str, arn: &str, execution: &PipelineExecutionRecord, stage: &str, state: &str) {
+    pub fn publish_stage(
+        &self,
+        pipeline: &str,
+        arn: &str,
+        execution: &PipelineExecutionRecord,
+        stage: &str,
+        state: &str,
+    ) {
         self.app.events.publish(
             &self.region.scope,
             STAGE_DETAIL_TYPE,
@@ -144,7 +157,10 @@ impl Cx<'_> {
 /// Handles a timer that fired.
 pub fn fire(app: &App, scope: &Scope, timer: Timer) {
     let region = app.store.region(scope);
-    let cx = Cx { app, region: &region };
+    let cx = Cx {
+        app,
+        region: &region,
+    };
     let mut state = region.lock();
     match timer {
         Timer::FinishSimulated {
@@ -191,14 +207,18 @@ pub fn fire(app: &App, scope: &Scope, timer: Timer) {
             if job.is_finished() {
                 return;
             }
-            let (pipeline, action_execution_id) = (job.pipeline.clone(), job.action_execution_id.clone());
+            let (pipeline, action_execution_id) =
+                (job.pipeline.clone(), job.action_execution_id.clone());
             state.jobs.finish(&job_id, JobStatus::TimedOut);
             let finished = finish_action_by_id(
                 &cx,
                 &mut state,
                 &pipeline,
                 &action_execution_id,
-                Outcome::failed("JobFailed", "The job timed out: no worker finished it in time"),
+                Outcome::failed(
+                    "JobFailed",
+                    "The job timed out: no worker finished it in time",
+                ),
             );
             if finished {
                 advance(&cx, &mut state, &pipeline);
@@ -243,7 +263,10 @@ pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
         }
     }
     if let Some(record) = state.pipelines.get_mut(pipeline) {
-        trim_history(&mut record.runtime, cx.app.config.max_executions_per_pipeline);
+        trim_history(
+            &mut record.runtime,
+            cx.app.config.max_executions_per_pipeline,
+        );
     }
 }
 
@@ -322,9 +345,16 @@ pub fn start_execution(
             )));
         }
     }
-    let mode = declaration.execution_mode.unwrap_or(ExecutionMode::Superseded);
+    let mode = declaration
+        .execution_mode
+        .unwrap_or(ExecutionMode::Superseded);
     if mode != ExecutionMode::Superseded {
-        let active = record.runtime.executions.values().filter(|e| e.is_active()).count();
+        let active = record
+            .runtime
+            .executions
+            .values()
+            .filter(|e| e.is_active())
+            .count();
         if active >= MAX_CONCURRENT_EXECUTIONS {
             return Err(ApiError::new(
                 ErrorCode::ConcurrentPipelineExecutionsLimitExceededException,
@@ -417,7 +447,11 @@ struct NewExecution {
     inherited: Option<PipelineExecutionRecord>,
 }
 
-fn new_execution(record: &mut PipelineRecord, declaration: Arc<PipelineDeclaration>, new: NewExecution) -> String {
+fn new_execution(
+    record: &mut PipelineRecord,
+    declaration: Arc<PipelineDeclaration>,
+    new: NewExecution,
+) -> String {
     let runtime = &mut record.runtime;
     runtime.next_sequence += 1;
     let sequence = runtime.next_sequence;
@@ -427,7 +461,9 @@ fn new_execution(record: &mut PipelineRecord, declaration: Arc<PipelineDeclarati
         id: id.clone(),
         sequence,
         pipeline_version: declaration.version.unwrap_or(1),
-        execution_mode: declaration.execution_mode.unwrap_or(ExecutionMode::Superseded),
+        execution_mode: declaration
+            .execution_mode
+            .unwrap_or(ExecutionMode::Superseded),
         declaration,
         status: PipelineExecutionStatus::InProgress,
         status_summary: None,
@@ -504,7 +540,9 @@ pub fn stop_execution(
     execution.status = PipelineExecutionStatus::Stopping;
     execution.stop = Some(StopRequest {
         abandon,
-        reason: reason.clone().or_else(|| execution.stop.as_ref().and_then(|s| s.reason.clone())),
+        reason: reason
+            .clone()
+            .or_else(|| execution.stop.as_ref().and_then(|s| s.reason.clone())),
     });
     execution.last_update_time = Timestamp::now();
     if let Position::InStage { stage } = execution.position {
@@ -528,7 +566,11 @@ pub fn stop_execution(
             .collect();
         let mut jobs = Vec::new();
         for seq in in_progress {
-            if let Some(job) = runtime.action_executions.get(&seq).and_then(|a| a.job_id.clone()) {
+            if let Some(job) = runtime
+                .action_executions
+                .get(&seq)
+                .and_then(|a| a.job_id.clone())
+            {
                 jobs.push(job);
             }
             actions::finish_action(cx, pipeline, &arn, runtime, seq, Outcome::Abandoned);
@@ -569,16 +611,22 @@ pub fn retry_stage(
             ),
         ));
     }
-    let seq = runtime.execution_ids.get(execution_id).copied().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotLatestPipelineExecutionException,
-            format!("Pipeline execution '{execution_id}' was not found"),
-        )
-    })?;
+    let seq = runtime
+        .execution_ids
+        .get(execution_id)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotLatestPipelineExecutionException,
+                format!("Pipeline execution '{execution_id}' was not found"),
+            )
+        })?;
     if progress::stage_locked(runtime, stage_name, seq) {
         return Err(ApiError::new(
             ErrorCode::ConflictException,
-            format!("Stage '{stage_name}' is running another execution: retry it when that one is done"),
+            format!(
+                "Stage '{stage_name}' is running another execution: retry it when that one is done"
+            ),
         ));
     }
     let execution = runtime.executions.get_mut(&seq).ok_or_else(|| {
@@ -587,7 +635,11 @@ pub fn retry_stage(
             format!("Pipeline execution '{execution_id}' was not found"),
         )
     })?;
-    let index = execution.declaration.stages.iter().position(|s| s.name == stage_name);
+    let index = execution
+        .declaration
+        .stages
+        .iter()
+        .position(|s| s.name == stage_name);
     let run_status = execution.stages.get(stage_name).map(|r| r.status);
     let retryable = matches!(
         execution.status,
@@ -607,7 +659,12 @@ pub fn retry_stage(
     let statuses: BTreeMap<String, Option<ActionExecutionStatus>> = execution.stages[stage_name]
         .actions
         .iter()
-        .map(|(name, s)| (name.clone(), runtime.action_executions.get(s).map(|a| a.status)))
+        .map(|(name, s)| {
+            (
+                name.clone(),
+                runtime.action_executions.get(s).map(|a| a.status),
+            )
+        })
         .collect();
     let execution = runtime.executions.get_mut(&seq).expect("found above");
     let run = execution.stages.get_mut(stage_name).expect("found above");
@@ -645,7 +702,8 @@ pub fn rollback_stage(
     target_id: &str,
     trigger: TriggerType,
 ) -> Result<String, ApiError> {
-    let unable = |message: String| ApiError::new(ErrorCode::UnableToRollbackStageException, message);
+    let unable =
+        |message: String| ApiError::new(ErrorCode::UnableToRollbackStageException, message);
     let record = state
         .pipelines
         .get_mut(pipeline)
@@ -667,7 +725,9 @@ pub fn rollback_stage(
         )));
     }
     if index == 0 {
-        return Err(unable(format!("Stage '{stage_name}' is the source stage and cannot be rolled back")));
+        return Err(unable(format!(
+            "Stage '{stage_name}' is the source stage and cannot be rolled back"
+        )));
     }
     let runtime = &record.runtime;
     let target = runtime.execution(target_id).ok_or_else(|| {
@@ -820,7 +880,11 @@ pub fn set_transition(
     if !record.current().stages.iter().any(|s| s.name == stage) {
         return Err(ApiError::stage_not_found(stage, pipeline));
     }
-    let transitions = record.runtime.transitions.entry(stage.to_string()).or_default();
+    let transitions = record
+        .runtime
+        .transitions
+        .entry(stage.to_string())
+        .or_default();
     let slot = match kind {
         StageTransitionType::Inbound => &mut transitions.inbound,
         StageTransitionType::Outbound => &mut transitions.outbound,

@@ -66,15 +66,21 @@ fn stage_name_at(execution: &PipelineExecutionRecord) -> Option<&str> {
         Position::Waiting { stage } | Position::InStage { stage } => stage,
         Position::Finished => return None,
     };
-    execution.declaration.stages.get(index).map(|s| s.name.as_str())
+    execution
+        .declaration
+        .stages
+        .get(index)
+        .map(|s| s.name.as_str())
 }
 
 fn is_waiting_at(execution: &PipelineExecutionRecord, stage: &str) -> bool {
-    matches!(execution.position, Position::Waiting { .. }) && stage_name_at(execution) == Some(stage)
+    matches!(execution.position, Position::Waiting { .. })
+        && stage_name_at(execution) == Some(stage)
 }
 
 fn is_inside(execution: &PipelineExecutionRecord, stage: &str) -> bool {
-    matches!(execution.position, Position::InStage { .. }) && stage_name_at(execution) == Some(stage)
+    matches!(execution.position, Position::InStage { .. })
+        && stage_name_at(execution) == Some(stage)
 }
 
 /// Whether another (non-PARALLEL) execution holds the stage.
@@ -111,21 +117,52 @@ fn supersede_waiting(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRunti
         .map(|(seq, _)| seq)
         .collect();
     for seq in &superseded {
-        finish_execution(cx, name, arn, runtime, *seq, PipelineExecutionStatus::Superseded, None);
+        finish_execution(
+            cx,
+            name,
+            arn,
+            runtime,
+            *seq,
+            PipelineExecutionStatus::Superseded,
+            None,
+        );
     }
     !superseded.is_empty()
 }
 
-fn try_enter(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRuntime, seq: u64, index: usize) -> bool {
+fn try_enter(
+    cx: &Cx,
+    name: &str,
+    arn: &str,
+    runtime: &mut PipelineRuntime,
+    seq: u64,
+    index: usize,
+) -> bool {
     let execution = &runtime.executions[&seq];
     let declaration = execution.declaration.clone();
     let Some(stage) = declaration.stages.get(index) else {
-        finish_execution(cx, name, arn, runtime, seq, PipelineExecutionStatus::Succeeded, None);
+        finish_execution(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            PipelineExecutionStatus::Succeeded,
+            None,
+        );
         return true;
     };
     if let Some(stop) = &execution.stop {
         let reason = stop.reason.clone();
-        finish_execution(cx, name, arn, runtime, seq, PipelineExecutionStatus::Stopped, reason);
+        finish_execution(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            PipelineExecutionStatus::Stopped,
+            reason,
+        );
         return true;
     }
     if !runtime.transition_enabled(&stage.name, StageTransitionType::Inbound) {
@@ -133,7 +170,10 @@ fn try_enter(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRuntime, seq:
     }
     if index > 0
         && execution.only_stage.is_none()
-        && !runtime.transition_enabled(&declaration.stages[index - 1].name, StageTransitionType::Outbound)
+        && !runtime.transition_enabled(
+            &declaration.stages[index - 1].name,
+            StageTransitionType::Outbound,
+        )
     {
         return false;
     }
@@ -142,7 +182,9 @@ fn try_enter(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRuntime, seq:
             return false;
         }
         let earlier_waiting = runtime.executions.range(..seq).any(|(_, e)| {
-            e.is_active() && e.execution_mode == ExecutionMode::Queued && is_waiting_at(e, &stage.name)
+            e.is_active()
+                && e.execution_mode == ExecutionMode::Queued
+                && is_waiting_at(e, &stage.name)
         });
         if execution.execution_mode == ExecutionMode::Queued && earlier_waiting {
             return false;
@@ -176,7 +218,9 @@ fn try_enter(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRuntime, seq:
     execution.last_update_time = now;
     let execution_id = execution.id.clone();
     cx.publish_stage(name, arn, execution, &stage.name, "STARTED");
-    runtime.stage_latest.insert(stage.name.clone(), execution_id);
+    runtime
+        .stage_latest
+        .insert(stage.name.clone(), execution_id);
     true
 }
 
@@ -199,7 +243,9 @@ fn step_stage(
     };
     let stopping = execution.stop.is_some();
     match run.phase {
-        StagePhase::Actions { group } => step_actions(cx, name, arn, runtime, seq, index, stage, group, stopping, jobs),
+        StagePhase::Actions { group } => step_actions(
+            cx, name, arn, runtime, seq, index, stage, group, stopping, jobs,
+        ),
         StagePhase::BeforeEntry | StagePhase::OnSuccess | StagePhase::OnFailure => {
             conditions::step(cx, name, arn, runtime, seq, index, stage, stopping)
         }
@@ -209,7 +255,11 @@ fn step_stage(
 
 /// The action indexes of a stage grouped by runOrder, lowest first.
 pub fn run_order_groups(stage: &StageDeclaration) -> Vec<Vec<usize>> {
-    let mut orders: Vec<i64> = stage.actions.iter().map(|a| a.run_order.unwrap_or(1)).collect();
+    let mut orders: Vec<i64> = stage
+        .actions
+        .iter()
+        .map(|a| a.run_order.unwrap_or(1))
+        .collect();
     orders.sort_unstable();
     orders.dedup();
     orders
@@ -241,7 +291,16 @@ fn step_actions(
 ) -> bool {
     let groups = run_order_groups(stage);
     let Some(members) = groups.get(group) else {
-        finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Succeeded);
+        finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Succeeded,
+        );
         return true;
     };
     let mut changed = false;
@@ -275,7 +334,16 @@ fn step_actions(
         return changed;
     }
     if stopping {
-        finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Stopped);
+        finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Stopped,
+        );
         return true;
     }
     let failed = statuses.iter().any(|s| {
@@ -288,16 +356,39 @@ fn step_actions(
         if stage.on_failure.is_some() {
             set_phase(runtime, seq, &stage.name, StagePhase::OnFailure);
         } else {
-            finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Failed);
+            finish_stage(
+                cx,
+                name,
+                arn,
+                runtime,
+                seq,
+                index,
+                stage,
+                StageExecutionStatus::Failed,
+            );
         }
         return true;
     }
     if group + 1 < groups.len() {
-        set_phase(runtime, seq, &stage.name, StagePhase::Actions { group: group + 1 });
+        set_phase(
+            runtime,
+            seq,
+            &stage.name,
+            StagePhase::Actions { group: group + 1 },
+        );
     } else if stage.on_success.is_some() {
         set_phase(runtime, seq, &stage.name, StagePhase::OnSuccess);
     } else {
-        finish_stage(cx, name, arn, runtime, seq, index, stage, StageExecutionStatus::Succeeded);
+        finish_stage(
+            cx,
+            name,
+            arn,
+            runtime,
+            seq,
+            index,
+            stage,
+            StageExecutionStatus::Succeeded,
+        );
     }
     true
 }
@@ -343,20 +434,45 @@ pub fn finish_stage(
     cx.publish_stage(name, arn, execution, &stage.name, event);
     match status {
         StageExecutionStatus::Succeeded | StageExecutionStatus::Skipped => {
-            let last = execution.only_stage.is_some() || index + 1 >= execution.declaration.stages.len();
+            let last =
+                execution.only_stage.is_some() || index + 1 >= execution.declaration.stages.len();
             if last {
-                finish_execution(cx, name, arn, runtime, seq, PipelineExecutionStatus::Succeeded, None);
+                finish_execution(
+                    cx,
+                    name,
+                    arn,
+                    runtime,
+                    seq,
+                    PipelineExecutionStatus::Succeeded,
+                    None,
+                );
             } else {
                 execution.position = Position::Waiting { stage: index + 1 };
             }
         }
         StageExecutionStatus::Failed => {
             let summary = failure_summary(runtime, seq, &stage.name);
-            finish_execution(cx, name, arn, runtime, seq, PipelineExecutionStatus::Failed, summary);
+            finish_execution(
+                cx,
+                name,
+                arn,
+                runtime,
+                seq,
+                PipelineExecutionStatus::Failed,
+                summary,
+            );
         }
         _ => {
             let reason = execution.stop.as_ref().and_then(|s| s.reason.clone());
-            finish_execution(cx, name, arn, runtime, seq, PipelineExecutionStatus::Stopped, reason);
+            finish_execution(
+                cx,
+                name,
+                arn,
+                runtime,
+                seq,
+                PipelineExecutionStatus::Stopped,
+                reason,
+            );
         }
     }
 }
@@ -364,12 +480,16 @@ pub fn finish_stage(
 /// AWS's summary of a failed execution names the failed action.
 fn failure_summary(runtime: &PipelineRuntime, seq: u64, stage: &str) -> Option<String> {
     let run = runtime.executions.get(&seq)?.stages.get(stage)?;
-    let failed = run.actions.values().filter_map(|s| runtime.action_executions.get(s)).find(|a| {
-        matches!(
-            a.status,
-            ActionExecutionStatus::Failed | ActionExecutionStatus::Abandoned
-        )
-    });
+    let failed = run
+        .actions
+        .values()
+        .filter_map(|s| runtime.action_executions.get(s))
+        .find(|a| {
+            matches!(
+                a.status,
+                ActionExecutionStatus::Failed | ActionExecutionStatus::Abandoned
+            )
+        });
     Some(match failed {
         Some(action) => format!(
             "Stage '{stage}' failed: action '{}' failed{}",

@@ -32,7 +32,9 @@ pub struct GivenRevision {
 pub fn hex(len: usize) -> String {
     const HEX: &[u8] = b"0123456789abcdef";
     let mut rng = rand::thread_rng();
-    (0..len).map(|_| HEX[rng.gen_range(0..16)] as char).collect()
+    (0..len)
+        .map(|_| HEX[rng.gen_range(0..16)] as char)
+        .collect()
 }
 
 pub fn alphanumeric(len: usize) -> String {
@@ -170,25 +172,37 @@ pub fn action_outputs(
         .output_variables
         .iter()
         .map(|name| {
-            let value = configuration.get(name).cloned().unwrap_or_else(|| match name.as_str() {
-                "ExecutionArn" => format!(
-                    "arn:aws:states:{region}:000000000000:execution:{}",
-                    alphanumeric(12)
-                ),
-                "EKSClusterName" => configuration.get("ClusterName").cloned().unwrap_or_default(),
-                "ECRRepositoryName" => configuration.get("ECRRepositoryName").cloned().unwrap_or_default(),
-                "ECRImageDigestId" => format!("sha256:{}", hex(64)),
-                "HighestScannedSeverity" => "NONE".into(),
-                "FunctionVersion" => "1".into(),
-                _ => uuid::Uuid::new_v4().to_string(),
-            });
+            let value = configuration
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| match name.as_str() {
+                    "ExecutionArn" => format!(
+                        "arn:aws:states:{region}:000000000000:execution:{}",
+                        alphanumeric(12)
+                    ),
+                    "EKSClusterName" => configuration
+                        .get("ClusterName")
+                        .cloned()
+                        .unwrap_or_default(),
+                    "ECRRepositoryName" => configuration
+                        .get("ECRRepositoryName")
+                        .cloned()
+                        .unwrap_or_default(),
+                    "ECRImageDigestId" => format!("sha256:{}", hex(64)),
+                    "HighestScannedSeverity" => "NONE".into(),
+                    "FunctionVersion" => "1".into(),
+                    _ => uuid::Uuid::new_v4().to_string(),
+                });
             (name.clone(), value)
         })
         .collect()
 }
 
 /// Keeps the variables the catalog lists for the provider (all of them if it lists none).
-fn only_declared(type_id: &ActionTypeId, vars: BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn only_declared(
+    type_id: &ActionTypeId,
+    vars: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     match catalog::action_type(type_id) {
         Some(known) if !known.output_variables.is_empty() => vars
             .into_iter()
@@ -206,7 +220,10 @@ pub fn external_execution(
 ) -> (Option<String>, Option<String>) {
     match type_id.provider.as_str() {
         "CodeBuild" => {
-            let project = configuration.get("ProjectName").cloned().unwrap_or_default();
+            let project = configuration
+                .get("ProjectName")
+                .cloned()
+                .unwrap_or_default();
             let id = format!("{project}:{}", uuid::Uuid::new_v4());
             let url = format!(
                 "https://console.aws.amazon.com/codebuild/home?region={region}#/builds/{id}/view/new"

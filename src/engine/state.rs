@@ -43,7 +43,9 @@ pub fn action_key(stage: &str, action: &str) -> String {
 
 impl PipelineRuntime {
     pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {
-        self.execution_ids.get(id).and_then(|seq| self.executions.get(seq))
+        self.execution_ids
+            .get(id)
+            .and_then(|seq| self.executions.get(seq))
     }
 
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
@@ -67,7 +69,11 @@ impl PipelineRuntime {
     }
 
     /// The latest action execution of an action, if it ever ran.
-    pub fn latest_action_execution(&self, stage: &str, action: &str) -> Option<&ActionExecutionRecord> {
+    pub fn latest_action_execution(
+        &self,
+        stage: &str,
+        action: &str,
+    ) -> Option<&ActionExecutionRecord> {
         self.action_latest
             .get(&action_key(stage, action))
             .and_then(|seq| self.action_executions.get(seq))

@@ -20,7 +20,11 @@ impl VariableScope<'_> {
                 _ => None,
             },
             "variables" => self.pipeline_variables.get(name).map(|v| v.to_string()),
-            other => self.namespaces.get(other).and_then(|vars| vars.get(name)).cloned(),
+            other => self
+                .namespaces
+                .get(other)
+                .and_then(|vars| vars.get(name))
+                .cloned(),
         }
     }
 
@@ -48,7 +52,10 @@ impl VariableScope<'_> {
     }
 
     /// Resolves every value of a configuration map.
-    pub fn resolve_map(&self, map: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    pub fn resolve_map(
+        &self,
+        map: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, String> {
         map.iter()
             .map(|(k, v)| self.resolve(v).map(|v| (k.clone(), v)))
             .collect()

@@ -2,6 +2,8 @@
 //! job when such an action starts; workers take it with PollForJobs (or PollForThirdPartyJobs),
 //! acknowledge it with its nonce, and report success or failure, which finishes the action.
 
+pub mod results;
+
 use crate::model::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};

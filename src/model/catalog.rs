@@ -69,7 +69,9 @@ pub fn rule_types() -> &'static [CatalogRuleType] {
 
 /// The catalog entry for an action type id, if AWS defines it.
 pub fn action_type(id: &ActionTypeId) -> Option<&'static CatalogActionType> {
-    ACTION_TYPES.iter().find(|t| same_action_type(&t.action_type.id, id))
+    ACTION_TYPES
+        .iter()
+        .find(|t| same_action_type(&t.action_type.id, id))
 }
 
 /// The catalog entry for a rule type id (owner defaults to AWS, version to 1).
@@ -84,12 +86,18 @@ pub fn rule_type(id: &RuleTypeId) -> Option<&'static CatalogRuleType> {
 }
 
 pub fn same_action_type(a: &ActionTypeId, b: &ActionTypeId) -> bool {
-    a.category == b.category && a.owner == b.owner && a.provider == b.provider && a.version == b.version
+    a.category == b.category
+        && a.owner == b.owner
+        && a.provider == b.provider
+        && a.version == b.version
 }
 
 /// Configuration properties with `required: true`.
 pub fn required_keys(properties: &[ActionConfigurationProperty]) -> impl Iterator<Item = &str> {
-    properties.iter().filter(|p| p.required).map(|p| p.name.as_str())
+    properties
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name.as_str())
 }
 
 fn entries(text: &str, key: &str) -> Vec<Value> {
@@ -110,7 +118,12 @@ fn strip_extensions(mut entry: Value) -> Value {
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|v| v.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -137,7 +150,9 @@ mod tests {
         .expect("S3 source");
         assert_eq!(s3.action_type.output_artifact_details.maximum_count, 1);
         assert!(s3.output_variables.contains(&"ETag".to_string()));
-        assert!(rule_types().iter().any(|r| r.rule_type.id.provider == "VariableCheck" && r.allows_skip));
+        assert!(rule_types()
+            .iter()
+            .any(|r| r.rule_type.id.provider == "VariableCheck" && r.allows_skip));
         assert!(action_types().len() >= 28);
     }
 }

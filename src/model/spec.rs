@@ -105,13 +105,22 @@ fn parse_shape(shape: &Value) -> Shape {
             Shape::Structure { members }
         }
         "list" => Shape::List {
-            member: shape["member"]["shape"].as_str().unwrap_or_default().to_string(),
+            member: shape["member"]["shape"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             min: int("min"),
             max: int("max"),
         },
         "map" => Shape::Map {
-            key: shape["key"]["shape"].as_str().unwrap_or_default().to_string(),
-            value: shape["value"]["shape"].as_str().unwrap_or_default().to_string(),
+            key: shape["key"]["shape"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            value: shape["value"]["shape"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             min: int("min"),
             max: int("max"),
         },
@@ -132,9 +141,12 @@ fn parse_shape(shape: &Value) -> Shape {
                 max: int("max"),
                 pattern,
                 regex,
-                values: shape["enum"]
-                    .as_array()
-                    .map(|v| v.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+                values: shape["enum"].as_array().map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }),
             }
         }
     }

@@ -7,8 +7,8 @@
 
 use super::catalog;
 use super::shapes::*;
-use crate::protocol::ApiError;
 use crate::model::ErrorCode;
+use crate::protocol::ApiError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What validation needs to know about an action type.
@@ -35,7 +35,9 @@ pub struct StructureContext<'a> {
 /// Fills in what AWS fills in when a field is left out.
 pub fn fill_defaults(pipeline: &mut PipelineDeclaration) {
     pipeline.pipeline_type.get_or_insert(PipelineType::V1);
-    pipeline.execution_mode.get_or_insert(ExecutionMode::Superseded);
+    pipeline
+        .execution_mode
+        .get_or_insert(ExecutionMode::Superseded);
     for stage in &mut pipeline.stages {
         for action in &mut stage.actions {
             action.run_order.get_or_insert(1);
@@ -46,7 +48,10 @@ pub fn fill_defaults(pipeline: &mut PipelineDeclaration) {
 }
 
 /// Checks every structure rule; the first broken rule is reported.
-pub fn check_pipeline(pipeline: &PipelineDeclaration, ctx: &StructureContext) -> Result<(), ApiError> {
+pub fn check_pipeline(
+    pipeline: &PipelineDeclaration,
+    ctx: &StructureContext,
+) -> Result<(), ApiError> {
     let v2 = pipeline.pipeline_type == Some(PipelineType::V2);
     check_pipeline_type_features(pipeline, v2)?;
     check_artifact_stores(pipeline, ctx)?;
@@ -112,17 +117,22 @@ fn check_pipeline_type_features(pipeline: &PipelineDeclaration, v2: bool) -> Res
         ));
     }
     if pipeline.triggers.as_ref().is_some_and(|t| !t.is_empty()) {
-        return Err(structure_error("Triggers are only supported in pipelines of type V2"));
+        return Err(structure_error(
+            "Triggers are only supported in pipelines of type V2",
+        ));
     }
     match pipeline.execution_mode {
-        Some(mode @ (ExecutionMode::Queued | ExecutionMode::Parallel)) => Err(structure_error(format!(
-            "Execution mode {mode} is only supported in pipelines of type V2"
-        ))),
+        Some(mode @ (ExecutionMode::Queued | ExecutionMode::Parallel)) => Err(structure_error(
+            format!("Execution mode {mode} is only supported in pipelines of type V2"),
+        )),
         _ => Ok(()),
     }
 }
 
-fn check_artifact_stores(pipeline: &PipelineDeclaration, ctx: &StructureContext) -> Result<(), ApiError> {
+fn check_artifact_stores(
+    pipeline: &PipelineDeclaration,
+    ctx: &StructureContext,
+) -> Result<(), ApiError> {
     match (&pipeline.artifact_store, &pipeline.artifact_stores) {
         (Some(_), Some(_)) => Err(structure_error(
             "Pipeline cannot have both artifactStore and artifactStores: use artifactStores for cross-region actions, artifactStore otherwise",
@@ -168,7 +178,10 @@ fn check_artifact_stores(pipeline: &PipelineDeclaration, ctx: &StructureContext)
     }
 }
 
-fn check_stage_counts(pipeline: &PipelineDeclaration, ctx: &StructureContext) -> Result<(), ApiError> {
+fn check_stage_counts(
+    pipeline: &PipelineDeclaration,
+    ctx: &StructureContext,
+) -> Result<(), ApiError> {
     let count = pipeline.stages.len();
     if count < 2 {
         return Err(structure_error(format!(
@@ -244,14 +257,28 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
     // (kind, conditions, results allowed for that kind)
     let mut groups: Vec<(&str, &[Condition], &[ConditionResult])> = Vec::new();
     if let Some(before) = &stage.before_entry {
-        groups.push(("beforeEntry", &before.conditions, &[ConditionResult::Fail, ConditionResult::Skip]));
+        groups.push((
+            "beforeEntry",
+            &before.conditions,
+            &[ConditionResult::Fail, ConditionResult::Skip],
+        ));
     }
     if let Some(success) = &stage.on_success {
-        groups.push(("onSuccess", &success.conditions, &[ConditionResult::Rollback, ConditionResult::Fail]));
+        groups.push((
+            "onSuccess",
+            &success.conditions,
+            &[ConditionResult::Rollback, ConditionResult::Fail],
+        ));
     }
     if let Some(failure) = &stage.on_failure {
         if let Some(result) = failure.result {
-            if ![ConditionResult::Rollback, ConditionResult::Retry, ConditionResult::Fail].contains(&result) {
+            if ![
+                ConditionResult::Rollback,
+                ConditionResult::Retry,
+                ConditionResult::Fail,
+            ]
+            .contains(&result)
+            {
                 return Err(stage_error(format!(
                     "Stage '{}': onFailure result {result} is not supported; use ROLLBACK, RETRY or FAIL",
                     stage.name
@@ -271,7 +298,15 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
             )));
         }
         if let Some(conditions) = &failure.conditions {
-            groups.push(("onFailure", conditions, &[ConditionResult::Rollback, ConditionResult::Retry, ConditionResult::Fail]));
+            groups.push((
+                "onFailure",
+                conditions,
+                &[
+                    ConditionResult::Rollback,
+                    ConditionResult::Retry,
+                    ConditionResult::Fail,
+                ],
+            ));
         }
     }
     for (kind, conditions, allowed) in groups {
@@ -310,7 +345,12 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
                     )));
                 }
                 let configuration = rule.configuration.clone().unwrap_or_default();
-                for property in known.rule_type.rule_configuration_properties.iter().flatten() {
+                for property in known
+                    .rule_type
+                    .rule_configuration_properties
+                    .iter()
+                    .flatten()
+                {
                     if property.required && !configuration.contains_key(&property.name) {
                         return Err(stage_error(format!(
                             "Stage '{}': rule '{}' is missing required configuration '{}'",
@@ -359,7 +399,7 @@ fn check_action(
             action.name
         )));
     }
-    if is_commands && !action.commands.as_ref().is_some_and(|c| !c.is_empty()) {
+    if is_commands && action.commands.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(action_error(format!(
             "Action '{}' of provider Commands must declare commands",
             action.name
@@ -368,7 +408,10 @@ fn check_action(
     let _ = pipeline;
     let inputs = action.input_artifacts.as_ref().map_or(0, Vec::len) as i64;
     let outputs = action.output_artifacts.as_ref().map_or(0, Vec::len) as i64;
-    for (kind, count, bounds) in [("input", inputs, &info.input), ("output", outputs, &info.output)] {
+    for (kind, count, bounds) in [
+        ("input", inputs, &info.input),
+        ("output", outputs, &info.output),
+    ] {
         if count < bounds.minimum_count {
             return Err(action_error(format!(
                 "Action {} declares {count} {kind} artifacts which is less than the minimum count ({})",
@@ -401,13 +444,15 @@ fn check_action(
             }
         }
     }
-    check_allowed_values(&info.allowed_values, &configuration).map_err(|(key, value, allowed)| {
-        action_error(format!(
+    check_allowed_values(&info.allowed_values, &configuration).map_err(
+        |(key, value, allowed)| {
+            action_error(format!(
             "Action configuration for action '{}' has {key} = '{value}', which is not one of [{}]",
             action.name,
             allowed.join(", ")
         ))
-    })?;
+        },
+    )?;
     let _ = stage;
     Ok(())
 }
@@ -420,7 +465,11 @@ pub fn action_type_info(id: &ActionTypeId, ctx: &StructureContext) -> Option<Act
             return Some(ActionTypeInfo {
                 input: known.action_type.input_artifact_details.clone(),
                 output: known.action_type.output_artifact_details.clone(),
-                properties: known.action_type.action_configuration_properties.clone().unwrap_or_default(),
+                properties: known
+                    .action_type
+                    .action_configuration_properties
+                    .clone()
+                    .unwrap_or_default(),
                 allowed_values: known.allowed_values.clone(),
                 v2_only: known.v2_only,
                 known_keys_only: false,
@@ -432,8 +481,14 @@ pub fn action_type_info(id: &ActionTypeId, ctx: &StructureContext) -> Option<Act
     }
     if id.owner == ActionOwner::ThirdParty {
         return Some(ActionTypeInfo {
-            input: ArtifactDetails { minimum_count: 0, maximum_count: 5 },
-            output: ArtifactDetails { minimum_count: 0, maximum_count: 5 },
+            input: ArtifactDetails {
+                minimum_count: 0,
+                maximum_count: 5,
+            },
+            output: ArtifactDetails {
+                minimum_count: 0,
+                maximum_count: 5,
+            },
             properties: Vec::new(),
             allowed_values: BTreeMap::new(),
             v2_only: false,
@@ -455,7 +510,10 @@ fn check_allowed_values(
                 continue;
             }
             let ok = if key == "Capabilities" || key == "AlarmStates" {
-                value.split(',').map(str::trim).all(|v| values.iter().any(|a| a == v))
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .all(|v| values.iter().any(|a| a == v))
             } else {
                 values.iter().any(|a| a == value)
             };
@@ -477,7 +535,10 @@ fn check_artifact_flow<'a>(
     for action in &stage.actions {
         let run_order = action.run_order.unwrap_or(1);
         for output in action.output_artifacts.iter().flatten() {
-            if produced.insert(output.name.as_str(), (stage_index, run_order)).is_some() {
+            if produced
+                .insert(output.name.as_str(), (stage_index, run_order))
+                .is_some()
+            {
                 return Err(structure_error(format!(
                     "Output artifact name '{}' of action '{}' is already used by another action. Output artifact names must be unique within a pipeline",
                     output.name, action.name

@@ -15,7 +15,11 @@ impl Timestamp {
     }
 
     pub fn from_millis(millis: i64) -> Self {
-        Timestamp(Utc.timestamp_millis_opt(millis).single().unwrap_or_default())
+        Timestamp(
+            Utc.timestamp_millis_opt(millis)
+                .single()
+                .unwrap_or_default(),
+        )
     }
 
     pub fn millis(&self) -> i64 {

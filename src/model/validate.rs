@@ -40,7 +40,12 @@ pub fn constraint_message(value: &Value, path: &str, constraint: &str) -> String
     )
 }
 
-fn walk(shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -> Result<(), ApiError> {
+fn walk(
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<String>,
+) -> Result<(), ApiError> {
     let shape = spec().shape(shape_name);
     match shape {
         Shape::Structure { members } => {
@@ -71,7 +76,11 @@ fn walk(shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -
             for (i, item) in items.iter().enumerate() {
                 let item_path = format!("{path}.{}.member", i + 1);
                 if item.is_null() {
-                    errors.push(constraint_message(item, &item_path, "Member must not be null"));
+                    errors.push(constraint_message(
+                        item,
+                        &item_path,
+                        "Member must not be null",
+                    ));
                 } else {
                     walk(member, item, &item_path, errors)?;
                 }
@@ -101,7 +110,8 @@ fn walk(shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -
                 walk(value_shape, v, &format!("{path}.{k}"), &mut failures)?;
                 value_failures.extend(failures.into_iter().map(bare_constraint));
             }
-            for (kind, mut failures) in [("Map keys", key_failures), ("Map value", value_failures)] {
+            for (kind, mut failures) in [("Map keys", key_failures), ("Map value", value_failures)]
+            {
                 if failures.is_empty() {
                     continue;
                 }
@@ -129,7 +139,10 @@ fn walk(shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -
                     errors.push(constraint_message(
                         value,
                         path,
-                        &format!("Member must satisfy enum value set: [{}]", values.join(", ")),
+                        &format!(
+                            "Member must satisfy enum value set: [{}]",
+                            values.join(", ")
+                        ),
                     ));
                 }
             }
@@ -179,10 +192,10 @@ fn walk(shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -
                     .as_f64()
                     .and_then(crate::model::Timestamp::from_epoch_seconds)
                     .is_some(),
-                Value::String(s) => serde_json::from_value::<crate::model::Timestamp>(
-                    Value::String(s.clone()),
-                )
-                .is_ok(),
+                Value::String(s) => {
+                    serde_json::from_value::<crate::model::Timestamp>(Value::String(s.clone()))
+                        .is_ok()
+                }
                 _ => false,
             };
             if !ok {
@@ -322,7 +335,10 @@ mod tests {
 
     #[test]
     fn several_errors_are_counted_and_joined() {
-        let (_, msg) = message("ListPipelinesInput", json!({"maxResults": 0, "nextToken": ""}));
+        let (_, msg) = message(
+            "ListPipelinesInput",
+            json!({"maxResults": 0, "nextToken": ""}),
+        );
         assert!(msg.starts_with("2 validation errors detected: "), "{msg}");
         assert!(msg.contains("Value '' at 'nextToken' failed to satisfy constraint: Member must have length greater than or equal to 1"));
         assert!(msg.contains("Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1"));
@@ -353,7 +369,10 @@ mod tests {
             "EnableStageTransitionInput",
             json!({"pipelineName": "p", "stageName": "s", "transitionType": "Sideways"}),
         );
-        assert!(msg.contains("Member must satisfy enum value set: [Inbound, Outbound]"), "{msg}");
+        assert!(
+            msg.contains("Member must satisfy enum value set: [Inbound, Outbound]"),
+            "{msg}"
+        );
     }
 
     #[test]

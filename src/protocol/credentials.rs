@@ -6,7 +6,9 @@
 use axum::http::HeaderMap;
 
 /// The (account, region) pair every piece of state is scoped by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Scope {
     pub account: String,
     pub region: String,

@@ -61,7 +61,8 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let mut too_large = false;
     let mut drained: usize = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::serialization(format!("Could not read request body: {e}")))?;
+        let frame = frame
+            .map_err(|e| ApiError::serialization(format!("Could not read request body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if too_large || collected.len() + data.len() > limit {
                 too_large = true;

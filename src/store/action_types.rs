@@ -11,7 +11,10 @@ use super::RegionState;
 
 /// `Custom/Build/MyProvider/1`: the key of an action type in the registry and in its ARN.
 pub fn action_type_key(id: &ActionTypeId) -> String {
-    format!("{}/{}/{}/{}", id.owner, id.category, id.provider, id.version)
+    format!(
+        "{}/{}/{}/{}",
+        id.owner, id.category, id.provider, id.version
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,13 +47,18 @@ impl RegisteredActionType {
 impl RegionState {
     /// A registered (Custom or ThirdParty) action type usable in pipelines.
     pub fn registered_action_type(&self, id: &ActionTypeId) -> Option<ActionTypeInfo> {
-        self.action_types.get(&action_type_key(id)).map(RegisteredActionType::info)
+        self.action_types
+            .get(&action_type_key(id))
+            .map(RegisteredActionType::info)
     }
 
     /// Configuration keys whose values are secret for an action type.
     pub fn secret_configuration_keys(&self, id: &ActionTypeId) -> Vec<String> {
         let properties = match self.action_types.get(&action_type_key(id)) {
-            Some(registered) => registered.action_type.action_configuration_properties.clone(),
+            Some(registered) => registered
+                .action_type
+                .action_configuration_properties
+                .clone(),
             None => catalog::action_type(id)
                 .and_then(|t| t.action_type.action_configuration_properties.clone()),
         };

@@ -14,7 +14,7 @@ use crate::protocol::Scope;
 use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Every account and region's state.
@@ -85,6 +85,9 @@ pub struct RegionState {
     pub pipelines: BTreeMap<String, PipelineRecord>,
     /// Custom and ThirdParty action types, by `action_type_key`.
     pub action_types: BTreeMap<String, RegisteredActionType>,
+    /// Keys of deleted custom action types: they cannot be created again.
+    #[serde(default)]
+    pub retired_action_types: BTreeSet<String>,
     pub webhooks: BTreeMap<String, WebhookRecord>,
     pub jobs: crate::jobs::JobBoard,
 }

@@ -33,7 +33,9 @@ impl PipelineRecord {
 
     /// The latest version of the declaration.
     pub fn current(&self) -> &Arc<PipelineDeclaration> {
-        self.versions.last().expect("a pipeline has at least one version")
+        self.versions
+            .last()
+            .expect("a pipeline has at least one version")
     }
 
     pub fn version(&self) -> i64 {

@@ -78,7 +78,9 @@ pub async fn wait_finished(client: &Client, pipeline: &str, id: &str) -> Pipelin
     wait_for(&format!("execution {id} to finish"), || async {
         let e = execution(client, pipeline, id).await;
         match e.status() {
-            Some(PipelineExecutionStatus::InProgress) | Some(PipelineExecutionStatus::Stopping) => None,
+            Some(PipelineExecutionStatus::InProgress) | Some(PipelineExecutionStatus::Stopping) => {
+                None
+            }
             _ => Some(e),
         }
     })
@@ -111,7 +113,12 @@ pub async fn stage_state(client: &Client, pipeline: &str, stage: &str) -> StageS
 }
 
 /// The token of the approval action waiting in a stage.
-pub async fn wait_approval_token(client: &Client, pipeline: &str, stage: &str, action: &str) -> String {
+pub async fn wait_approval_token(
+    client: &Client,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+) -> String {
     wait_for(&format!("approval {stage}/{action} to wait"), || async {
         let state = stage_state(client, pipeline, stage).await;
         state
@@ -124,7 +131,11 @@ pub async fn wait_approval_token(client: &Client, pipeline: &str, stage: &str, a
     .await
 }
 
-pub async fn action_executions(client: &Client, pipeline: &str, execution_id: &str) -> Vec<ActionExecutionDetail> {
+pub async fn action_executions(
+    client: &Client,
+    pipeline: &str,
+    execution_id: &str,
+) -> Vec<ActionExecutionDetail> {
     client
         .list_action_executions()
         .pipeline_name(pipeline)

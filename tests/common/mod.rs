@@ -22,7 +22,11 @@ impl TestServer {
     }
 
     /// A raw JSON 1.1 call: returns (status, `x-amzn-ErrorType` header, body as JSON).
-    pub async fn raw(&self, operation: &str, body: &str) -> (u16, Option<String>, serde_json::Value) {
+    pub async fn raw(
+        &self,
+        operation: &str,
+        body: &str,
+    ) -> (u16, Option<String>, serde_json::Value) {
         let response = reqwest::Client::new()
             .post(&self.url)
             .header("x-amz-target", format!("CodePipeline_20150709.{operation}"))
@@ -142,7 +146,9 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(config: Config) -> TestServer {
-    let server = codepipeline_local::start(config).await.expect("server starts");
+    let server = codepipeline_local::start(config)
+        .await
+        .expect("server starts");
     let url = server.url();
     TestServer {
         client: client(&url, "test", "us-east-1"),
@@ -188,38 +194,56 @@ pub fn action(
     inputs: &[&str],
     outputs: &[&str],
 ) -> aws_sdk_codepipeline::types::builders::ActionDeclarationBuilder {
-    let mut builder = ActionDeclaration::builder().name(name).action_type_id(type_id);
+    let mut builder = ActionDeclaration::builder()
+        .name(name)
+        .action_type_id(type_id);
     for input in inputs {
         builder = builder.input_artifacts(InputArtifact::builder().name(*input).build().unwrap());
     }
     for output in outputs {
-        builder = builder.output_artifacts(OutputArtifact::builder().name(*output).build().unwrap());
+        builder =
+            builder.output_artifacts(OutputArtifact::builder().name(*output).build().unwrap());
     }
     builder
 }
 
 /// An S3 source action producing `output`.
 pub fn s3_source(name: &str, output: &str) -> ActionDeclaration {
-    action(name, type_id(ActionCategory::Source, ActionOwner::Aws, "S3"), &[], &[output])
-        .configuration("S3Bucket", "source-bucket")
-        .configuration("S3ObjectKey", "app.zip")
-        .build()
-        .unwrap()
+    action(
+        name,
+        type_id(ActionCategory::Source, ActionOwner::Aws, "S3"),
+        &[],
+        &[output],
+    )
+    .configuration("S3Bucket", "source-bucket")
+    .configuration("S3ObjectKey", "app.zip")
+    .build()
+    .unwrap()
 }
 
 /// A CodeBuild build action reading `input`.
 pub fn codebuild(name: &str, input: &str, outputs: &[&str]) -> ActionDeclaration {
-    action(name, type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"), &[input], outputs)
-        .configuration("ProjectName", "my-project")
-        .build()
-        .unwrap()
+    action(
+        name,
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &[input],
+        outputs,
+    )
+    .configuration("ProjectName", "my-project")
+    .build()
+    .unwrap()
 }
 
 /// A manual approval action.
 pub fn manual_approval(name: &str) -> ActionDeclaration {
-    action(name, type_id(ActionCategory::Approval, ActionOwner::Aws, "Manual"), &[], &[])
-        .build()
-        .unwrap()
+    action(
+        name,
+        type_id(ActionCategory::Approval, ActionOwner::Aws, "Manual"),
+        &[],
+        &[],
+    )
+    .build()
+    .unwrap()
 }
 
 pub fn stage(name: &str, actions: Vec<ActionDeclaration>) -> StageDeclaration {
@@ -248,7 +272,10 @@ pub fn pipeline(name: &str) -> aws_sdk_codepipeline::types::builders::PipelineDe
 pub fn two_stage_pipeline(name: &str) -> PipelineDeclaration {
     pipeline(name)
         .stages(stage("Source", vec![s3_source("Source", "SourceOutput")]))
-        .stages(stage("Build", vec![codebuild("Build", "SourceOutput", &[])]))
+        .stages(stage(
+            "Build",
+            vec![codebuild("Build", "SourceOutput", &[])],
+        ))
         .build()
         .unwrap()
 }
