@@ -960,3 +960,60 @@ pub fn put_action_revision(
     )?;
     Ok((true, Some(id)))
 }
+
+/// Picks up executions after their state was restored (from disk or an import): every action
+/// still in progress gets its timer back (a simulated action finishes, an approval or job times
+/// out when its remaining time has passed), then every pipeline advances.
+pub fn resume(app: &App, region: &Arc<Region>) {
+    let cx = Cx { app, region };
+    let mut state = region.lock();
+    let now = Timestamp::now().millis();
+    let elapsed = |start: Timestamp| Duration::from_millis((now - start.millis()).max(0) as u64);
+    let names: Vec<String> = state.pipelines.keys().cloned().collect();
+    for name in &names {
+        let Some(record) = state.pipelines.get(name) else {
+            continue;
+        };
+        for action in record.runtime.action_executions.values() {
+            if action.is_finished() {
+                continue;
+            }
+            let waited = elapsed(action.start_time);
+            match &action.runner {
+                Runner::Simulated { duration_ms, .. } => cx.schedule(
+                    Duration::from_millis(*duration_ms).saturating_sub(waited),
+                    Timer::FinishSimulated {
+                        pipeline: name.clone(),
+                        action_execution_id: action.id.clone(),
+                    },
+                ),
+                Runner::Approval => cx.schedule(
+                    app.config.approval_timeout.saturating_sub(waited),
+                    Timer::ApprovalTimeout {
+                        pipeline: name.clone(),
+                        action_execution_id: action.id.clone(),
+                    },
+                ),
+                Runner::Job { .. } => {
+                    if let Some(job_id) = &action.job_id {
+                        let created = state
+                            .jobs
+                            .jobs
+                            .get(job_id)
+                            .map(|j| j.created)
+                            .unwrap_or(action.start_time);
+                        cx.schedule(
+                            app.config.job_timeout.saturating_sub(elapsed(created)),
+                            Timer::JobTimeout {
+                                job_id: job_id.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for name in &names {
+        advance(&cx, &mut state, name);
+    }
+}
