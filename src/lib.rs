@@ -17,6 +17,7 @@ pub mod model;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::Config;

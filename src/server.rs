@@ -1,4 +1,5 @@
-//! The HTTP server: AWS JSON 1.1 on `POST /`, health endpoints, graceful shutdown.
+//! The HTTP server: AWS JSON 1.1 on `POST /`, health endpoints, webhook and git-event
+//! endpoints (`crate::webhooks`), graceful shutdown.
 
 use crate::api;
 use crate::app::App;
@@ -21,6 +22,7 @@ pub fn router(app: App) -> Router {
         .route("/", post(json11).get(service_info))
         .route("/health", get(health))
         .route("/_localstack/health", get(health))
+        .merge(crate::webhooks::routes())
         .with_state(app)
 }
 

@@ -10,6 +10,7 @@
 //! | ListActionExecutions | `action_executions.rs` |
 //! | stages (Enable/DisableStageTransition, RetryStageExecution, RollbackStage) | `stages.rs` |
 //! | PutApprovalResult | `approvals.rs` |
+//! | webhooks (Put/List/DeleteWebhook, Register/DeregisterWebhookWithThirdParty) | `webhooks.rs` |
 //! | action types (Create/DeleteCustomActionType, ListActionTypes, Get/UpdateActionType) | `action_types.rs` |
 //! | jobs (PollForJobs, AcknowledgeJob, GetJobDetails, PutJobSuccess/FailureResult) | `jobs.rs` |
 //! | ThirdParty jobs (the same, ThirdParty variants) | `third_party_jobs.rs` |
@@ -29,6 +30,7 @@ mod stages;
 mod state;
 mod tags;
 mod third_party_jobs;
+mod webhooks;
 
 use crate::app::App;
 use crate::model::{Empty, ErrorCode, Operation};
@@ -114,6 +116,19 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
         TagResource => call(app, ctx, input, tags::tag_resource),
         UntagResource => call(app, ctx, input, tags::untag_resource),
         ListTagsForResource => call(app, ctx, input, tags::list_tags_for_resource),
+
+        PutWebhook => call(app, ctx, input, webhooks::put_webhook),
+        ListWebhooks => call(app, ctx, input, webhooks::list_webhooks),
+        DeleteWebhook => call(app, ctx, input, webhooks::delete_webhook),
+        RegisterWebhookWithThirdParty => {
+            call(app, ctx, input, webhooks::register_webhook_with_third_party)
+        }
+        DeregisterWebhookWithThirdParty => call(
+            app,
+            ctx,
+            input,
+            webhooks::deregister_webhook_with_third_party,
+        ),
 
         other => not_implemented(other),
     }
