@@ -1,7 +1,7 @@
 //! One `Config`, from command-line flags, `CODEPIPELINE_LOCAL_*` environment variables and an
 //! optional TOML or JSON file (`--config`). Precedence: flag or env > file > built-in default.
 
-use crate::engine::behavior::ActionRule;
+use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -111,6 +111,11 @@ pub struct Flags {
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long = "log-level", env = "CODEPIPELINE_LOCAL_LOG_LEVEL")]
     pub log_level: Option<String>,
+
+    /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
+    /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub healthcheck: Option<String>,
 }
 
 /// Settings a config file may hold: the flags' settings (same names, snake_case) and the
@@ -138,6 +143,9 @@ pub struct FileConfig {
     /// Action behaviour rules, first match wins (see `engine::behavior`).
     #[serde(default, alias = "action")]
     pub actions: Vec<ActionRule>,
+    /// Stage-condition rule behaviours, first match wins (see `engine::behavior`).
+    #[serde(default, alias = "rule")]
+    pub rules: Vec<ConditionRuleBehavior>,
 }
 
 /// The effective configuration.
@@ -167,6 +175,7 @@ pub struct Config {
     pub log_format: String,
     pub log_level: String,
     pub actions: Vec<ActionRule>,
+    pub rules: Vec<ConditionRuleBehavior>,
 }
 
 impl Default for Config {
@@ -191,6 +200,7 @@ impl Default for Config {
             log_format: "text".to_string(),
             log_level: "info".to_string(),
             actions: Vec::new(),
+            rules: Vec::new(),
         }
     }
 }
@@ -255,6 +265,7 @@ impl Config {
             log_format: flags.log_format.or(file.log_format).unwrap_or(d.log_format),
             log_level: flags.log_level.or(file.log_level).unwrap_or(d.log_level),
             actions: file.actions,
+            rules: file.rules,
         })
         .and_then(Config::checked)
     }

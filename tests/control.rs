@@ -202,7 +202,7 @@ async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
         id
     );
     let transition = build.inbound_transition_state().unwrap();
-    assert_eq!(transition.enabled(), false);
+    assert!(!transition.enabled());
     assert_eq!(transition.disabled_reason(), Some("Release freeze"));
     assert!(transition.last_changed_by().is_some());
     assert!(transition.last_changed_at().is_some());
@@ -221,7 +221,7 @@ async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
         .unwrap();
     wait_status(c, "held", &id, PipelineExecutionStatus::Succeeded).await;
     let build = stage_state(c, "held", "Build").await;
-    assert_eq!(build.inbound_transition_state().unwrap().enabled(), true);
+    assert!(build.inbound_transition_state().unwrap().enabled());
     assert!(build.inbound_execution().is_none());
 
     let err = c

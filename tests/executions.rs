@@ -511,7 +511,7 @@ async fn put_action_revision_starts_an_execution_only_for_a_new_revision() {
         .send()
         .await
         .unwrap();
-    assert_eq!(put.new_revision(), true);
+    assert!(put.new_revision());
     let id = put.pipeline_execution_id().unwrap().to_string();
     let execution = wait_status(c, "rev", &id, PipelineExecutionStatus::Succeeded).await;
     assert_eq!(execution.artifact_revisions()[0].revision_id(), Some("v1"));
@@ -529,7 +529,7 @@ async fn put_action_revision_starts_an_execution_only_for_a_new_revision() {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.new_revision(), false);
+    assert!(!again.new_revision());
     assert!(again.pipeline_execution_id().is_none());
     let list = c
         .list_pipeline_executions()

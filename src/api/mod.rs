@@ -8,7 +8,8 @@
 //! | executions (Start/Stop/GetPipelineExecution, ListPipelineExecutions, PutActionRevision) | `executions.rs` |
 //! | GetPipelineState | `state.rs` |
 //! | ListActionExecutions | `action_executions.rs` |
-//! | stages (Enable/DisableStageTransition, RetryStageExecution, RollbackStage) | `stages.rs` |
+//! | stages (Enable/DisableStageTransition, RetryStageExecution, RollbackStage, OverrideStageCondition) | `stages.rs` |
+//! | ListRuleExecutions | `rule_executions.rs` |
 //! | PutApprovalResult | `approvals.rs` |
 //! | webhooks (Put/List/DeleteWebhook, Register/DeregisterWebhookWithThirdParty) | `webhooks.rs` |
 //! | action types (Create/DeleteCustomActionType, ListActionTypes, Get/UpdateActionType) | `action_types.rs` |
@@ -25,6 +26,7 @@ mod executions;
 mod jobs;
 mod pagination;
 mod pipelines;
+mod rule_executions;
 mod rule_types;
 mod stages;
 mod state;
@@ -33,7 +35,7 @@ mod third_party_jobs;
 mod webhooks;
 
 use crate::app::App;
-use crate::model::{Empty, ErrorCode, Operation};
+use crate::model::{ErrorCode, Operation};
 use crate::protocol::{ApiError, RequestContext};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -65,6 +67,8 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
         EnableStageTransition => call(app, ctx, input, stages::enable_stage_transition),
         RetryStageExecution => call(app, ctx, input, stages::retry_stage_execution),
         RollbackStage => call(app, ctx, input, stages::rollback_stage),
+        OverrideStageCondition => call(app, ctx, input, stages::override_stage_condition),
+        ListRuleExecutions => call(app, ctx, input, rule_executions::list_rule_executions),
         PutApprovalResult => call(app, ctx, input, approvals::put_approval_result),
 
         CreateCustomActionType => call(app, ctx, input, action_types::create_custom_action_type),
@@ -129,8 +133,6 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
             input,
             webhooks::deregister_webhook_with_third_party,
         ),
-
-        other => not_implemented(other),
     }
 }
 
@@ -155,15 +157,4 @@ where
             format!("Could not serialize response: {e}"),
         )
     })
-}
-
-fn not_implemented(operation: Operation) -> Result<Vec<u8>, ApiError> {
-    let _ = Empty::default();
-    Err(ApiError::new(
-        ErrorCode::UnknownOperationException,
-        format!(
-            "Operation {} is not implemented by codepipeline-local yet",
-            operation.name()
-        ),
-    ))
 }

@@ -1,5 +1,5 @@
 //! Stage operations: EnableStageTransition, DisableStageTransition, RetryStageExecution,
-//! RollbackStage.
+//! RollbackStage, OverrideStageCondition.
 
 use crate::app::App;
 use crate::engine::{self, Cx};
@@ -101,4 +101,26 @@ pub fn rollback_stage(
     Ok(RollbackStageOutput {
         pipeline_execution_id: id,
     })
+}
+
+pub fn override_stage_condition(
+    app: &App,
+    ctx: &RequestContext,
+    input: OverrideStageConditionInput,
+) -> Result<Empty, ApiError> {
+    let region = app.store.region(&ctx.scope);
+    let cx = Cx {
+        app,
+        region: &region,
+    };
+    let mut state = region.lock();
+    engine::override_stage_condition(
+        &cx,
+        &mut state,
+        &input.pipeline_name,
+        &input.stage_name,
+        &input.pipeline_execution_id,
+        input.condition_type,
+    )?;
+    Ok(Empty::default())
 }

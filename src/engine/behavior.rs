@@ -78,3 +78,49 @@ pub fn matching_rule<'a>(
 fn matches(wanted: &Option<String>, actual: &str) -> bool {
     wanted.as_deref().is_none_or(|w| w == actual)
 }
+
+/// What a simulated stage-condition rule (any type but VariableCheck) reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleOutcome {
+    #[default]
+    Pass,
+    Fail,
+}
+
+/// One `[[rules]]` entry of the configuration file: how simulated condition rules behave.
+///
+/// ```toml
+/// [[rules]]
+/// provider = "CloudWatchAlarm"   # match keys, all optional: provider, pipeline, stage, rule
+/// result = "fail"                # pass | fail
+/// message = "Alarm HighErrorRate is in ALARM"
+/// duration_ms = 200
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionRuleBehavior {
+    pub provider: Option<String>,
+    pub pipeline: Option<String>,
+    pub stage: Option<String>,
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub result: RuleOutcome,
+    pub message: Option<String>,
+    pub duration_ms: Option<u64>,
+}
+
+/// The first condition-rule behaviour matching a rule, if any.
+pub fn matching_condition_rule<'a>(
+    rules: &'a [ConditionRuleBehavior],
+    pipeline: &str,
+    stage: &str,
+    rule: &crate::model::RuleDeclaration,
+) -> Option<&'a ConditionRuleBehavior> {
+    rules.iter().find(|r| {
+        matches(&r.provider, &rule.rule_type_id.provider)
+            && matches(&r.pipeline, pipeline)
+            && matches(&r.stage, stage)
+            && matches(&r.rule, &rule.name)
+    })
+}

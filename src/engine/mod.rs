@@ -8,7 +8,7 @@
 
 pub mod actions;
 pub mod behavior;
-mod conditions;
+pub mod conditions;
 mod progress;
 pub mod simulate;
 pub mod state;
@@ -49,6 +49,11 @@ pub enum Timer {
     },
     /// A job was not finished in time.
     JobTimeout { job_id: String },
+    /// A stage-condition rule's evaluation is due.
+    FinishRule {
+        pipeline: String,
+        rule_sequence: u64,
+    },
 }
 
 impl Cx<'_> {
@@ -200,6 +205,17 @@ pub fn fire(app: &App, scope: &Scope, timer: Timer) {
                 advance(&cx, &mut state, &pipeline);
             }
         }
+        Timer::FinishRule {
+            pipeline,
+            rule_sequence,
+        } => {
+            let Some(record) = state.pipelines.get_mut(&pipeline) else {
+                return;
+            };
+            if conditions::evaluate_rule(&cx, &pipeline, &mut record.runtime, rule_sequence) {
+                advance(&cx, &mut state, &pipeline);
+            }
+        }
         Timer::JobTimeout { job_id } => {
             let Some(job) = state.jobs.jobs.get(&job_id) else {
                 return;
@@ -246,17 +262,30 @@ pub fn finish_action_by_id(
     actions::finish_action(cx, pipeline, &arn, &mut record.runtime, seq, outcome)
 }
 
-/// Moves every execution of a pipeline as far as it can go, queuing the jobs it creates.
+/// What a step of the engine asks for beyond the pipeline's own state.
+#[derive(Default)]
+pub struct Effects {
+    /// Jobs to queue for workers.
+    pub jobs: Vec<crate::jobs::JobRecord>,
+    /// Automated rollbacks: (stage, the execution that failed in it).
+    pub rollbacks: Vec<(String, String)>,
+}
+
+/// Moves every execution of a pipeline as far as it can go, queuing the jobs it creates and
+/// starting the automated rollbacks its stage conditions ask for.
 pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
     for _ in 0..100_000 {
         let Some(record) = state.pipelines.get_mut(pipeline) else {
             return;
         };
         let arn = record.arn.clone();
-        let mut jobs = Vec::new();
-        let changed = progress::step_all(cx, pipeline, &arn, &mut record.runtime, &mut jobs);
-        for job in jobs {
+        let mut effects = Effects::default();
+        let changed = progress::step_all(cx, pipeline, &arn, &mut record.runtime, &mut effects);
+        for job in effects.jobs {
             state.jobs.queue(job);
+        }
+        for (stage, failed) in effects.rollbacks {
+            automated_rollback(cx, state, pipeline, &stage, &failed);
         }
         if !changed {
             break;
@@ -298,6 +327,44 @@ fn trim_history(runtime: &mut PipelineRuntime, cap: usize) {
             runtime.rule_executions.remove(rule_seq);
         }
         runtime.client_tokens.retain(|_, id| id != &execution.id);
+    }
+}
+
+/// onFailure/onSuccess ROLLBACK: roll the stage back to the latest earlier execution that
+/// succeeded in it (nothing happens when there is none).
+fn automated_rollback(cx: &Cx, state: &mut RegionState, pipeline: &str, stage: &str, failed: &str) {
+    let Some(record) = state.pipelines.get(pipeline) else {
+        return;
+    };
+    let target = record
+        .runtime
+        .executions
+        .values()
+        .rev()
+        .find(|e| {
+            e.id != failed
+                && e.stages
+                    .get(stage)
+                    .is_some_and(|r| r.status == StageExecutionStatus::Succeeded)
+        })
+        .map(|e| e.id.clone());
+    let Some(target) = target else {
+        tracing::info!(
+            pipeline,
+            stage,
+            "no earlier successful execution to roll back to"
+        );
+        return;
+    };
+    if let Err(e) = rollback_stage(
+        cx,
+        state,
+        pipeline,
+        stage,
+        &target,
+        TriggerType::AutomatedRollback,
+    ) {
+        tracing::info!(pipeline, stage, error = %e, "automated rollback not possible");
     }
 }
 
@@ -656,38 +723,9 @@ pub fn retry_stage(
             ),
         ));
     };
-    let statuses: BTreeMap<String, Option<ActionExecutionStatus>> = execution.stages[stage_name]
-        .actions
-        .iter()
-        .map(|(name, s)| {
-            (
-                name.clone(),
-                runtime.action_executions.get(s).map(|a| a.status),
-            )
-        })
-        .collect();
-    let execution = runtime.executions.get_mut(&seq).expect("found above");
-    let run = execution.stages.get_mut(stage_name).expect("found above");
-    match mode {
-        StageRetryMode::AllActions => run.actions.clear(),
-        StageRetryMode::FailedActions => run
-            .actions
-            .retain(|name, _| statuses.get(name) == Some(&Some(ActionExecutionStatus::Succeeded))),
-    }
-    run.status = StageExecutionStatus::InProgress;
-    run.phase = StagePhase::Actions { group: 0 };
-    match trigger {
-        RetryTrigger::ManualStageRetry => run.manual_retries += 1,
-        RetryTrigger::AutomatedStageRetry => run.auto_retries += 1,
-    }
-    run.latest_retry_trigger = Some(trigger);
-    execution.status = PipelineExecutionStatus::InProgress;
-    execution.status_summary = None;
-    execution.stop = None;
-    execution.position = Position::InStage { stage: index };
-    execution.last_update_time = Timestamp::now();
-    cx.publish_execution(pipeline, &arn, execution, "RESUMED");
-    cx.publish_stage(pipeline, &arn, execution, stage_name, "RESUMED");
+    progress::restart_stage(
+        cx, pipeline, &arn, runtime, seq, stage_name, index, mode, trigger,
+    );
     advance(cx, state, pipeline);
     Ok(execution_id.to_string())
 }
@@ -1014,6 +1052,73 @@ pub fn resume(app: &App, region: &Arc<Region>) {
         }
     }
     for name in &names {
+        let Some(record) = state.pipelines.get(name) else {
+            continue;
+        };
+        for (sequence, rule) in &record.runtime.rule_executions {
+            if rule.status == RuleExecutionStatus::InProgress {
+                cx.schedule(
+                    Duration::from_millis(rule.duration_ms)
+                        .saturating_sub(elapsed(rule.start_time)),
+                    Timer::FinishRule {
+                        pipeline: name.clone(),
+                        rule_sequence: *sequence,
+                    },
+                );
+            }
+        }
+    }
+    for name in &names {
         advance(&cx, &mut state, name);
     }
+}
+
+/// OverrideStageCondition: an in-progress beforeEntry or onSuccess condition of the latest
+/// execution in a stage counts as met.
+pub fn override_stage_condition(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    stage: &str,
+    execution_id: &str,
+    condition: ConditionType,
+) -> Result<(), ApiError> {
+    let record = state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| ApiError::pipeline_not_found(pipeline, &cx.region.scope.account))?;
+    if !record.current().stages.iter().any(|s| s.name == stage) {
+        return Err(ApiError::stage_not_found(stage, pipeline));
+    }
+    let runtime = &mut record.runtime;
+    if runtime.stage_latest.get(stage).map(String::as_str) != Some(execution_id) {
+        return Err(ApiError::new(
+            ErrorCode::NotLatestPipelineExecutionException,
+            format!("Pipeline execution '{execution_id}' is not the latest execution in stage '{stage}'"),
+        ));
+    }
+    let seq = runtime
+        .execution_ids
+        .get(execution_id)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotLatestPipelineExecutionException,
+                format!("Pipeline execution '{execution_id}' was not found"),
+            )
+        })?;
+    let kind = match condition {
+        ConditionType::BeforeEntry => conditions::BEFORE_ENTRY,
+        ConditionType::OnSuccess => conditions::ON_SUCCESS,
+    };
+    if !conditions::override_condition(runtime, seq, stage, kind) {
+        return Err(ApiError::new(
+            ErrorCode::ConditionNotOverridableException,
+            format!(
+                "The {condition} condition of stage '{stage}' is not being evaluated for execution '{execution_id}'"
+            ),
+        ));
+    }
+    advance(cx, state, pipeline);
+    Ok(())
 }

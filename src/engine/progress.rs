@@ -14,7 +14,7 @@ use super::actions;
 use super::conditions;
 use super::state::*;
 use super::Cx;
-use crate::jobs::JobRecord;
+use super::Effects;
 use crate::model::*;
 use std::collections::HashMap;
 
@@ -24,7 +24,7 @@ pub fn step_all(
     name: &str,
     arn: &str,
     runtime: &mut PipelineRuntime,
-    jobs: &mut Vec<JobRecord>,
+    effects: &mut Effects,
 ) -> bool {
     let mut changed = supersede_waiting(cx, name, arn, runtime);
     let active: Vec<u64> = runtime
@@ -34,7 +34,7 @@ pub fn step_all(
         .map(|(seq, _)| *seq)
         .collect();
     for seq in active {
-        changed |= step_execution(cx, name, arn, runtime, seq, jobs);
+        changed |= step_execution(cx, name, arn, runtime, seq, effects);
     }
     changed
 }
@@ -45,7 +45,7 @@ fn step_execution(
     arn: &str,
     runtime: &mut PipelineRuntime,
     seq: u64,
-    jobs: &mut Vec<JobRecord>,
+    effects: &mut Effects,
 ) -> bool {
     let Some(execution) = runtime.executions.get(&seq) else {
         return false;
@@ -55,7 +55,7 @@ fn step_execution(
     }
     match execution.position {
         Position::Waiting { stage } => try_enter(cx, name, arn, runtime, seq, stage),
-        Position::InStage { stage } => step_stage(cx, name, arn, runtime, seq, stage, jobs),
+        Position::InStage { stage } => step_stage(cx, name, arn, runtime, seq, stage, effects),
         Position::Finished => false,
     }
 }
@@ -231,7 +231,7 @@ fn step_stage(
     runtime: &mut PipelineRuntime,
     seq: u64,
     index: usize,
-    jobs: &mut Vec<JobRecord>,
+    effects: &mut Effects,
 ) -> bool {
     let execution = &runtime.executions[&seq];
     let declaration = execution.declaration.clone();
@@ -244,10 +244,10 @@ fn step_stage(
     let stopping = execution.stop.is_some();
     match run.phase {
         StagePhase::Actions { group } => step_actions(
-            cx, name, arn, runtime, seq, index, stage, group, stopping, jobs,
+            cx, name, arn, runtime, seq, index, stage, group, stopping, effects,
         ),
         StagePhase::BeforeEntry | StagePhase::OnSuccess | StagePhase::OnFailure => {
-            conditions::step(cx, name, arn, runtime, seq, index, stage, stopping)
+            conditions::step(cx, name, arn, runtime, seq, index, stage, stopping, effects)
         }
         StagePhase::Done => false,
     }
@@ -287,7 +287,7 @@ fn step_actions(
     stage: &StageDeclaration,
     group: usize,
     stopping: bool,
-    jobs: &mut Vec<JobRecord>,
+    effects: &mut Effects,
 ) -> bool {
     let groups = run_order_groups(stage);
     let Some(members) = groups.get(group) else {
@@ -313,7 +313,7 @@ fn step_actions(
                 .is_some_and(|run| run.actions.contains_key(&action.name));
             if !started {
                 let started = actions::start_action(cx, name, arn, runtime, seq, stage, action);
-                jobs.extend(started.job);
+                effects.jobs.extend(started.job);
                 changed = true;
             }
         }
@@ -533,4 +533,64 @@ pub fn finish_execution(
         _ => "RESUMED",
     };
     cx.publish_execution(name, arn, execution, event);
+}
+
+/// Runs a failed or stopped stage again (RetryStageExecution, or an onFailure RETRY): all its
+/// actions, or those that did not succeed. The execution is InProgress again, with the same id.
+#[allow(clippy::too_many_arguments)]
+pub fn restart_stage(
+    cx: &Cx,
+    name: &str,
+    arn: &str,
+    runtime: &mut PipelineRuntime,
+    seq: u64,
+    stage: &str,
+    index: usize,
+    mode: StageRetryMode,
+    trigger: RetryTrigger,
+) {
+    let Some(execution) = runtime.executions.get(&seq) else {
+        return;
+    };
+    let succeeded: Vec<String> = execution
+        .stages
+        .get(stage)
+        .map(|run| {
+            run.actions
+                .iter()
+                .filter(|(_, s)| {
+                    runtime
+                        .action_executions
+                        .get(s)
+                        .is_some_and(|a| a.status == ActionExecutionStatus::Succeeded)
+                })
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(execution) = runtime.executions.get_mut(&seq) else {
+        return;
+    };
+    let Some(run) = execution.stages.get_mut(stage) else {
+        return;
+    };
+    match mode {
+        StageRetryMode::AllActions => run.actions.clear(),
+        StageRetryMode::FailedActions => run.actions.retain(|name, _| succeeded.contains(name)),
+    }
+    run.status = StageExecutionStatus::InProgress;
+    run.phase = StagePhase::Actions { group: 0 };
+    run.conditions.remove("ON_FAILURE");
+    match trigger {
+        RetryTrigger::ManualStageRetry => run.manual_retries += 1,
+        RetryTrigger::AutomatedStageRetry => run.auto_retries += 1,
+    }
+    run.latest_retry_trigger = Some(trigger);
+    execution.status = PipelineExecutionStatus::InProgress;
+    execution.status_summary = None;
+    execution.stop = None;
+    execution.position = Position::InStage { stage: index };
+    execution.last_update_time = Timestamp::now();
+    cx.publish_execution(name, arn, execution, "RESUMED");
+    cx.publish_stage(name, arn, execution, stage, "RESUMED");
 }

@@ -305,4 +305,7 @@ pub struct RuleExecutionRecord {
     pub summary: Option<String>,
     pub error_details: Option<ErrorDetails>,
     pub external_execution_id: Option<String>,
+    /// How long the rule takes to report (simulated rules).
+    #[serde(default)]
+    pub duration_ms: u64,
 }
