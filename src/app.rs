@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -16,12 +17,18 @@ pub struct AppInner {
 }
 
 impl App {
-    pub fn new(config: Config) -> Self {
-        App(Arc::new(AppInner {
+    /// An application with the state of `config.data_dir` (or an empty in-memory state).
+    pub fn new(config: Config) -> Result<Self, String> {
+        let persistence = match &config.data_dir {
+            Some(dir) => Some(Persistence::open(dir, config.data_dir_full_sync)?),
+            None => None,
+        };
+        let store = Store::open(persistence)?;
+        Ok(App(Arc::new(AppInner {
             config,
-            store: Store::default(),
+            store,
             events: EventBus::default(),
-        }))
+        })))
     }
 }
 

@@ -104,6 +104,19 @@ pub struct Flags {
     #[arg(long = "external-url", env = "CODEPIPELINE_LOCAL_EXTERNAL_URL")]
     pub external_url: Option<String>,
 
+    /// Keep all state in an SQLite database in this directory (default: in memory only)
+    #[arg(long = "data-dir", env = "CODEPIPELINE_LOCAL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir: fsync every write (survives power loss, slower) [default: false]
+    #[arg(
+        long = "data-dir-full-sync",
+        env = "CODEPIPELINE_LOCAL_DATA_DIR_FULL_SYNC",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub data_dir_full_sync: Option<bool>,
+
     /// Log format: text or json [default: text]
     #[arg(long = "log-format", env = "CODEPIPELINE_LOCAL_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -124,6 +137,8 @@ pub struct Flags {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub data_dir_full_sync: Option<bool>,
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub no_auto_start: Option<bool>,
@@ -152,6 +167,9 @@ pub struct FileConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub listen: String,
+    /// Where state is persisted; `None` keeps it in memory.
+    pub data_dir: Option<PathBuf>,
+    pub data_dir_full_sync: bool,
     pub region: String,
     pub account_id: String,
     pub auto_start: bool,
@@ -182,6 +200,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:4566".to_string(),
+            data_dir: None,
+            data_dir_full_sync: false,
             region: "us-east-1".to_string(),
             account_id: "000000000000".to_string(),
             auto_start: true,
@@ -215,6 +235,11 @@ impl Config {
         let d = Config::default();
         Ok(Config {
             listen: flags.listen.or(file.listen).unwrap_or(d.listen),
+            data_dir: flags.data_dir.or(file.data_dir),
+            data_dir_full_sync: flags
+                .data_dir_full_sync
+                .or(file.data_dir_full_sync)
+                .unwrap_or(d.data_dir_full_sync),
             region: flags.region.or(file.region).unwrap_or(d.region),
             account_id: flags.account_id.or(file.account_id).unwrap_or(d.account_id),
             auto_start: !flags

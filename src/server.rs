@@ -92,7 +92,11 @@ impl RunningServer {
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = App::new(config);
+    let app = App::new(config).map_err(std::io::Error::other)?;
+    // Executions restored from the data directory pick up where they were.
+    for region in app.store.regions() {
+        crate::engine::resume(&app, &region);
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let router = router(app.clone());
     let task = tokio::spawn(async move {

@@ -69,6 +69,7 @@ pub fn create_custom_action_type(
         output_artifact_details: input.output_artifact_details,
     };
     let arn = region.arn(&format!("actiontype:{key}"));
+    state.dirty.action_types.insert(key.clone());
     state.action_types.insert(
         key,
         RegisteredActionType {
@@ -102,6 +103,7 @@ pub fn delete_custom_action_type(
         return Err(not_found(&key));
     }
     // A deleted custom action type can never be created again with the same id.
+    state.dirty.action_types.insert(key.clone());
     state.retired_action_types.insert(key);
     Ok(Empty::default())
 }
@@ -234,6 +236,7 @@ pub fn update_action_type(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     let arn = region.arn(&format!("actiontype:{key}"));
+    state.dirty.action_types.insert(key.clone());
     let tags = state
         .action_types
         .get(&key)

@@ -83,8 +83,10 @@ pub fn acknowledge_job(
     if job.status == JobStatus::Dispatched {
         job.status = JobStatus::InProgress;
     }
+    let status = job.status;
+    state.jobs.touch(&input.job_id);
     Ok(AcknowledgeJobOutput {
-        status: Some(job.status),
+        status: Some(status),
     })
 }
 
@@ -169,6 +171,7 @@ pub fn take_queued(
             job.status = JobStatus::Dispatched;
             picked.push(job.clone());
         }
+        board.touch(&id);
     }
     picked
 }

@@ -51,6 +51,8 @@ pub fn create_pipeline(
             name.clone(),
             PipelineRecord::new(arn, pipeline, tags.clone()),
         );
+        state.touch_pipeline(&name);
+        state.dirty.versions.insert(name.clone());
         if app.config.auto_start {
             let cx = Cx {
                 app,
@@ -130,6 +132,8 @@ pub fn update_pipeline(
     record.versions.push(Arc::new(pipeline));
     record.updated = Timestamp::now();
     let current = record.current().clone();
+    state.touch_pipeline(&name);
+    state.dirty.versions.insert(name.clone());
     if app.config.auto_start {
         let cx = Cx {
             app,
@@ -155,7 +159,11 @@ pub fn delete_pipeline(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     // AWS answers a delete of a missing pipeline with success.
-    state.pipelines.remove(&input.name);
+    if state.pipelines.remove(&input.name).is_some() {
+        state.dirty.deleted_pipelines.insert(input.name.clone());
+        state.dirty.pipelines.remove(&input.name);
+        state.dirty.versions.remove(&input.name);
+    }
     state.jobs.remove_pipeline(&input.name);
     Ok(Empty::default())
 }

@@ -177,6 +177,15 @@ fn check_scope(
 
 fn tags_mut<'a>(state: &'a mut RegionState, resource: &TaggedResource) -> Option<&'a mut Vec<Tag>> {
     match resource {
+        TaggedResource::Pipeline(name) => state.touch_pipeline(name),
+        TaggedResource::ActionType(key) => {
+            state.dirty.action_types.insert(key.clone());
+        }
+        TaggedResource::Webhook(name) => {
+            state.dirty.webhooks.insert(name.clone());
+        }
+    }
+    match resource {
         TaggedResource::Pipeline(name) => state.pipelines.get_mut(name).map(|p| &mut p.tags),
         TaggedResource::ActionType(key) => state.action_types.get_mut(key).map(|t| &mut t.tags),
         TaggedResource::Webhook(name) => state.webhooks.get_mut(name).map(|w| &mut w.tags),

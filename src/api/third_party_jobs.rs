@@ -39,6 +39,7 @@ pub fn poll_for_third_party_jobs(
         if let Some(stored) = state.jobs.jobs.get_mut(&job.id) {
             stored.client_id = Some(client_id.clone());
         }
+        state.jobs.touch(&job.id);
         jobs.push(ThirdPartyJob {
             client_id: Some(client_id),
             job_id: Some(job.id),
@@ -88,8 +89,10 @@ pub fn acknowledge_third_party_job(
     if job.status == JobStatus::Dispatched {
         job.status = JobStatus::InProgress;
     }
+    let status = job.status;
+    state.jobs.touch(&input.job_id);
     Ok(AcknowledgeThirdPartyJobOutput {
-        status: Some(job.status),
+        status: Some(status),
     })
 }
 

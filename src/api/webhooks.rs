@@ -81,6 +81,7 @@ pub fn put_webhook(
         }
     };
     let item = listed(&record);
+    state.dirty.webhooks.insert(name.clone());
     state.webhooks.insert(name, record);
     Ok(PutWebhookOutput {
         webhook: Some(item),
@@ -131,7 +132,10 @@ pub fn delete_webhook(
 ) -> Result<DeleteWebhookOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
     // As in AWS, deleting a webhook that does not exist succeeds.
-    region.lock().webhooks.remove(&input.name);
+    let mut state = region.lock();
+    if state.webhooks.remove(&input.name).is_some() {
+        state.dirty.webhooks.insert(input.name.clone());
+    }
     Ok(DeleteWebhookOutput {})
 }
 
@@ -173,6 +177,7 @@ fn set_registration(
         )
     })?;
     record.registered_with_third_party = registered;
+    state.dirty.webhooks.insert(name.to_string());
     Ok(())
 }
 

@@ -435,6 +435,13 @@ pub fn finish_action(
         }
     }
     let record = record.clone();
+    if let Some(seq) = runtime
+        .execution_ids
+        .get(&record.pipeline_execution_id)
+        .copied()
+    {
+        runtime.touch(seq);
+    }
     let Some(execution) = runtime.execution_mut(&record.pipeline_execution_id) else {
         return true;
     };

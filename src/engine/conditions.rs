@@ -408,8 +408,15 @@ pub fn evaluate_rule(
             _ => Ok(format!("Rule of type {provider} passed")),
         }
     };
+    let execution = runtime
+        .rule_executions
+        .get(&sequence)
+        .map(|r| r.pipeline_execution_id.clone());
     if let Some(record) = runtime.rule_executions.get_mut(&sequence) {
         finish_rule(record, verdict);
+    }
+    if let Some(seq) = execution.and_then(|id| runtime.execution_ids.get(&id).copied()) {
+        runtime.touch(seq);
     }
     true
 }
@@ -520,6 +527,7 @@ pub fn override_condition(
     if !in_progress {
         return false;
     }
+    runtime.touch(seq);
     let rules = runtime.executions[&seq].stages[stage].conditions[kind]
         .rules
         .clone();

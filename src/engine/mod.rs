@@ -274,6 +274,7 @@ pub struct Effects {
 /// Moves every execution of a pipeline as far as it can go, queuing the jobs it creates and
 /// starting the automated rollbacks its stage conditions ask for.
 pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
+    state.touch_pipeline(pipeline);
     for _ in 0..100_000 {
         let Some(record) = state.pipelines.get_mut(pipeline) else {
             return;
@@ -313,6 +314,8 @@ fn trim_history(runtime: &mut PipelineRuntime, cap: usize) {
         let Some(execution) = runtime.executions.remove(&seq) else {
             return;
         };
+        runtime.trimmed.push(seq);
+        runtime.touched.remove(&seq);
         runtime.execution_ids.remove(&execution.id);
         for action_seq in &execution.action_sequences {
             if let Some(action) = runtime.action_executions.remove(action_seq) {
@@ -562,6 +565,7 @@ fn new_execution(
     }
     runtime.execution_ids.insert(id.clone(), sequence);
     runtime.executions.insert(sequence, execution);
+    runtime.touch(sequence);
     id
 }
 
@@ -604,6 +608,7 @@ pub fn stop_execution(
             ))
         }
     }
+    let seq = execution.sequence;
     execution.status = PipelineExecutionStatus::Stopping;
     execution.stop = Some(StopRequest {
         abandon,
@@ -620,8 +625,9 @@ pub fn stop_execution(
         }
     }
     cx.publish_execution(pipeline, &arn, execution, "STOPPING");
+    let sequences = execution.action_sequences.clone();
+    runtime.touch(seq);
     if abandon {
-        let sequences = execution.action_sequences.clone();
         let in_progress: Vec<u64> = sequences
             .into_iter()
             .filter(|s| {
@@ -918,6 +924,10 @@ pub fn set_transition(
     if !record.current().stages.iter().any(|s| s.name == stage) {
         return Err(ApiError::stage_not_found(stage, pipeline));
     }
+    state.touch_pipeline(pipeline);
+    let Some(record) = state.pipelines.get_mut(pipeline) else {
+        return Ok(());
+    };
     let transitions = record
         .runtime
         .transitions

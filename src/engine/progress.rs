@@ -53,11 +53,15 @@ fn step_execution(
     if !execution.is_active() {
         return false;
     }
-    match execution.position {
+    let changed = match execution.position {
         Position::Waiting { stage } => try_enter(cx, name, arn, runtime, seq, stage),
         Position::InStage { stage } => step_stage(cx, name, arn, runtime, seq, stage, effects),
         Position::Finished => false,
+    };
+    if changed {
+        runtime.touch(seq);
     }
+    changed
 }
 
 /// The name of the stage an execution is at (waiting for or inside).
@@ -515,6 +519,7 @@ pub fn finish_execution(
     status: PipelineExecutionStatus,
     summary: Option<String>,
 ) {
+    runtime.touch(seq);
     let Some(execution) = runtime.executions.get_mut(&seq) else {
         return;
     };
@@ -549,6 +554,7 @@ pub fn restart_stage(
     mode: StageRetryMode,
     trigger: RetryTrigger,
 ) {
+    runtime.touch(seq);
     let Some(execution) = runtime.executions.get(&seq) else {
         return;
     };

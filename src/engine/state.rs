@@ -34,6 +34,12 @@ pub struct PipelineRuntime {
     pub transitions: HashMap<String, StageTransitions>,
     /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
     pub client_tokens: HashMap<String, String>,
+    /// Executions changed since the state was last persisted.
+    #[serde(skip)]
+    pub touched: std::collections::BTreeSet<u64>,
+    /// Executions dropped from the history since the state was last persisted.
+    #[serde(skip)]
+    pub trimmed: Vec<u64>,
 }
 
 /// `stage/action`, the key of per-action maps.
@@ -42,6 +48,11 @@ pub fn action_key(stage: &str, action: &str) -> String {
 }
 
 impl PipelineRuntime {
+    /// Marks an execution as changed (for persistence).
+    pub fn touch(&mut self, seq: u64) {
+        self.touched.insert(seq);
+    }
+
     pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {
         self.execution_ids
             .get(id)

@@ -51,6 +51,9 @@ pub struct JobBoard {
     pub next_sequence: u64,
     /// Finished jobs, oldest first, for trimming.
     pub finished: std::collections::VecDeque<String>,
+    /// Jobs changed (or removed) since the state was last persisted.
+    #[serde(skip)]
+    pub dirty: std::collections::BTreeSet<String>,
 }
 
 impl JobBoard {
@@ -60,7 +63,13 @@ impl JobBoard {
         job.sequence = self.next_sequence;
         job.status = JobStatus::Queued;
         self.queue.insert(job.sequence, job.id.clone());
+        self.dirty.insert(job.id.clone());
         self.jobs.insert(job.id.clone(), job);
+    }
+
+    /// Marks a job as changed (for persistence).
+    pub fn touch(&mut self, id: &str) {
+        self.dirty.insert(id.to_string());
     }
 
     /// Marks a job finished with `status` and forgets the oldest finished jobs past the cap.
@@ -69,10 +78,12 @@ impl JobBoard {
             self.queue.remove(&job.sequence);
             job.status = status;
             self.finished.push_back(id.to_string());
+            self.dirty.insert(id.to_string());
         }
         while self.finished.len() > FINISHED_JOBS_KEPT {
             if let Some(old) = self.finished.pop_front() {
                 self.jobs.remove(&old);
+                self.dirty.insert(old);
             }
         }
     }
@@ -89,6 +100,7 @@ impl JobBoard {
             if let Some(job) = self.jobs.remove(&id) {
                 self.queue.remove(&job.sequence);
             }
+            self.dirty.insert(id);
         }
         self.finished.retain(|id| self.jobs.contains_key(id));
     }

@@ -80,7 +80,16 @@ pub fn succeed(
         next.client_id = None;
         next.created = Timestamp::now();
         next.data.continuation_token = Some(token);
+        state.touch_pipeline(&job.pipeline);
         if let Some(record) = state.pipelines.get_mut(&job.pipeline) {
+            if let Some(seq) = record
+                .runtime
+                .execution_ids
+                .get(&job.pipeline_execution_id)
+                .copied()
+            {
+                record.runtime.touch(seq);
+            }
             if let Some(action) = record
                 .runtime
                 .action_execution_mut(&job.action_execution_id)

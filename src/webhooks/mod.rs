@@ -253,6 +253,7 @@ async fn deliver(
                 record.error_code = None;
                 record.error_message = None;
             }
+            state.dirty.webhooks.insert(name.clone());
             tracing::info!(webhook = %name, pipeline = %definition.target_pipeline, %execution_id, "webhook started an execution");
             reply(
                 StatusCode::OK,
@@ -273,6 +274,7 @@ fn failed(state: &mut RegionState, name: &str, code: &str, text: String) -> Resp
         record.error_code = Some(code.to_string());
         record.error_message = Some(text.clone());
     }
+    state.dirty.webhooks.insert(name.to_string());
     tracing::info!(webhook = %name, code, message = %text, "webhook could not start its pipeline");
     reply(
         StatusCode::CONFLICT,

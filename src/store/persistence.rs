@@ -1,0 +1,520 @@
+//! Optional persistence (`--data-dir`): state in an embedded SQLite database
+//! (`DATA_DIR/codepipeline-local.sqlite3`, WAL journal). Rows hold JSON documents:
+//! - `pipelines`: a pipeline's metadata, tags and runtime bookkeeping (one row per pipeline);
+//! - `pipeline_versions`: one row per version of its declaration;
+//! - `executions`: one row per pipeline execution, with its action and rule executions;
+//! - `items`: custom action types, webhooks and jobs of a region.
+//!
+//! Only what changed is written (`Dirty`), in one transaction, when the region's lock is
+//! released. SQLite's WAL with `synchronous=NORMAL` makes a committed transaction survive the
+//! process being killed (`kill -9`); `--data-dir-sync full` also survives power loss.
+
+use super::{Dirty, PipelineRecord, RegionState};
+use crate::engine::{
+    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, PipelineRuntime,
+    RuleExecutionRecord, StageTransitions,
+};
+use crate::jobs::JobRecord;
+use crate::model::{PipelineDeclaration, Tag, Timestamp};
+use crate::protocol::Scope;
+use parking_lot::Mutex;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+pub const DATABASE_FILE: &str = "codepipeline-local.sqlite3";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS pipelines (
+    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (account, region, name));
+CREATE TABLE IF NOT EXISTS pipeline_versions (
+    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (account, region, name, version));
+CREATE TABLE IF NOT EXISTS executions (
+    account TEXT NOT NULL, region TEXT NOT NULL, pipeline TEXT NOT NULL, seq INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (account, region, pipeline, seq));
+CREATE TABLE IF NOT EXISTS items (
+    account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (account, region, kind, key));
+";
+
+const ACTION_TYPE: &str = "action_type";
+const RETIRED_ACTION_TYPE: &str = "retired_action_type";
+const WEBHOOK: &str = "webhook";
+const JOB: &str = "job";
+const JOB_BOARD: &str = "job_board";
+
+/// The database, shared by every region.
+pub struct Persistence {
+    connection: Mutex<Connection>,
+}
+
+/// A pipeline's row: everything but its versions and executions.
+#[derive(Serialize, Deserialize)]
+struct PipelineRow {
+    arn: String,
+    created: Timestamp,
+    updated: Timestamp,
+    tags: Vec<Tag>,
+    next_sequence: u64,
+    next_action_sequence: u64,
+    next_rule_sequence: u64,
+    stage_latest: HashMap<String, String>,
+    action_latest: HashMap<String, u64>,
+    current_revisions: HashMap<String, ActionRevisionRecord>,
+    transitions: HashMap<String, StageTransitions>,
+    client_tokens: HashMap<String, String>,
+}
+
+/// An execution's row, with the action and rule executions it made.
+#[derive(Serialize, Deserialize)]
+struct ExecutionRow {
+    execution: PipelineExecutionRecord,
+    actions: Vec<ActionExecutionRecord>,
+    rules: Vec<RuleExecutionRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JobBoardRow {
+    next_sequence: u64,
+}
+
+type Fallible<T> = Result<T, String>;
+
+fn sql(e: rusqlite::Error) -> String {
+    format!("database error: {e}")
+}
+
+fn json(e: serde_json::Error) -> String {
+    format!("encoding error: {e}")
+}
+
+impl Persistence {
+    /// Opens (or creates) the database in `dir`. `full_sync` makes every commit fsync.
+    pub fn open(dir: &Path, full_sync: bool) -> Fallible<Persistence> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+        let connection = Connection::open(dir.join(DATABASE_FILE)).map_err(sql)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        connection
+            .pragma_update(
+                None,
+                "synchronous",
+                if full_sync { "FULL" } else { "NORMAL" },
+            )
+            .map_err(sql)?;
+        connection.execute_batch(SCHEMA).map_err(sql)?;
+        Ok(Persistence {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// Reads every region's state back.
+    pub fn load(&self) -> Fallible<Vec<(Scope, RegionState)>> {
+        let connection = self.connection.lock();
+        let mut regions: BTreeMap<Scope, RegionState> = BTreeMap::new();
+        let scope = |account: String, region: String| Scope { account, region };
+
+        let mut versions: HashMap<(Scope, String), Vec<Arc<PipelineDeclaration>>> = HashMap::new();
+        let mut statement = connection
+            .prepare("SELECT account, region, name, data FROM pipeline_versions ORDER BY account, region, name, version")
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (account, region, name, data) = row.map_err(sql)?;
+            let declaration: PipelineDeclaration = serde_json::from_str(&data).map_err(json)?;
+            versions
+                .entry((scope(account, region), name))
+                .or_default()
+                .push(Arc::new(declaration));
+        }
+
+        let mut statement = connection
+            .prepare("SELECT account, region, name, data FROM pipelines")
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (account, region, name, data) = row.map_err(sql)?;
+            let row: PipelineRow = serde_json::from_str(&data).map_err(json)?;
+            let scope = scope(account, region);
+            let Some(versions) = versions.remove(&(scope.clone(), name.clone())) else {
+                continue;
+            };
+            let runtime = PipelineRuntime {
+                next_sequence: row.next_sequence,
+                next_action_sequence: row.next_action_sequence,
+                next_rule_sequence: row.next_rule_sequence,
+                stage_latest: row.stage_latest,
+                action_latest: row.action_latest,
+                current_revisions: row.current_revisions,
+                transitions: row.transitions,
+                client_tokens: row.client_tokens,
+                ..PipelineRuntime::default()
+            };
+            regions.entry(scope).or_default().pipelines.insert(
+                name,
+                PipelineRecord {
+                    arn: row.arn,
+                    versions,
+                    created: row.created,
+                    updated: row.updated,
+                    tags: row.tags,
+                    runtime,
+                },
+            );
+        }
+
+        let mut statement = connection
+            .prepare("SELECT account, region, pipeline, data FROM executions ORDER BY seq")
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (account, region, pipeline, data) = row.map_err(sql)?;
+            let row: ExecutionRow = serde_json::from_str(&data).map_err(json)?;
+            let Some(record) = regions
+                .get_mut(&scope(account, region))
+                .and_then(|r| r.pipelines.get_mut(&pipeline))
+            else {
+                continue;
+            };
+            let runtime = &mut record.runtime;
+            for action in row.actions {
+                runtime
+                    .action_execution_ids
+                    .insert(action.id.clone(), action.sequence);
+                runtime.action_executions.insert(action.sequence, action);
+            }
+            for rule in row.rules {
+                runtime.rule_executions.insert(rule.sequence, rule);
+            }
+            let execution = row.execution;
+            runtime
+                .execution_ids
+                .insert(execution.id.clone(), execution.sequence);
+            runtime.executions.insert(execution.sequence, execution);
+        }
+
+        let mut statement = connection
+            .prepare("SELECT account, region, kind, key, data FROM items")
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (account, region, kind, key, data) = row.map_err(sql)?;
+            let state = regions.entry(scope(account, region)).or_default();
+            match kind.as_str() {
+                ACTION_TYPE => {
+                    state
+                        .action_types
+                        .insert(key, serde_json::from_str(&data).map_err(json)?);
+                }
+                RETIRED_ACTION_TYPE => {
+                    state.retired_action_types.insert(key);
+                }
+                WEBHOOK => {
+                    state
+                        .webhooks
+                        .insert(key, serde_json::from_str(&data).map_err(json)?);
+                }
+                JOB => {
+                    let job: JobRecord = serde_json::from_str(&data).map_err(json)?;
+                    state.jobs.jobs.insert(key, job);
+                }
+                JOB_BOARD => {
+                    let board: JobBoardRow = serde_json::from_str(&data).map_err(json)?;
+                    state.jobs.next_sequence = board.next_sequence;
+                }
+                _ => {}
+            }
+        }
+        for state in regions.values_mut() {
+            let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
+            jobs.sort_by_key(|j| j.sequence);
+            for job in jobs {
+                if job.is_finished() {
+                    state.jobs.finished.push_back(job.id.clone());
+                } else if job.status == crate::model::JobStatus::Queued {
+                    state.jobs.queue.insert(job.sequence, job.id.clone());
+                }
+            }
+        }
+        Ok(regions.into_iter().collect())
+    }
+
+    /// Writes what changed in a region (and clears the change marks).
+    pub fn flush(&self, scope: &Scope, state: &mut RegionState) -> Fallible<()> {
+        let mut dirty = std::mem::take(&mut state.dirty);
+        let mut dirty_jobs = std::mem::take(&mut state.jobs.dirty);
+        let mut connection = self.connection.lock();
+        let tx = connection.transaction().map_err(sql)?;
+        let (account, region) = (scope.account.as_str(), scope.region.as_str());
+        if dirty.all {
+            for table in ["pipelines", "pipeline_versions", "executions", "items"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE account = ?1 AND region = ?2"),
+                    params![account, region],
+                )
+                .map_err(sql)?;
+            }
+            dirty = Dirty {
+                pipelines: state.pipelines.keys().cloned().collect(),
+                action_types: state.action_types.keys().cloned().collect(),
+                webhooks: state.webhooks.keys().cloned().collect(),
+                ..Dirty::default()
+            };
+            for (name, record) in state.pipelines.iter_mut() {
+                record.runtime.touched = record.runtime.executions.keys().copied().collect();
+                for (i, version) in record.versions.iter().enumerate() {
+                    write_version(&tx, account, region, name, i as i64 + 1, version)?;
+                }
+            }
+            for key in &state.retired_action_types {
+                upsert_item(&tx, account, region, RETIRED_ACTION_TYPE, key, "{}")?;
+            }
+            dirty_jobs = state.jobs.jobs.keys().cloned().collect();
+        }
+        for name in &dirty.deleted_pipelines {
+            for (table, column) in [
+                ("pipelines", "name"),
+                ("pipeline_versions", "name"),
+                ("executions", "pipeline"),
+            ] {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE account = ?1 AND region = ?2 AND {column} = ?3"
+                    ),
+                    params![account, region, name],
+                )
+                .map_err(sql)?;
+            }
+        }
+        for name in &dirty.versions {
+            if let Some(record) = state.pipelines.get(name) {
+                write_version(
+                    &tx,
+                    account,
+                    region,
+                    name,
+                    record.version(),
+                    record.current(),
+                )?;
+            }
+        }
+        for name in &dirty.pipelines {
+            let Some(record) = state.pipelines.get_mut(name) else {
+                continue;
+            };
+            write_pipeline(&tx, account, region, name, record)?;
+        }
+        for key in &dirty.action_types {
+            match state.action_types.get(key) {
+                Some(t) => upsert_item(
+                    &tx,
+                    account,
+                    region,
+                    ACTION_TYPE,
+                    key,
+                    &serde_json::to_string(t).map_err(json)?,
+                )?,
+                None => delete_item(&tx, account, region, ACTION_TYPE, key)?,
+            }
+            if state.retired_action_types.contains(key) {
+                upsert_item(&tx, account, region, RETIRED_ACTION_TYPE, key, "{}")?;
+            }
+        }
+        for key in &dirty.webhooks {
+            match state.webhooks.get(key) {
+                Some(w) => upsert_item(
+                    &tx,
+                    account,
+                    region,
+                    WEBHOOK,
+                    key,
+                    &serde_json::to_string(w).map_err(json)?,
+                )?,
+                None => delete_item(&tx, account, region, WEBHOOK, key)?,
+            }
+        }
+        if !dirty_jobs.is_empty() {
+            for id in &dirty_jobs {
+                match state.jobs.jobs.get(id) {
+                    Some(job) => upsert_item(
+                        &tx,
+                        account,
+                        region,
+                        JOB,
+                        id,
+                        &serde_json::to_string(job).map_err(json)?,
+                    )?,
+                    None => delete_item(&tx, account, region, JOB, id)?,
+                }
+            }
+            let board = JobBoardRow {
+                next_sequence: state.jobs.next_sequence,
+            };
+            upsert_item(
+                &tx,
+                account,
+                region,
+                JOB_BOARD,
+                "",
+                &serde_json::to_string(&board).map_err(json)?,
+            )?;
+        }
+        tx.commit().map_err(sql)
+    }
+}
+
+fn write_version(
+    tx: &rusqlite::Transaction,
+    account: &str,
+    region: &str,
+    name: &str,
+    version: i64,
+    declaration: &PipelineDeclaration,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO pipeline_versions (account, region, name, version, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![account, region, name, version, serde_json::to_string(declaration).map_err(json)?],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Writes a pipeline's row and the rows of its touched executions (dropping trimmed ones).
+fn write_pipeline(
+    tx: &rusqlite::Transaction,
+    account: &str,
+    region: &str,
+    name: &str,
+    record: &mut PipelineRecord,
+) -> Fallible<()> {
+    let runtime = &mut record.runtime;
+    let row = PipelineRow {
+        arn: record.arn.clone(),
+        created: record.created,
+        updated: record.updated,
+        tags: record.tags.clone(),
+        next_sequence: runtime.next_sequence,
+        next_action_sequence: runtime.next_action_sequence,
+        next_rule_sequence: runtime.next_rule_sequence,
+        stage_latest: runtime.stage_latest.clone(),
+        action_latest: runtime.action_latest.clone(),
+        current_revisions: runtime.current_revisions.clone(),
+        transitions: runtime.transitions.clone(),
+        client_tokens: runtime.client_tokens.clone(),
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO pipelines (account, region, name, data) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            account,
+            region,
+            name,
+            serde_json::to_string(&row).map_err(json)?
+        ],
+    )
+    .map_err(sql)?;
+    for seq in std::mem::take(&mut runtime.trimmed) {
+        tx.execute(
+            "DELETE FROM executions WHERE account = ?1 AND region = ?2 AND pipeline = ?3 AND seq = ?4",
+            params![account, region, name, seq as i64],
+        )
+        .map_err(sql)?;
+    }
+    for seq in std::mem::take(&mut runtime.touched) {
+        let Some(execution) = runtime.executions.get(&seq) else {
+            continue;
+        };
+        let row = ExecutionRow {
+            execution: execution.clone(),
+            actions: execution
+                .action_sequences
+                .iter()
+                .filter_map(|s| runtime.action_executions.get(s).cloned())
+                .collect(),
+            rules: execution
+                .rule_sequences
+                .iter()
+                .filter_map(|s| runtime.rule_executions.get(s).cloned())
+                .collect(),
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO executions (account, region, pipeline, seq, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account, region, name, seq as i64, serde_json::to_string(&row).map_err(json)?],
+        )
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+fn upsert_item(
+    tx: &rusqlite::Transaction,
+    account: &str,
+    region: &str,
+    kind: &str,
+    key: &str,
+    data: &str,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO items (account, region, kind, key, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![account, region, kind, key, data],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn delete_item(
+    tx: &rusqlite::Transaction,
+    account: &str,
+    region: &str,
+    kind: &str,
+    key: &str,
+) -> Fallible<()> {
+    tx.execute(
+        "DELETE FROM items WHERE account = ?1 AND region = ?2 AND kind = ?3 AND key = ?4",
+        params![account, region, kind, key],
+    )
+    .map_err(sql)?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Persistence (`--data-dir`): state survives a restart of the server, and a `kill -9` of the
+//! real binary right after an acknowledged write loses nothing.
+
+mod common;
+
+use aws_sdk_codepipeline::error::ProvideErrorMetadata;
+use aws_sdk_codepipeline::types::*;
+use codepipeline_local::Config;
+use common::engine::*;
+use common::*;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cpl-{name}-{}", uuid_like()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn persistent_config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: Some(dir.to_path_buf()),
+        ..manual_config()
+    }
+}
+
+fn custom_type() -> ActionTypeId {
+    ActionTypeId::builder()
+        .category(ActionCategory::Build)
+        .owner(ActionOwner::Custom)
+        .provider("Builder")
+        .version("1")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn all_state_survives_a_restart() {
+    let dir = data_dir("restart");
+    let (finished, waiting, working);
+    {
+        let t = start_with(persistent_config(&dir)).await;
+        let c = &t.client;
+        // A pipeline with two versions and tags, and a finished execution.
+        c.create_pipeline()
+            .pipeline(two_stage_pipeline("kept"))
+            .tags(Tag::builder().key("team").value("a").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let mut v2 = two_stage_pipeline("kept");
+        v2.version = Some(1);
+        c.update_pipeline().pipeline(v2).send().await.unwrap();
+        finished = start_execution(c, "kept").await;
+        wait_status(c, "kept", &finished, PipelineExecutionStatus::Succeeded).await;
+        c.disable_stage_transition()
+            .pipeline_name("kept")
+            .stage_name("Build")
+            .transition_type(StageTransitionType::Inbound)
+            .reason("frozen")
+            .send()
+            .await
+            .unwrap();
+        // A pipeline waiting for an approval.
+        let approval = pipeline("gate")
+            .stages(stage("Source", vec![s3_source("Source", "Src")]))
+            .stages(stage("Approve", vec![manual_approval("Approval")]))
+            .build()
+            .unwrap();
+        c.create_pipeline().pipeline(approval).send().await.unwrap();
+        waiting = start_execution(c, "gate").await;
+        wait_approval_token(c, "gate", "Approve", "Approval").await;
+        // A custom action whose job is queued.
+        c.create_custom_action_type()
+            .category(ActionCategory::Build)
+            .provider("Builder")
+            .version("1")
+            .input_artifact_details(ArtifactDetails::builder().minimum_count(1).maximum_count(1).build())
+            .output_artifact_details(ArtifactDetails::builder().minimum_count(0).maximum_count(0).build())
+            .send()
+            .await
+            .unwrap();
+        let worked = pipeline("worked")
+            .stages(stage("Source", vec![s3_source("Source", "Src")]))
+            .stages(stage("Build", vec![action("Build", custom_type(), &["Src"], &[]).build().unwrap()]))
+            .build()
+            .unwrap();
+        c.create_pipeline().pipeline(worked).send().await.unwrap();
+        working = start_execution(c, "worked").await;
+        wait_for("the build to start", || async {
+            stage_state(c, "worked", "Build").await.latest_execution().map(|_| ())
+        })
+        .await;
+        // A webhook.
+        c.put_webhook()
+            .webhook(
+                WebhookDefinition::builder()
+                    .name("hook")
+                    .target_pipeline("kept")
+                    .target_action("Source")
+                    .filters(WebhookFilterRule::builder().json_path("$.ref").match_equals("refs/heads/main").build().unwrap())
+                    .authentication(WebhookAuthenticationType::Unauthenticated)
+                    .authentication_configuration(WebhookAuthConfiguration::builder().build())
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        t.server.shutdown().await.unwrap();
+    }
+
+    let t = start_with(persistent_config(&dir)).await;
+    let c = &t.client;
+    let names: Vec<_> = c
+        .list_pipelines()
+        .send()
+        .await
+        .unwrap()
+        .pipelines()
+        .iter()
+        .map(|p| p.name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["gate", "kept", "worked"]);
+    let kept = c.get_pipeline().name("kept").send().await.unwrap();
+    assert_eq!(kept.pipeline().unwrap().version(), Some(2));
+    assert_eq!(c.get_pipeline().name("kept").version(1).send().await.unwrap().pipeline().unwrap().version(), Some(1));
+    let arn = kept.metadata().unwrap().pipeline_arn().unwrap();
+    let tags = c.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
+    assert_eq!(tags.tags()[0].value(), "a");
+    assert_eq!(
+        execution(c, "kept", &finished).await.status(),
+        Some(&PipelineExecutionStatus::Succeeded)
+    );
+    assert_eq!(action_executions(c, "kept", &finished).await.len(), 2);
+    let build = stage_state(c, "kept", "Build").await;
+    assert_eq!(build.inbound_transition_state().unwrap().disabled_reason(), Some("frozen"));
+
+    // The approval still waits, and can be approved after the restart.
+    let token = wait_approval_token(c, "gate", "Approve", "Approval").await;
+    c.put_approval_result()
+        .pipeline_name("gate")
+        .stage_name("Approve")
+        .action_name("Approval")
+        .token(token)
+        .result(ApprovalResult::builder().status(ApprovalStatus::Approved).summary("ok").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    wait_status(c, "gate", &waiting, PipelineExecutionStatus::Succeeded).await;
+
+    // The queued job is still there for a worker.
+    let job = c.poll_for_jobs().action_type_id(custom_type()).send().await.unwrap();
+    let job = job.jobs()[0].clone();
+    c.put_job_success_result().job_id(job.id().unwrap()).send().await.unwrap();
+    wait_status(c, "worked", &working, PipelineExecutionStatus::Succeeded).await;
+
+    let hooks = c.list_webhooks().send().await.unwrap();
+    assert_eq!(hooks.webhooks()[0].definition().unwrap().name(), "hook");
+    let types = c.list_action_types().action_owner_filter(ActionOwner::Custom).send().await.unwrap();
+    assert_eq!(types.action_types().len(), 1);
+
+    // Deleting persists too.
+    c.delete_pipeline().name("kept").send().await.unwrap();
+    t.server.shutdown().await.unwrap();
+    let t = start_with(persistent_config(&dir)).await;
+    let err = t.client.get_pipeline().name("kept").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("PipelineNotFoundException"));
+    assert_eq!(
+        execution(&t.client, "gate", &waiting).await.status(),
+        Some(&PipelineExecutionStatus::Succeeded)
+    );
+    t.server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real binary on a free port with a data directory.
+async fn spawn_binary(dir: &std::path::Path) -> (Killed, String) {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-auto-start", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the server binary");
+    let url = format!("http://127.0.0.1:{port}");
+    let health = format!("{url}/health");
+    wait_for("the binary to answer", || async {
+        reqwest::get(&health).await.ok().filter(|r| r.status().is_success()).map(|_| ())
+    })
+    .await;
+    (Killed(child), url)
+}
+
+#[tokio::test]
+async fn a_kill_9_right_after_an_acknowledged_write_loses_nothing() {
+    let dir = data_dir("kill9");
+    let (server, url) = spawn_binary(&dir).await;
+    let c = client(&url, "test", "us-east-1");
+    for i in 0..5 {
+        c.create_pipeline()
+            .pipeline(two_stage_pipeline(&format!("p{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let id = c.start_pipeline_execution().name("p4").send().await.unwrap().pipeline_execution_id.unwrap();
+    c.tag_resource()
+        .resource_arn("arn:aws:codepipeline:us-east-1:000000000000:p3")
+        .tags(Tag::builder().key("last").value("write").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // SIGKILL: no graceful shutdown, no chance to flush anything.
+    drop(server);
+
+    let (_server, url) = spawn_binary(&dir).await;
+    let c = client(&url, "test", "us-east-1");
+    let listed = c.list_pipelines().send().await.unwrap();
+    assert_eq!(listed.pipelines().len(), 5);
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:codepipeline:us-east-1:000000000000:p3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].key(), "last");
+    // The execution was acknowledged: it is there, and it finishes after the restart.
+    wait_status(&c, "p4", &id, PipelineExecutionStatus::Succeeded).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
