@@ -190,7 +190,7 @@ pub fn start_action(
                 record.runner = Runner::Approval;
                 record.token = Some(uuid::Uuid::new_v4().to_string());
                 cx.schedule(
-                    cx.app.config.approval_timeout,
+                    action_timeout(action).unwrap_or(cx.app.config.approval_timeout),
                     Timer::ApprovalTimeout {
                         pipeline: pipeline_name.to_string(),
                         action_execution_id: id.clone(),
@@ -219,7 +219,7 @@ pub fn start_action(
                 });
                 record.job_id = Some(new_job.id.clone());
                 cx.schedule(
-                    cx.app.config.job_timeout,
+                    action_timeout(action).unwrap_or(cx.app.config.job_timeout),
                     Timer::JobTimeout {
                         job_id: new_job.id.clone(),
                     },
@@ -532,6 +532,14 @@ fn record_source_revision(
             revision_url: revision.url.clone(),
         });
     }
+}
+
+/// An action's own timeout (`timeoutInMinutes`), which overrides the configured default for
+/// approvals and jobs, as in AWS.
+pub fn action_timeout(action: &ActionDeclaration) -> Option<Duration> {
+    action
+        .timeout_in_minutes
+        .map(|minutes| Duration::from_secs(minutes.max(0) as u64 * 60))
 }
 
 /// The artifact bucket an action uses: the pipeline's store, or the store of its region.

@@ -1027,6 +1027,17 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                 continue;
             }
             let waited = elapsed(action.start_time);
+            let own_timeout = record
+                .runtime
+                .execution(&action.pipeline_execution_id)
+                .and_then(|e| {
+                    e.declaration
+                        .stages
+                        .iter()
+                        .find(|s| s.name == action.stage)
+                        .and_then(|s| s.actions.iter().find(|a| a.name == action.action))
+                })
+                .and_then(actions::action_timeout);
             match &action.runner {
                 Runner::Simulated { duration_ms, .. } => cx.schedule(
                     Duration::from_millis(*duration_ms).saturating_sub(waited),
@@ -1036,7 +1047,9 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                     },
                 ),
                 Runner::Approval => cx.schedule(
-                    app.config.approval_timeout.saturating_sub(waited),
+                    own_timeout
+                        .unwrap_or(app.config.approval_timeout)
+                        .saturating_sub(waited),
                     Timer::ApprovalTimeout {
                         pipeline: name.clone(),
                         action_execution_id: action.id.clone(),
@@ -1051,7 +1064,9 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                             .map(|j| j.created)
                             .unwrap_or(action.start_time);
                         cx.schedule(
-                            app.config.job_timeout.saturating_sub(elapsed(created)),
+                            own_timeout
+                                .unwrap_or(app.config.job_timeout)
+                                .saturating_sub(elapsed(created)),
                             Timer::JobTimeout {
                                 job_id: job_id.clone(),
                             },
