@@ -86,20 +86,38 @@ async fn all_state_survives_a_restart() {
             .category(ActionCategory::Build)
             .provider("Builder")
             .version("1")
-            .input_artifact_details(ArtifactDetails::builder().minimum_count(1).maximum_count(1).build())
-            .output_artifact_details(ArtifactDetails::builder().minimum_count(0).maximum_count(0).build())
+            .input_artifact_details(
+                ArtifactDetails::builder()
+                    .minimum_count(1)
+                    .maximum_count(1)
+                    .build(),
+            )
+            .output_artifact_details(
+                ArtifactDetails::builder()
+                    .minimum_count(0)
+                    .maximum_count(0)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
         let worked = pipeline("worked")
             .stages(stage("Source", vec![s3_source("Source", "Src")]))
-            .stages(stage("Build", vec![action("Build", custom_type(), &["Src"], &[]).build().unwrap()]))
+            .stages(stage(
+                "Build",
+                vec![action("Build", custom_type(), &["Src"], &[])
+                    .build()
+                    .unwrap()],
+            ))
             .build()
             .unwrap();
         c.create_pipeline().pipeline(worked).send().await.unwrap();
         working = start_execution(c, "worked").await;
         wait_for("the build to start", || async {
-            stage_state(c, "worked", "Build").await.latest_execution().map(|_| ())
+            stage_state(c, "worked", "Build")
+                .await
+                .latest_execution()
+                .map(|_| ())
         })
         .await;
         // A webhook.
@@ -109,7 +127,13 @@ async fn all_state_survives_a_restart() {
                     .name("hook")
                     .target_pipeline("kept")
                     .target_action("Source")
-                    .filters(WebhookFilterRule::builder().json_path("$.ref").match_equals("refs/heads/main").build().unwrap())
+                    .filters(
+                        WebhookFilterRule::builder()
+                            .json_path("$.ref")
+                            .match_equals("refs/heads/main")
+                            .build()
+                            .unwrap(),
+                    )
                     .authentication(WebhookAuthenticationType::Unauthenticated)
                     .authentication_configuration(WebhookAuthConfiguration::builder().build())
                     .build()
@@ -135,9 +159,25 @@ async fn all_state_survives_a_restart() {
     assert_eq!(names, ["gate", "kept", "worked"]);
     let kept = c.get_pipeline().name("kept").send().await.unwrap();
     assert_eq!(kept.pipeline().unwrap().version(), Some(2));
-    assert_eq!(c.get_pipeline().name("kept").version(1).send().await.unwrap().pipeline().unwrap().version(), Some(1));
+    assert_eq!(
+        c.get_pipeline()
+            .name("kept")
+            .version(1)
+            .send()
+            .await
+            .unwrap()
+            .pipeline()
+            .unwrap()
+            .version(),
+        Some(1)
+    );
     let arn = kept.metadata().unwrap().pipeline_arn().unwrap();
-    let tags = c.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags()[0].value(), "a");
     assert_eq!(
         execution(c, "kept", &finished).await.status(),
@@ -145,7 +185,10 @@ async fn all_state_survives_a_restart() {
     );
     assert_eq!(action_executions(c, "kept", &finished).await.len(), 2);
     let build = stage_state(c, "kept", "Build").await;
-    assert_eq!(build.inbound_transition_state().unwrap().disabled_reason(), Some("frozen"));
+    assert_eq!(
+        build.inbound_transition_state().unwrap().disabled_reason(),
+        Some("frozen")
+    );
 
     // The approval still waits, and can be approved after the restart.
     let token = wait_approval_token(c, "gate", "Approve", "Approval").await;
@@ -154,28 +197,54 @@ async fn all_state_survives_a_restart() {
         .stage_name("Approve")
         .action_name("Approval")
         .token(token)
-        .result(ApprovalResult::builder().status(ApprovalStatus::Approved).summary("ok").build().unwrap())
+        .result(
+            ApprovalResult::builder()
+                .status(ApprovalStatus::Approved)
+                .summary("ok")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     wait_status(c, "gate", &waiting, PipelineExecutionStatus::Succeeded).await;
 
     // The queued job is still there for a worker.
-    let job = c.poll_for_jobs().action_type_id(custom_type()).send().await.unwrap();
+    let job = c
+        .poll_for_jobs()
+        .action_type_id(custom_type())
+        .send()
+        .await
+        .unwrap();
     let job = job.jobs()[0].clone();
-    c.put_job_success_result().job_id(job.id().unwrap()).send().await.unwrap();
+    c.put_job_success_result()
+        .job_id(job.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     wait_status(c, "worked", &working, PipelineExecutionStatus::Succeeded).await;
 
     let hooks = c.list_webhooks().send().await.unwrap();
     assert_eq!(hooks.webhooks()[0].definition().unwrap().name(), "hook");
-    let types = c.list_action_types().action_owner_filter(ActionOwner::Custom).send().await.unwrap();
+    let types = c
+        .list_action_types()
+        .action_owner_filter(ActionOwner::Custom)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(types.action_types().len(), 1);
 
     // Deleting persists too.
     c.delete_pipeline().name("kept").send().await.unwrap();
     t.server.shutdown().await.unwrap();
     let t = start_with(persistent_config(&dir)).await;
-    let err = t.client.get_pipeline().name("kept").send().await.unwrap_err();
+    let err = t
+        .client
+        .get_pipeline()
+        .name("kept")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("PipelineNotFoundException"));
     assert_eq!(
         execution(&t.client, "gate", &waiting).await.status(),
@@ -201,7 +270,12 @@ async fn spawn_binary(dir: &std::path::Path) -> (Killed, String) {
         listener.local_addr().unwrap().port()
     };
     let child = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-auto-start", "--data-dir"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--no-auto-start",
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -210,7 +284,11 @@ async fn spawn_binary(dir: &std::path::Path) -> (Killed, String) {
     let url = format!("http://127.0.0.1:{port}");
     let health = format!("{url}/health");
     wait_for("the binary to answer", || async {
-        reqwest::get(&health).await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        reqwest::get(&health)
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ())
     })
     .await;
     (Killed(child), url)
@@ -228,7 +306,14 @@ async fn a_kill_9_right_after_an_acknowledged_write_loses_nothing() {
             .await
             .unwrap();
     }
-    let id = c.start_pipeline_execution().name("p4").send().await.unwrap().pipeline_execution_id.unwrap();
+    let id = c
+        .start_pipeline_execution()
+        .name("p4")
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_id
+        .unwrap();
     c.tag_resource()
         .resource_arn("arn:aws:codepipeline:us-east-1:000000000000:p3")
         .tags(Tag::builder().key("last").value("write").build().unwrap())

@@ -1,8 +1,8 @@
 //! ListActionExecutions: every action execution of a pipeline, newest first, with its resolved
 //! configuration, artifacts and output variables.
 
-use super::executions::{find_execution, pipeline};
-use super::pagination::{decode_token, encode_token, page_size};
+use super::executions::pipeline;
+use super::pagination::{decode_position, newest_first, page_size, ExecutionFilter};
 use super::pipelines::MASK;
 use crate::app::App;
 use crate::engine::ActionExecutionRecord;
@@ -16,61 +16,41 @@ pub fn list_action_executions(
     ctx: &RequestContext,
     input: ListActionExecutionsInput,
 ) -> Result<ListActionExecutionsOutput, ApiError> {
-    let before = match input.next_token.as_deref() {
-        Some(token) => Some(
-            decode_token(token)?
-                .parse::<u64>()
-                .map_err(|_| ApiError::invalid_next_token())?,
-        ),
-        None => None,
-    };
+    let before = decode_position(input.next_token.as_deref())?;
     let size = page_size(input.max_results, 100);
     let region = app.store.region(&ctx.scope);
     let state = region.lock();
-    let record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
-    let filter = input.filter.unwrap_or_default();
-    let mut only_execution = filter.pipeline_execution_id.clone();
-    let mut latest_only = false;
-    if let Some(latest) = &filter.latest_in_pipeline_execution {
-        only_execution = Some(latest.pipeline_execution_id.clone());
-        latest_only = latest.start_time_range == StartTimeRange::Latest;
-    }
-    if let Some(id) = &only_execution {
-        find_execution(record, &input.pipeline_name, id)?;
-    }
-    let runtime = &record.runtime;
-    let range = match before {
-        Some(seq) => runtime.action_executions.range(..seq),
-        None => runtime.action_executions.range(..),
-    };
-    let mut seen = HashSet::new();
-    let mut details = Vec::new();
-    let mut last = None;
-    let mut more = false;
-    for (seq, action) in range.rev() {
-        if only_execution
+    let pipeline_record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
+    let filter = ExecutionFilter::new(
+        input
+            .filter
             .as_ref()
-            .is_some_and(|id| id != &action.pipeline_execution_id)
-        {
-            continue;
-        }
-        if latest_only && !seen.insert((action.stage.clone(), action.action.clone())) {
-            continue;
-        }
-        if details.len() == size {
-            more = true;
-            break;
-        }
-        details.push(detail(&state, action));
-        last = Some(*seq);
-    }
+            .and_then(|f| f.pipeline_execution_id.clone()),
+        input
+            .filter
+            .as_ref()
+            .and_then(|f| f.latest_in_pipeline_execution.clone()),
+    );
+    filter.check(pipeline_record, &input.pipeline_name)?;
+    let mut seen = HashSet::new();
+    let (details, next_token) = newest_first(
+        &pipeline_record.runtime.action_executions,
+        before,
+        size,
+        |record| {
+            filter
+                .keeps(
+                    &record.pipeline_execution_id,
+                    &record.stage,
+                    &record.action,
+                    &mut seen,
+                )
+                .then(|| detail(&state, record))
+        },
+    );
     Ok(ListActionExecutionsOutput {
         action_execution_details: Some(details),
-        next_token: if more {
-            last.map(|s| encode_token(&s.to_string()))
-        } else {
-            None
-        },
+        next_token,
     })
 }
 

@@ -1,7 +1,7 @@
 //! StartPipelineExecution, StopPipelineExecution, GetPipelineExecution,
 //! ListPipelineExecutions, PutActionRevision.
 
-use super::pagination::{decode_token, encode_token, page_size};
+use super::pagination::{decode_position, newest_first, page_size};
 use crate::app::App;
 use crate::engine::{self, Cx, PipelineExecutionRecord, StartRequest};
 use crate::model::*;
@@ -92,14 +92,7 @@ pub fn list_pipeline_executions(
     ctx: &RequestContext,
     input: ListPipelineExecutionsInput,
 ) -> Result<ListPipelineExecutionsOutput, ApiError> {
-    let before = match input.next_token.as_deref() {
-        Some(token) => Some(
-            decode_token(token)?
-                .parse::<u64>()
-                .map_err(|_| ApiError::invalid_next_token())?,
-        ),
-        None => None,
-    };
+    let before = decode_position(input.next_token.as_deref())?;
     let size = page_size(input.max_results, 100);
     let succeeded_in = input
         .filter
@@ -108,38 +101,19 @@ pub fn list_pipeline_executions(
     let region = app.store.region(&ctx.scope);
     let state = region.lock();
     let record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
-    let runtime = &record.runtime;
-    let range = match before {
-        Some(seq) => runtime.executions.range(..seq),
-        None => runtime.executions.range(..),
-    };
-    let mut summaries = Vec::new();
-    let mut last = None;
-    let mut more = false;
-    for (seq, execution) in range.rev() {
-        if let Some(stage) = &succeeded_in {
-            let ok = execution
-                .stages
-                .get(stage)
-                .is_some_and(|r| r.status == StageExecutionStatus::Succeeded);
-            if !ok {
-                continue;
-            }
-        }
-        if summaries.len() == size {
-            more = true;
-            break;
-        }
-        summaries.push(summary(execution));
-        last = Some(*seq);
-    }
+    let (summaries, next_token) =
+        newest_first(&record.runtime.executions, before, size, |execution| {
+            let wanted = succeeded_in.as_ref().is_none_or(|stage| {
+                execution
+                    .stages
+                    .get(stage)
+                    .is_some_and(|r| r.status == StageExecutionStatus::Succeeded)
+            });
+            wanted.then(|| summary(execution))
+        });
     Ok(ListPipelineExecutionsOutput {
         pipeline_execution_summaries: Some(summaries),
-        next_token: if more {
-            last.map(|s| encode_token(&s.to_string()))
-        } else {
-            None
-        },
+        next_token,
     })
 }
 

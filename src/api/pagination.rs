@@ -22,9 +22,100 @@ pub fn decode_token(token: &str) -> Result<String, ApiError> {
         .ok_or_else(ApiError::invalid_next_token)
 }
 
+/// Decodes an optional token that carries a position (a sequence number or an index).
+pub fn decode_position<T: std::str::FromStr>(token: Option<&str>) -> Result<Option<T>, ApiError> {
+    token
+        .map(|t| {
+            decode_token(t)?
+                .parse::<T>()
+                .map_err(|_| ApiError::invalid_next_token())
+        })
+        .transpose()
+}
+
+/// One page of a listing, newest first, over records keyed by sequence number: the records
+/// before `before` that `keep` turns into items, at most `size` of them, and the token of the
+/// next page when there is one.
+pub fn newest_first<T, O>(
+    records: &std::collections::BTreeMap<u64, T>,
+    before: Option<u64>,
+    size: usize,
+    mut keep: impl FnMut(&T) -> Option<O>,
+) -> (Vec<O>, Option<String>) {
+    let range = match before {
+        Some(seq) => records.range(..seq),
+        None => records.range(..),
+    };
+    let mut items = Vec::new();
+    let mut last = None;
+    for (seq, record) in range.rev() {
+        let Some(item) = keep(record) else {
+            continue;
+        };
+        if items.len() == size {
+            return (items, last.map(|s: u64| encode_token(&s.to_string())));
+        }
+        items.push(item);
+        last = Some(*seq);
+    }
+    (items, None)
+}
+
 /// Page size from an optional `maxResults`, bounded by the model already.
 pub fn page_size(max_results: Option<i64>, default: usize) -> usize {
     max_results.map(|m| m.max(1) as usize).unwrap_or(default)
+}
+
+/// The `filter` of ListActionExecutions and ListRuleExecutions: one pipeline execution, and
+/// with `latestInPipelineExecution` + `startTimeRange: Latest` only the latest run of each
+/// action (or rule).
+pub struct ExecutionFilter {
+    execution: Option<String>,
+    latest_only: bool,
+}
+
+impl ExecutionFilter {
+    pub fn new(
+        execution: Option<String>,
+        latest: Option<crate::model::LatestInPipelineExecutionFilter>,
+    ) -> Self {
+        match latest {
+            Some(latest) => ExecutionFilter {
+                execution: Some(latest.pipeline_execution_id),
+                latest_only: latest.start_time_range == crate::model::StartTimeRange::Latest,
+            },
+            None => ExecutionFilter {
+                execution,
+                latest_only: false,
+            },
+        }
+    }
+
+    /// The named execution must exist (`PipelineExecutionNotFoundException`).
+    pub fn check(
+        &self,
+        record: &crate::store::PipelineRecord,
+        pipeline: &str,
+    ) -> Result<(), ApiError> {
+        if let Some(id) = &self.execution {
+            super::executions::find_execution(record, pipeline, id)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a run of `stage/name` in `execution` is listed (`seen` tracks latest runs).
+    pub fn keeps(
+        &self,
+        execution: &str,
+        stage: &str,
+        name: &str,
+        seen: &mut std::collections::HashSet<(String, String)>,
+    ) -> bool {
+        if self.execution.as_deref().is_some_and(|id| id != execution) {
+            return false;
+        }
+        !self.latest_only || seen.insert((stage.to_string(), name.to_string()))
+    }
 }
 
 #[cfg(test)]

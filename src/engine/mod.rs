@@ -676,24 +676,7 @@ pub fn retry_stage(
     }
     let arn = record.arn.clone();
     let runtime = &mut record.runtime;
-    if runtime.stage_latest.get(stage_name).map(String::as_str) != Some(execution_id) {
-        return Err(ApiError::new(
-            ErrorCode::NotLatestPipelineExecutionException,
-            format!(
-                "Pipeline execution '{execution_id}' is not the latest execution in stage '{stage_name}'"
-            ),
-        ));
-    }
-    let seq = runtime
-        .execution_ids
-        .get(execution_id)
-        .copied()
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotLatestPipelineExecutionException,
-                format!("Pipeline execution '{execution_id}' was not found"),
-            )
-        })?;
+    let seq = latest_in_stage(runtime, stage_name, execution_id)?;
     if progress::stage_locked(runtime, stage_name, seq) {
         return Err(ApiError::new(
             ErrorCode::ConflictException,
@@ -734,6 +717,23 @@ pub fn retry_stage(
     );
     advance(cx, state, pipeline);
     Ok(execution_id.to_string())
+}
+
+/// The sequence number of `execution_id` if it is the latest execution that entered `stage`
+/// (retry and override act only on it), else `NotLatestPipelineExecutionException`.
+fn latest_in_stage(
+    runtime: &PipelineRuntime,
+    stage: &str,
+    execution_id: &str,
+) -> Result<u64, ApiError> {
+    let latest = runtime.stage_latest.get(stage).map(String::as_str) == Some(execution_id);
+    match runtime.execution_ids.get(execution_id) {
+        Some(seq) if latest => Ok(*seq),
+        _ => Err(ApiError::new(
+            ErrorCode::NotLatestPipelineExecutionException,
+            format!("Pipeline execution '{execution_id}' is not the latest execution in stage '{stage}'"),
+        )),
+    }
 }
 
 /// RollbackStage: a new execution (type ROLLBACK) runs one stage again with the artifacts and
@@ -1116,22 +1116,7 @@ pub fn override_stage_condition(
         return Err(ApiError::stage_not_found(stage, pipeline));
     }
     let runtime = &mut record.runtime;
-    if runtime.stage_latest.get(stage).map(String::as_str) != Some(execution_id) {
-        return Err(ApiError::new(
-            ErrorCode::NotLatestPipelineExecutionException,
-            format!("Pipeline execution '{execution_id}' is not the latest execution in stage '{stage}'"),
-        ));
-    }
-    let seq = runtime
-        .execution_ids
-        .get(execution_id)
-        .copied()
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotLatestPipelineExecutionException,
-                format!("Pipeline execution '{execution_id}' was not found"),
-            )
-        })?;
+    let seq = latest_in_stage(runtime, stage, execution_id)?;
     let kind = match condition {
         ConditionType::BeforeEntry => conditions::BEFORE_ENTRY,
         ConditionType::OnSuccess => conditions::ON_SUCCESS,
