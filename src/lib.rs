@@ -6,7 +6,9 @@
 //! - `engine`: pipeline executions.
 //! - `api`: one handler per operation.
 //! - `config`, `server`: how it runs.
+//! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod config;

@@ -1,16 +1,32 @@
 use clap::Parser;
+use codepipeline_local::admin::health;
 use codepipeline_local::config::{Config, Flags};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
-    let config = match Config::load(Flags::parse()) {
+    let flags = Flags::parse();
+    let healthcheck = flags.healthcheck.clone();
+    let config = match Config::load(flags) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("codepipeline-local: {e}");
             std::process::exit(2);
         }
     };
+    if let Some(url) = healthcheck {
+        let url = match url.as_str() {
+            "" => health::default_health_url(&config.listen),
+            _ => url,
+        };
+        match health::check(&url, std::time::Duration::from_secs(3)).await {
+            Ok(()) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("codepipeline-local: unhealthy: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     init_logging(&config);
     let server = match codepipeline_local::start(config).await {
         Ok(server) => server,
@@ -19,6 +35,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    codepipeline_local::admin::spawn_event_log(&server.app);
     tracing::info!("codepipeline-local ready on {}", server.url());
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -1,5 +1,6 @@
 //! The HTTP server: AWS JSON 1.1 on `POST /`, health endpoints, webhook and git-event
-//! endpoints (`crate::webhooks`), graceful shutdown.
+//! endpoints (`crate::webhooks`), the admin API and dashboard (`crate::admin`), graceful
+//! shutdown.
 
 use crate::api;
 use crate::app::App;
@@ -23,6 +24,7 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health))
         .route("/_localstack/health", get(health))
         .merge(crate::webhooks::routes())
+        .merge(crate::admin::routes())
         .with_state(app)
 }
 
@@ -98,14 +100,18 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
         crate::engine::resume(&app, &region);
     }
     let (tx, rx) = oneshot::channel::<()>();
-    let router = router(app.clone());
+    // Open event streams end at shutdown (graceful shutdown waits for every connection).
+    let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
+    let router =
+        router(app.clone()).layer(axum::Extension(crate::admin::Shutdown(streams_stopped)));
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = rx.await;
+            let _ = stop_streams.send(true);
         })
         .await
     });

@@ -1,0 +1,150 @@
+//! `GET /_codepipeline-local/events`: every state-change event of the engine (EventBridge shape)
+//! as Server-Sent Events, optionally filtered by `pipeline=`, `execution-id=`, `account=`,
+//! `region=` and `detail-type=`. Each SSE message is one event: `id:` the event id, `data:` the
+//! event as one line of JSON. Keep-alive comments every 15 seconds; a subscriber that falls
+//! behind skips what it missed (announced by a `: lagged` comment) and stays connected. The
+//! stream ends when the server shuts down.
+
+use crate::app::App;
+use axum::extract::{Extension, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::Value;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+/// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
+/// for every connection). Installed as an extension by `server::start`.
+#[derive(Clone)]
+pub struct Shutdown(pub watch::Receiver<bool>);
+
+/// The stream's filters; every given one must match.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct EventFilter {
+    pub pipeline: Option<String>,
+    #[serde(rename = "execution-id", alias = "execution_id", alias = "executionId")]
+    pub execution_id: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    #[serde(rename = "detail-type")]
+    pub detail_type: Option<String>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, event: &Value) -> bool {
+        let is = |wanted: &Option<String>, value: Option<&Value>| {
+            wanted
+                .as_deref()
+                .is_none_or(|w| value.and_then(Value::as_str) == Some(w))
+        };
+        let detail = event.get("detail");
+        is(&self.pipeline, detail.and_then(|d| d.get("pipeline")))
+            && is(
+                &self.execution_id,
+                detail.and_then(|d| d.get("execution-id")),
+            )
+            && is(&self.account, event.get("account"))
+            && is(&self.region, event.get("region"))
+            && is(&self.detail_type, event.get("detail-type"))
+    }
+}
+
+pub async fn stream(
+    State(app): State<App>,
+    shutdown: Option<Extension<Shutdown>>,
+    Query(filter): Query<EventFilter>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Subscribe before answering: every event published after the response headers is seen.
+    let receiver = app.events.subscribe();
+    let shutdown = shutdown.map(|Extension(s)| s.0);
+    tracing::info!(
+        pipeline = filter.pipeline.as_deref().unwrap_or("*"),
+        execution_id = filter.execution_id.as_deref().unwrap_or("*"),
+        "admin: event stream opened"
+    );
+    let events = stream::unfold(
+        (receiver, filter, shutdown),
+        |(mut receiver, filter, mut shutdown)| async move {
+            let event = next_event(&mut receiver, &filter, shutdown.as_mut()).await?;
+            Some((Ok(event), (receiver, filter, shutdown)))
+        },
+    );
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// The next SSE message: a matching event, or a comment saying events were skipped; `None` at
+/// shutdown.
+async fn next_event(
+    receiver: &mut broadcast::Receiver<Arc<Value>>,
+    filter: &EventFilter,
+    mut shutdown: Option<&mut watch::Receiver<bool>>,
+) -> Option<Event> {
+    loop {
+        let received = match shutdown.as_deref_mut() {
+            Some(stop) => tokio::select! {
+                received = receiver.recv() => received,
+                _ = stop.wait_for(|stopped| *stopped) => return None,
+            },
+            None => receiver.recv().await,
+        };
+        match received {
+            Ok(event) if filter.matches(&event) => {
+                let mut sse = Event::default().data(event.to_string());
+                if let Some(id) = event.get("id").and_then(Value::as_str) {
+                    sse = sse.id(id);
+                }
+                return Some(sse);
+            }
+            Ok(_) => continue,
+            Err(RecvError::Lagged(skipped)) => {
+                tracing::warn!(skipped, "admin: event stream subscriber lagged");
+                return Some(Event::default().comment(format!("lagged: {skipped} events skipped")));
+            }
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+/// Logs every state change (target `codepipeline_local::events`, level info) with its
+/// pipeline, execution id, stage, action and state. Started by `main` when that level is on.
+pub fn spawn_event_log(app: &App) {
+    if !tracing::enabled!(target: "codepipeline_local::events", tracing::Level::INFO) {
+        return;
+    }
+    let mut receiver = app.events.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => log_event(&event),
+                Err(RecvError::Lagged(skipped)) => {
+                    tracing::warn!(target: "codepipeline_local::events", skipped, "state-change log lagged")
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn log_event(event: &Value) {
+    let detail = &event["detail"];
+    let field = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let kind = match event["detail-type"].as_str() {
+        Some(crate::events::PIPELINE_DETAIL_TYPE) => "pipeline",
+        Some(crate::events::STAGE_DETAIL_TYPE) => "stage",
+        Some(crate::events::ACTION_DETAIL_TYPE) => "action",
+        _ => "other",
+    };
+    tracing::info!(
+        target: "codepipeline_local::events",
+        kind,
+        pipeline = %field(&detail["pipeline"]),
+        execution_id = %field(&detail["execution-id"]),
+        stage = %field(&detail["stage"]),
+        action = %field(&detail["action"]),
+        state = %field(&detail["state"]),
+        "state change"
+    );
+}
