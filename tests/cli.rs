@@ -204,3 +204,60 @@ async fn pipeline_crud_through_the_aws_cli() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("(PipelineNotFoundException)"), "{stderr}");
 }
+
+/// The CLI scenario: create -> start -> get-pipeline-state shows Succeeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipeline_runs_to_succeeded_through_the_aws_cli() {
+    let t = common::start_with(common::engine::manual_config()).await;
+    let url = t.url.clone();
+    let scratch = Scratch::new("cli-run");
+    let input = scratch.write(
+        "run.json",
+        &json!({ "pipeline": declaration(vec![source_stage(), build_stage()]) }),
+    );
+    aws_ok(&url, &["create-pipeline", "--cli-input-json", &input]).await;
+    let started = aws_ok(
+        &url,
+        &["start-pipeline-execution", "--name", "cli-pipeline"],
+    )
+    .await;
+    let id = started["pipelineExecutionId"]
+        .as_str()
+        .expect("execution id")
+        .to_string();
+    let execution = common::engine::wait_for("the CLI run to finish", || {
+        let url = url.clone();
+        let id = id.clone();
+        async move {
+            let out = aws_ok(
+                &url,
+                &[
+                    "get-pipeline-execution",
+                    "--pipeline-name",
+                    "cli-pipeline",
+                    "--pipeline-execution-id",
+                    &id,
+                ],
+            )
+            .await;
+            let status = out["pipelineExecution"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (status != "InProgress").then_some(out)
+        }
+    })
+    .await;
+    assert_eq!(execution["pipelineExecution"]["status"], "Succeeded");
+    let state = aws_ok(&url, &["get-pipeline-state", "--name", "cli-pipeline"]).await;
+    let stages = state["stageStates"].as_array().expect("stage states");
+    assert_eq!(stages.len(), 2);
+    for stage in stages {
+        assert_eq!(stage["latestExecution"]["status"], "Succeeded", "{stage}");
+        assert_eq!(stage["latestExecution"]["pipelineExecutionId"], id.as_str());
+        assert_eq!(
+            stage["actionStates"][0]["latestExecution"]["status"],
+            "Succeeded"
+        );
+    }
+}
