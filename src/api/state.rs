@@ -42,9 +42,8 @@ fn stage_state(runtime: &PipelineRuntime, stage: &StageDeclaration) -> StageStat
         disabled_reason: transition.and_then(|t| t.disabled_reason.clone()),
     };
     let waiting: Vec<StageExecution> = runtime
-        .executions
-        .values()
-        .filter(|e| e.is_active())
+        .active_executions()
+        .map(|(_, e)| e)
         .filter(|e| match e.position {
             Position::Waiting { stage: i } => e
                 .declaration

@@ -419,12 +419,7 @@ pub fn start_execution(
         .execution_mode
         .unwrap_or(ExecutionMode::Superseded);
     if mode != ExecutionMode::Superseded {
-        let active = record
-            .runtime
-            .executions
-            .values()
-            .filter(|e| e.is_active())
-            .count();
+        let active = record.runtime.active.len();
         if active >= MAX_CONCURRENT_EXECUTIONS {
             return Err(ApiError::new(
                 ErrorCode::ConcurrentPipelineExecutionsLimitExceededException,
@@ -566,6 +561,7 @@ fn new_execution(
     runtime.execution_ids.insert(id.clone(), sequence);
     runtime.executions.insert(sequence, execution);
     runtime.touch(sequence);
+    runtime.sync_active(sequence);
     id
 }
 
@@ -795,9 +791,8 @@ pub fn rollback_stage(
             ),
         ));
     }
-    let busy = runtime.executions.values().any(|e| {
-        e.is_active()
-            && matches!(e.position, Position::InStage { stage } if e.declaration.stages.get(stage).is_some_and(|s| s.name == stage_name))
+    let busy = runtime.active_executions().any(|(_, e)| {
+        matches!(e.position, Position::InStage { stage } if e.declaration.stages.get(stage).is_some_and(|s| s.name == stage_name))
     });
     if busy {
         return Err(ApiError::new(
@@ -1018,6 +1013,9 @@ pub fn resume(app: &App, region: &Arc<Region>) {
     let now = Timestamp::now().millis();
     let elapsed = |start: Timestamp| Duration::from_millis((now - start.millis()).max(0) as u64);
     let names: Vec<String> = state.pipelines.keys().cloned().collect();
+    for record in state.pipelines.values_mut() {
+        record.runtime.rebuild_active();
+    }
     for name in &names {
         let Some(record) = state.pipelines.get(name) else {
             continue;

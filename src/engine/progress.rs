@@ -27,12 +27,7 @@ pub fn step_all(
     effects: &mut Effects,
 ) -> bool {
     let mut changed = supersede_waiting(cx, name, arn, runtime);
-    let active: Vec<u64> = runtime
-        .executions
-        .iter()
-        .filter(|(_, e)| e.is_active())
-        .map(|(seq, _)| *seq)
-        .collect();
+    let active: Vec<u64> = runtime.active.iter().copied().collect();
     for seq in active {
         changed |= step_execution(cx, name, arn, runtime, seq, effects);
     }
@@ -89,11 +84,8 @@ fn is_inside(execution: &PipelineExecutionRecord, stage: &str) -> bool {
 
 /// Whether another (non-PARALLEL) execution holds the stage.
 pub fn stage_locked(runtime: &PipelineRuntime, stage: &str, except: u64) -> bool {
-    runtime.executions.iter().any(|(seq, e)| {
-        *seq != except
-            && e.is_active()
-            && e.execution_mode != ExecutionMode::Parallel
-            && is_inside(e, stage)
+    runtime.active_executions().any(|(seq, e)| {
+        seq != except && e.execution_mode != ExecutionMode::Parallel && is_inside(e, stage)
     })
 }
 
@@ -102,17 +94,16 @@ pub fn stage_locked(runtime: &PipelineRuntime, stage: &str, except: u64) -> bool
 fn supersede_waiting(cx: &Cx, name: &str, arn: &str, runtime: &mut PipelineRuntime) -> bool {
     let mut newest: HashMap<String, u64> = HashMap::new();
     let mut waiting: Vec<(u64, String)> = Vec::new();
-    for (seq, e) in &runtime.executions {
-        if !e.is_active()
-            || e.execution_mode != ExecutionMode::Superseded
+    for (seq, e) in runtime.active_executions() {
+        if e.execution_mode != ExecutionMode::Superseded
             || !matches!(e.position, Position::Waiting { .. })
         {
             continue;
         }
         if let Some(stage) = stage_name_at(e) {
-            let entry = newest.entry(stage.to_string()).or_insert(*seq);
-            *entry = (*entry).max(*seq);
-            waiting.push((*seq, stage.to_string()));
+            let entry = newest.entry(stage.to_string()).or_insert(seq);
+            *entry = (*entry).max(seq);
+            waiting.push((seq, stage.to_string()));
         }
     }
     let superseded: Vec<u64> = waiting
@@ -185,8 +176,8 @@ fn try_enter(
         if stage_locked(runtime, &stage.name, seq) {
             return false;
         }
-        let earlier_waiting = runtime.executions.range(..seq).any(|(_, e)| {
-            e.is_active()
+        let earlier_waiting = runtime.active_executions().any(|(other, e)| {
+            other < seq
                 && e.execution_mode == ExecutionMode::Queued
                 && is_waiting_at(e, &stage.name)
         });
@@ -538,6 +529,7 @@ pub fn finish_execution(
         _ => "RESUMED",
     };
     cx.publish_execution(name, arn, execution, event);
+    runtime.sync_active(seq);
 }
 
 /// Runs a failed or stopped stage again (RetryStageExecution, or an onFailure RETRY): all its
@@ -599,4 +591,5 @@ pub fn restart_stage(
     execution.last_update_time = Timestamp::now();
     cx.publish_execution(name, arn, execution, "RESUMED");
     cx.publish_stage(name, arn, execution, stage, "RESUMED");
+    runtime.sync_active(seq);
 }

@@ -37,6 +37,10 @@ pub struct PipelineRuntime {
     /// Executions changed since the state was last persisted.
     #[serde(skip)]
     pub touched: std::collections::BTreeSet<u64>,
+    /// Index of the executions in progress or stopping (derived from their statuses; see
+    /// `sync_active` and `rebuild_active`).
+    #[serde(skip)]
+    pub active: std::collections::BTreeSet<u64>,
     /// Executions dropped from the history since the state was last persisted.
     #[serde(skip)]
     pub trimmed: Vec<u64>,
@@ -51,6 +55,33 @@ impl PipelineRuntime {
     /// Marks an execution as changed (for persistence).
     pub fn touch(&mut self, seq: u64) {
         self.touched.insert(seq);
+    }
+
+    /// The executions in progress or stopping, oldest first.
+    pub fn active_executions(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (u64, &PipelineExecutionRecord)> {
+        self.active
+            .iter()
+            .filter_map(|seq| self.executions.get(seq).map(|e| (*seq, e)))
+    }
+
+    /// Keeps the active index in step with an execution's status.
+    pub fn sync_active(&mut self, seq: u64) {
+        match self.executions.get(&seq) {
+            Some(e) if e.is_active() => self.active.insert(seq),
+            _ => self.active.remove(&seq),
+        };
+    }
+
+    /// Rebuilds the active index (after state was loaded or imported).
+    pub fn rebuild_active(&mut self) {
+        self.active = self
+            .executions
+            .iter()
+            .filter(|(_, e)| e.is_active())
+            .map(|(seq, _)| *seq)
+            .collect();
     }
 
     pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {

@@ -269,6 +269,9 @@ impl Persistence {
             }
         }
         for state in regions.values_mut() {
+            for record in state.pipelines.values_mut() {
+                record.runtime.rebuild_active();
+            }
             let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
             jobs.sort_by_key(|j| j.sequence);
             for job in jobs {
