@@ -148,10 +148,28 @@ where
             return error_response(&request_id, &e);
         }
     };
-    let span = tracing::info_span!("request", op = operation.name(), request_id = %request_id);
+    let span = tracing::info_span!(
+        "request",
+        op = operation.name(),
+        request_id = %request_id,
+        pipeline = tracing::field::Empty,
+        execution_id = tracing::field::Empty,
+    );
+    let record_span = span.clone();
     let result = async {
         let bytes = read_body(body, limit).await?;
         let input = decode_input(operation, &bytes)?;
+        // Name the pipeline and execution a request is about in its log lines.
+        let pipeline = ["pipelineName", "name"]
+            .iter()
+            .find_map(|k| input.get(*k).and_then(Value::as_str))
+            .or_else(|| input.pointer("/pipeline/name").and_then(Value::as_str));
+        if let Some(pipeline) = pipeline {
+            record_span.record("pipeline", pipeline);
+        }
+        if let Some(id) = input.get("pipelineExecutionId").and_then(Value::as_str) {
+            record_span.record("execution_id", id);
+        }
         let ctx = RequestContext {
             scope,
             request_id: request_id.clone(),
