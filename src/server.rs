@@ -26,6 +26,18 @@ pub fn router(app: App) -> Router {
         .merge(crate::webhooks::routes())
         .merge(crate::admin::routes())
         .with_state(app)
+        // A bug must not drop the connection (clients would retry into a hang): answer it.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(internal_failure))
+}
+
+/// The answer to a request whose handler panicked: AWS's `InternalFailure`.
+fn internal_failure(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let error = crate::protocol::ApiError::new(
+        crate::model::ErrorCode::InternalFailure,
+        "The request processing has failed because of an unknown error (a bug in codepipeline-local)",
+    );
+    tracing::error!("a request handler panicked");
+    crate::protocol::error_response(&uuid::Uuid::new_v4().to_string(), &error)
 }
 
 async fn json11(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
