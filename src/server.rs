@@ -27,7 +27,9 @@ pub fn router(app: App) -> Router {
         .merge(crate::admin::routes())
         .with_state(app)
         // A bug must not drop the connection (clients would retry into a hang): answer it.
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(internal_failure))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            internal_failure,
+        ))
 }
 
 /// The answer to a request whose handler panicked: AWS's `InternalFailure`.
