@@ -1,6 +1,7 @@
 //! One `Config`, from command-line flags, `CODEPIPELINE_LOCAL_*` environment variables and an
 //! optional TOML or JSON file (`--config`). Precedence: flag or env > file > built-in default.
 
+pub use crate::actions::commands::CodeBuildProject;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
@@ -125,6 +126,52 @@ pub struct Flags {
     #[arg(long = "log-level", env = "CODEPIPELINE_LOCAL_LOG_LEVEL")]
     pub log_level: Option<String>,
 
+    /// S3-compatible endpoint (e.g. http://127.0.0.1:9000, LocalStack, moto) holding real
+    /// artifacts: S3 source and deploy actions then move real objects, and jobs carry working
+    /// S3 locations and credentials (default: artifacts are simulated)
+    #[arg(long = "s3-endpoint", env = "CODEPIPELINE_LOCAL_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Access key id for --s3-endpoint and --lambda-endpoint, handed to job workers as
+    /// artifactCredentials [default: test]
+    #[arg(long = "s3-access-key-id", env = "CODEPIPELINE_LOCAL_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret access key for --s3-endpoint and --lambda-endpoint [default: test]
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "CODEPIPELINE_LOCAL_S3_SECRET_ACCESS_KEY"
+    )]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Region to sign --s3-endpoint and --lambda-endpoint requests for (default: --region)
+    #[arg(long = "s3-region", env = "CODEPIPELINE_LOCAL_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// WARNING: runs shell commands on this host. Runs Commands actions (and CodeBuild actions
+    /// of projects given in [[codebuild_projects]]) as local shell commands in a temporary
+    /// directory; when off, Commands actions fail [default: false]
+    #[arg(
+        long = "enable-local-executor",
+        env = "CODEPIPELINE_LOCAL_ENABLE_LOCAL_EXECUTOR",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub enable_local_executor: Option<bool>,
+
+    /// Seconds a locally executed action may run before it is killed and fails, unless the
+    /// action's timeoutInMinutes says otherwise [default: 3600]
+    #[arg(
+        long = "local-executor-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_LOCAL_EXECUTOR_TIMEOUT_SECONDS"
+    )]
+    pub local_executor_timeout_seconds: Option<u64>,
+
+    /// Lambda endpoint (e.g. LocalStack) that Lambda invoke actions call with the job event;
+    /// the function reports back with PutJobSuccessResult (default: simulated)
+    #[arg(long = "lambda-endpoint", env = "CODEPIPELINE_LOCAL_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -155,6 +202,16 @@ pub struct FileConfig {
     pub external_url: Option<String>,
     pub log_format: Option<String>,
     pub log_level: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_region: Option<String>,
+    pub enable_local_executor: Option<bool>,
+    pub local_executor_timeout_seconds: Option<u64>,
+    pub lambda_endpoint: Option<String>,
+    /// CodeBuild projects the local executor runs (see `actions::commands`).
+    #[serde(default, alias = "codebuild_project")]
+    pub codebuild_projects: Vec<CodeBuildProject>,
     /// Action behaviour rules, first match wins (see `engine::behavior`).
     #[serde(default, alias = "action")]
     pub actions: Vec<ActionRule>,
@@ -194,6 +251,20 @@ pub struct Config {
     pub log_level: String,
     pub actions: Vec<ActionRule>,
     pub rules: Vec<ConditionRuleBehavior>,
+    /// The real artifact store and S3 actions; `None` keeps them simulated.
+    pub s3_endpoint: Option<String>,
+    pub s3_access_key_id: String,
+    #[serde(serialize_with = "redacted")]
+    pub s3_secret_access_key: String,
+    /// Region for S3 and Lambda requests (default: `region`).
+    pub s3_region: Option<String>,
+    /// Run Commands actions (and CodeBuild actions of `codebuild_projects`) on this host.
+    pub local_executor: bool,
+    #[serde(with = "seconds")]
+    pub local_executor_timeout: Duration,
+    /// Lambda invoke actions call this endpoint; `None` keeps them simulated.
+    pub lambda_endpoint: Option<String>,
+    pub codebuild_projects: Vec<CodeBuildProject>,
 }
 
 impl Default for Config {
@@ -221,6 +292,14 @@ impl Default for Config {
             log_level: "info".to_string(),
             actions: Vec::new(),
             rules: Vec::new(),
+            s3_endpoint: None,
+            s3_access_key_id: "test".to_string(),
+            s3_secret_access_key: "test".to_string(),
+            s3_region: None,
+            local_executor: false,
+            local_executor_timeout: Duration::from_secs(3600),
+            lambda_endpoint: None,
+            codebuild_projects: Vec::new(),
         }
     }
 }
@@ -291,6 +370,27 @@ impl Config {
             log_level: flags.log_level.or(file.log_level).unwrap_or(d.log_level),
             actions: file.actions,
             rules: file.rules,
+            s3_endpoint: flags.s3_endpoint.or(file.s3_endpoint),
+            s3_access_key_id: flags
+                .s3_access_key_id
+                .or(file.s3_access_key_id)
+                .unwrap_or(d.s3_access_key_id),
+            s3_secret_access_key: flags
+                .s3_secret_access_key
+                .or(file.s3_secret_access_key)
+                .unwrap_or(d.s3_secret_access_key),
+            s3_region: flags.s3_region.or(file.s3_region),
+            local_executor: flags
+                .enable_local_executor
+                .or(file.enable_local_executor)
+                .unwrap_or(d.local_executor),
+            local_executor_timeout: flags
+                .local_executor_timeout_seconds
+                .or(file.local_executor_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.local_executor_timeout),
+            lambda_endpoint: flags.lambda_endpoint.or(file.lambda_endpoint),
+            codebuild_projects: file.codebuild_projects,
         })
         .and_then(Config::checked)
     }
@@ -311,6 +411,16 @@ impl Config {
         for rule in &self.actions {
             rule.check()?;
         }
+        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint]
+            .into_iter()
+            .flatten()
+        {
+            if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
+                return Err(format!(
+                    "an endpoint must be an http:// or https:// URL, got '{endpoint}'"
+                ));
+            }
+        }
         Ok(self)
     }
 }
@@ -327,6 +437,17 @@ pub fn parse_file(text: &str) -> Result<FileConfig, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("****")
+}
+
+impl Config {
+    /// The region S3 and Lambda requests are signed for.
+    pub fn s3_region(&self) -> &str {
+        self.s3_region.as_deref().unwrap_or(&self.region)
     }
 }
 

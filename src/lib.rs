@@ -4,10 +4,13 @@
 //! - `model`: the API's types (generated from the AWS service model), validation, catalog.
 //! - `store`: state per account and region.
 //! - `engine`: pipeline executions.
+//! - `actions`: actions that do real work when configured (S3 artifacts, S3 source/deploy,
+//!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
 //! - `config`, `server`: how it runs.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
+pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod app;

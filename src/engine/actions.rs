@@ -180,6 +180,12 @@ pub fn start_action(
             let aws_run_third_party =
                 type_id.owner == ActionOwner::ThirdParty && type_id.provider == "GitHub";
             let rule = matching_rule(&cx.app.config.actions, pipeline_name, &stage.name, action);
+            // Real work (S3 endpoint, local executor, Lambda endpoint) when the configuration
+            // enables it for the provider; a matching [[actions]] rule takes precedence.
+            let plan = match rule {
+                None => crate::actions::plan(&cx.app.config, action, &resolved),
+                Some(_) => None,
+            };
             if is_approval
                 && rule.is_none_or(|r| {
                     r.behavior == Behavior::Succeed
@@ -196,13 +202,42 @@ pub fn start_action(
                         action_execution_id: id.clone(),
                     },
                 );
+            } else if let Some(crate::actions::Plan::Refuse(message)) = &plan {
+                record.status = ActionExecutionStatus::Failed;
+                record.error_details = Some(ErrorDetails {
+                    code: Some("JobFailed".into()),
+                    message: Some(message.clone()),
+                });
+                record.runner = Runner::Simulated {
+                    duration_ms: 0,
+                    fail_message: Some(message.clone()),
+                    summary: None,
+                    output_variables: BTreeMap::new(),
+                };
+            } else if let Some(crate::actions::Plan::Real(work)) = &plan {
+                record.runner = Runner::Real { work: *work };
+                let (external_id, external_url) = crate::actions::start(
+                    cx,
+                    *work,
+                    crate::actions::Starting {
+                        pipeline: pipeline_name,
+                        execution,
+                        action,
+                        action_execution_id: &id,
+                        configuration: &resolved,
+                        output_artifacts: &record.output_artifacts,
+                    },
+                );
+                record.external_execution_id = external_id;
+                record.external_execution_url = external_url;
             } else if type_id.owner == ActionOwner::Custom
                 || (type_id.owner == ActionOwner::ThirdParty && !aws_run_third_party)
                 || rule.is_some_and(|r| r.behavior == Behavior::Worker)
+                || plan == Some(crate::actions::Plan::Lambda)
             {
                 let third_party = type_id.owner == ActionOwner::ThirdParty;
                 record.runner = Runner::Job { third_party };
-                let new_job = crate::jobs::new_job(crate::jobs::NewJob {
+                let mut new_job = crate::jobs::new_job(crate::jobs::NewJob {
                     account: &cx.region.scope.account,
                     pipeline_name,
                     pipeline_arn,
@@ -217,6 +252,15 @@ pub fn start_action(
                     continuation_token: None,
                     third_party,
                 });
+                if let Some(credentials) =
+                    crate::actions::artifacts::job_credentials(&cx.app.config)
+                {
+                    new_job.data.artifact_credentials = Some(credentials);
+                }
+                if plan == Some(crate::actions::Plan::Lambda) {
+                    new_job.lambda = true;
+                    crate::actions::lambda::invoke(cx.app, &cx.region.scope, &new_job.id);
+                }
                 record.job_id = Some(new_job.id.clone());
                 cx.schedule(
                     action_timeout(action).unwrap_or(cx.app.config.job_timeout),

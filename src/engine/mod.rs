@@ -1016,6 +1016,8 @@ pub fn resume(app: &App, region: &Arc<Region>) {
     for record in state.pipelines.values_mut() {
         record.runtime.rebuild_active();
     }
+    // Real actions whose task was lost with the previous process: (pipeline, action id).
+    let mut interrupted: Vec<(String, String)> = Vec::new();
     for name in &names {
         let Some(record) = state.pipelines.get(name) else {
             continue;
@@ -1053,6 +1055,7 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                         action_execution_id: action.id.clone(),
                     },
                 ),
+                Runner::Real { .. } => interrupted.push((name.clone(), action.id.clone())),
                 Runner::Job { .. } => {
                     if let Some(job_id) = &action.job_id {
                         let created = state
@@ -1090,6 +1093,18 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                 );
             }
         }
+    }
+    for (pipeline, action_execution_id) in interrupted {
+        finish_action_by_id(
+            &cx,
+            &mut state,
+            &pipeline,
+            &action_execution_id,
+            Outcome::failed(
+                "JobFailed",
+                "The action was interrupted: codepipeline-local stopped while it ran",
+            ),
+        );
     }
     for name in &names {
         advance(&cx, &mut state, name);

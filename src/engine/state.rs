@@ -327,8 +327,25 @@ pub enum Runner {
     },
     /// PutApprovalResult (or the approval timeout).
     Approval,
-    /// A job worker through the job API (Custom, ThirdParty, or an AWS action in worker mode).
+    /// A job worker through the job API (Custom, ThirdParty, or an AWS action in worker mode);
+    /// also Lambda invoke actions, whose job goes to the Lambda function (`crate::actions`).
     Job { third_party: bool },
+    /// The emulator does the work itself (`crate::actions`): a task started with the action
+    /// reports its outcome.
+    Real { work: RealWork },
+}
+
+/// What an action with `Runner::Real` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RealWork {
+    /// Copies the configured S3 object into the artifact store.
+    S3Source,
+    /// Copies or extracts the input artifact into the target bucket.
+    S3Deploy,
+    /// Runs the action's commands with the local executor.
+    Commands,
+    /// Runs a configured CodeBuild project's buildspec with the local executor.
+    CodeBuild,
 }
 
 /// One rule execution of a stage condition.

@@ -31,6 +31,10 @@ pub struct JobRecord {
     pub client_id: Option<String>,
     pub data: JobData,
     pub created: Timestamp,
+    /// Handed to a Lambda function (Lambda invoke actions, `crate::actions::lambda`) instead
+    /// of waiting for PollForJobs.
+    #[serde(default)]
+    pub lambda: bool,
 }
 
 impl JobRecord {
@@ -61,8 +65,13 @@ impl JobBoard {
     pub fn queue(&mut self, mut job: JobRecord) {
         self.next_sequence += 1;
         job.sequence = self.next_sequence;
-        job.status = JobStatus::Queued;
-        self.queue.insert(job.sequence, job.id.clone());
+        if job.lambda {
+            // Dispatched to the function at once: never handed to pollers.
+            job.status = JobStatus::Dispatched;
+        } else {
+            job.status = JobStatus::Queued;
+            self.queue.insert(job.sequence, job.id.clone());
+        }
         self.dirty.insert(job.id.clone());
         self.jobs.insert(job.id.clone(), job);
     }
@@ -188,6 +197,7 @@ pub fn new_job(new: NewJob) -> JobRecord {
         client_id: None,
         data,
         created: Timestamp::now(),
+        lambda: false,
     }
 }
 

@@ -108,7 +108,12 @@ pub fn succeed(
             }
         }
         let next_id = next.id.clone();
+        let lambda = next.lambda;
         state.jobs.queue(next);
+        if lambda {
+            // AWS invokes the function again with the continuation token.
+            crate::actions::lambda::invoke(cx.app, &cx.region.scope, &next_id);
+        }
         cx.schedule(
             cx.app.config.job_timeout,
             Timer::JobTimeout { job_id: next_id },

@@ -1,0 +1,339 @@
+//! The real artifact store: the AWS SDK for Rust's S3 client pointed at the configured
+//! S3-compatible endpoint (path-style addressing, static credentials), and the zip files
+//! artifacts are made of.
+
+use crate::config::Config;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::Client;
+use std::collections::HashMap;
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// Why a real action cannot reach its artifacts.
+pub const NO_STORE: &str = "This action needs the real artifact store: start codepipeline-local with --s3-endpoint (an S3-compatible endpoint holding the pipeline's artifact bucket)";
+
+/// The S3 client of the configured endpoint.
+#[derive(Clone)]
+pub struct ArtifactStore {
+    pub client: Client,
+    pub endpoint: String,
+}
+
+/// An S3 call that failed: the error code S3 answered (if it answered) and its message.
+#[derive(Debug, Clone)]
+pub struct S3Failure {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl S3Failure {
+    pub fn from_sdk<E, R>(err: aws_sdk_s3::error::SdkError<E, R>) -> S3Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match err.as_service_error() {
+            Some(service) => S3Failure {
+                code: service.code().map(str::to_string),
+                message: service
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| service.to_string()),
+            },
+            None => S3Failure {
+                code: None,
+                message: format!("{}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+            },
+        }
+    }
+
+    /// Whether S3 said the bucket does not exist.
+    pub fn no_bucket(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchBucket")
+    }
+
+    /// Whether S3 said the key (or version) does not exist (HEAD requests answer `NotFound`).
+    pub fn no_key(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("NoSuchKey" | "NotFound" | "NoSuchVersion")
+        )
+    }
+}
+
+impl std::fmt::Display for S3Failure {
+    /// AWS's way of quoting an underlying S3 error: `Amazon S3:CODE:MESSAGE`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "Amazon S3:{code}:{}", self.message),
+            None => write!(f, "Amazon S3:{}", self.message),
+        }
+    }
+}
+
+/// (endpoint, region, access key, secret) -> client; clients are kept so their connection
+/// pools are reused.
+type ClientCache = Mutex<HashMap<(String, String, String, String), Client>>;
+
+impl ArtifactStore {
+    /// The store of the configured S3 endpoint, or `None` when there is none.
+    pub fn from_config(config: &Config) -> Option<ArtifactStore> {
+        let endpoint = config.s3_endpoint.clone()?;
+        static CLIENTS: OnceLock<ClientCache> = OnceLock::new();
+        let key = (
+            endpoint.clone(),
+            config.s3_region().to_string(),
+            config.s3_access_key_id.clone(),
+            config.s3_secret_access_key.clone(),
+        );
+        let mut clients = CLIENTS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let client = clients
+            .entry(key)
+            .or_insert_with(|| {
+                let conf = aws_sdk_s3::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .endpoint_url(&endpoint)
+                    .region(Region::new(config.s3_region().to_string()))
+                    .credentials_provider(credentials(config))
+                    .force_path_style(true)
+                    // S3-compatible servers differ in their support of the newer checksums.
+                    .request_checksum_calculation(
+                        aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                    )
+                    .response_checksum_validation(
+                        aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+                    )
+                    .build();
+                Client::from_conf(conf)
+            })
+            .clone();
+        Some(ArtifactStore { client, endpoint })
+    }
+
+    /// Reads a whole object.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, S3Failure> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(S3Failure::from_sdk)?;
+        let body = out.body.collect().await.map_err(|e| S3Failure {
+            code: None,
+            message: format!("reading s3://{bucket}/{key}: {e}"),
+        })?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    /// Writes a whole object.
+    pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), S3Failure> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(S3Failure::from_sdk)?;
+        Ok(())
+    }
+
+    /// Reads an input artifact, with a message saying what is wrong when it cannot.
+    pub async fn get_artifact(
+        &self,
+        name: &str,
+        location: Option<&(String, String)>,
+    ) -> Result<Vec<u8>, String> {
+        let Some((bucket, key)) = location else {
+            return Err(format!(
+                "Input artifact '{name}' was not produced by an earlier action of this execution"
+            ));
+        };
+        self.get(bucket, key).await.map_err(|e| {
+            if e.no_key() {
+                format!(
+                    "Input artifact '{name}' has no object at s3://{bucket}/{key} on {}: the action that produced it did not upload it (simulated actions write no artifact objects). Error: {e}",
+                    self.endpoint
+                )
+            } else {
+                format!("Could not read input artifact '{name}' from s3://{bucket}/{key}. Error: {e}")
+            }
+        })
+    }
+
+    /// Writes an output artifact, with a message saying what is wrong when it cannot.
+    pub async fn put_artifact(
+        &self,
+        name: &str,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), String> {
+        self.put(bucket, key, bytes).await.map_err(|e| {
+            if e.no_bucket() {
+                format!(
+                    "The artifact store bucket '{bucket}' does not exist on {}: create it before running the pipeline. Error: {e}",
+                    self.endpoint
+                )
+            } else {
+                format!("Could not upload output artifact '{name}' to s3://{bucket}/{key}. Error: {e}")
+            }
+        })
+    }
+}
+
+/// The configured static credentials.
+pub fn credentials(config: &Config) -> Credentials {
+    Credentials::new(
+        &config.s3_access_key_id,
+        &config.s3_secret_access_key,
+        None,
+        None,
+        "codepipeline-local",
+    )
+}
+
+/// The artifactCredentials of jobs when the real artifact store is configured: its own static
+/// credentials (with an empty session token), so a worker's S3 client pointed at the same
+/// endpoint can read and write the artifacts. `None` keeps the generated STS-like ones.
+pub fn job_credentials(config: &Config) -> Option<crate::model::AWSSessionCredentials> {
+    config.s3_endpoint.as_ref()?;
+    Some(crate::model::AWSSessionCredentials {
+        access_key_id: config.s3_access_key_id.clone(),
+        secret_access_key: config.s3_secret_access_key.clone(),
+        session_token: String::new(),
+    })
+}
+
+/// Unpacks a zip archive into `dir` (entries escaping `dir` are refused).
+pub fn unzip(bytes: &[u8], dir: &Path) -> Result<(), String> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip file: {e}"))?;
+    archive.extract(dir).map_err(|e| e.to_string())
+}
+
+/// The files of a zip archive: (path, contents), directories left out.
+pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip file: {e}"))?;
+    let mut entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).map_err(|e| e.to_string())?;
+        if file.is_dir() {
+            continue;
+        }
+        let Some(name) = file.enclosed_name() else {
+            continue;
+        };
+        let name = name.to_string_lossy().replace('\\', "/");
+        let mut contents = Vec::with_capacity(file.size() as usize);
+        file.read_to_end(&mut contents).map_err(|e| e.to_string())?;
+        entries.push((name, contents));
+    }
+    Ok(entries)
+}
+
+/// Packs files into a zip archive: (name in the archive, file on disk).
+pub fn zip_files(files: &[(String, PathBuf)]) -> Result<Vec<u8>, String> {
+    use zip::write::SimpleFileOptions;
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, path) in files {
+        let mut options =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                options = options.unix_permissions(meta.permissions().mode() & 0o777);
+            }
+        }
+        let contents =
+            std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        writer
+            .start_file(name.as_str(), options)
+            .map_err(|e| e.to_string())?;
+        writer.write_all(&contents).map_err(|e| e.to_string())?;
+    }
+    let cursor = writer.finish().map_err(|e| e.to_string())?;
+    Ok(cursor.into_inner())
+}
+
+/// Packs in-memory files into a zip archive (for tests and small artifacts).
+pub fn zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        writer
+            .start_file(*name, SimpleFileOptions::default())
+            .expect("zip entry");
+        writer.write_all(contents).expect("zip write");
+    }
+    writer.finish().expect("zip finish").into_inner()
+}
+
+/// Every file under `root`, as (path relative to `root` with `/` separators, full path),
+/// sorted; symbolic links are not followed.
+pub fn walk(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                dirs.push(path);
+            } else if kind.is_file() {
+                if let Ok(relative) = path.strip_prefix(root) {
+                    let name = relative
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    files.push((name, path.clone()));
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zips_round_trip() {
+        let bytes = zip_bytes(&[("a.txt", b"hello"), ("dir/b.txt", b"world")]);
+        let entries = zip_entries(&bytes).unwrap();
+        assert_eq!(
+            entries,
+            vec![
+                ("a.txt".to_string(), b"hello".to_vec()),
+                ("dir/b.txt".to_string(), b"world".to_vec())
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        unzip(&bytes, dir.path()).unwrap();
+        let files = walk(dir.path());
+        assert_eq!(
+            files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["a.txt", "dir/b.txt"]
+        );
+        let again = zip_files(&files).unwrap();
+        assert_eq!(zip_entries(&again).unwrap(), entries);
+        assert!(unzip(b"not a zip", dir.path()).is_err());
+    }
+}

@@ -1,0 +1,313 @@
+//! Actions that do real work, when the configuration asks for it (everything else stays
+//! simulated, see `engine::simulate`):
+//!
+//! - `artifacts`: the real artifact store, the pipeline's `artifactStore` bucket on an
+//!   S3-compatible endpoint (`--s3-endpoint`), holding zip files under `PIPELINE/ARTIFACT/KEY`.
+//! - `s3_source`, `s3_deploy`: the S3 source and deploy actions against that endpoint.
+//! - `commands`: the local executor (`--enable-local-executor`) for Commands actions and
+//!   CodeBuild actions of projects given in `[[codebuild_projects]]`.
+//! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
+//!
+//! `engine::actions::start_action` asks `plan` what an action should do. It runs under the
+//! region lock, so it only spawns (`start`): the task does its I/O without any lock, then locks
+//! the region, finishes the action with an `Outcome` and advances the pipeline (`report`).
+
+pub mod artifacts;
+pub mod commands;
+pub mod lambda;
+pub mod s3_deploy;
+pub mod s3_source;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::engine::simulate::GivenRevision;
+use crate::engine::{self, Cx, Outcome, PipelineExecutionRecord, RealWork};
+use crate::model::*;
+use crate::protocol::Scope;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The message of a Commands action when the local executor is off.
+pub const EXECUTOR_DISABLED: &str = "The local executor is disabled: start codepipeline-local with --enable-local-executor to run Commands actions";
+
+/// What an action does instead of being simulated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The emulator does the work (`Runner::Real`).
+    Real(RealWork),
+    /// A job handed to the Lambda function (`Runner::Job`, see `lambda`).
+    Lambda,
+    /// The action fails at once with this message, and nothing runs.
+    Refuse(String),
+}
+
+/// What an AWS action does given the configuration; `None`: the usual simulated behaviour.
+pub fn plan(
+    config: &Config,
+    action: &ActionDeclaration,
+    configuration: &BTreeMap<String, String>,
+) -> Option<Plan> {
+    let id = &action.action_type_id;
+    if id.owner != ActionOwner::Aws {
+        return None;
+    }
+    let s3 = config.s3_endpoint.is_some();
+    match (id.category, id.provider.as_str()) {
+        (ActionCategory::Source, "S3") if s3 => Some(Plan::Real(RealWork::S3Source)),
+        (ActionCategory::Deploy, "S3") if s3 => Some(Plan::Real(RealWork::S3Deploy)),
+        (ActionCategory::Compute, "Commands") => Some(if config.local_executor {
+            Plan::Real(RealWork::Commands)
+        } else {
+            Plan::Refuse(EXECUTOR_DISABLED.to_string())
+        }),
+        (ActionCategory::Build | ActionCategory::Test, "CodeBuild")
+            if config.local_executor
+                && commands::project(config, configuration.get("ProjectName")?).is_some() =>
+        {
+            Some(Plan::Real(RealWork::CodeBuild))
+        }
+        (ActionCategory::Invoke, "Lambda") if config.lambda_endpoint.is_some() => {
+            Some(Plan::Lambda)
+        }
+        _ => None,
+    }
+}
+
+/// An input artifact of an action: where an earlier action put it (if any did).
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub name: String,
+    pub location: Option<(String, String)>,
+}
+
+/// An output artifact of an action: where it goes, and the files it holds (Commands).
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub bucket: String,
+    pub key: String,
+    pub files: Vec<String>,
+}
+
+/// Everything a real action needs, copied out of the state when it starts.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub work: RealWork,
+    pub pipeline: String,
+    pub pipeline_execution_id: String,
+    pub action_execution_id: String,
+    pub action: ActionDeclaration,
+    /// The configuration with variables resolved.
+    pub configuration: BTreeMap<String, String>,
+    /// Pipeline-level variables (V2) with their values.
+    pub variables: BTreeMap<String, String>,
+    /// The action's `environmentVariables` (Commands), variables resolved.
+    pub environment: Vec<(String, String)>,
+    /// The action's `commands` (Commands), variables resolved.
+    pub commands: Vec<String>,
+    pub inputs: Vec<Input>,
+    pub outputs: Vec<Output>,
+    /// S3 source: a revision this execution must use (sourceRevisions override or
+    /// PutActionRevision), not the object's latest version.
+    pub revision: Option<GivenRevision>,
+    /// How long the local executor lets the commands run.
+    pub timeout: Duration,
+}
+
+/// The parts of a starting action that `start` copies into a `Task`.
+pub struct Starting<'a> {
+    pub pipeline: &'a str,
+    pub execution: &'a PipelineExecutionRecord,
+    pub action: &'a ActionDeclaration,
+    pub action_execution_id: &'a str,
+    pub configuration: &'a BTreeMap<String, String>,
+    pub output_artifacts: &'a [ArtifactDetail],
+}
+
+/// Builds the task of a starting action and spawns it. Returns the external execution id and
+/// URL the action shows while it runs (the local executor's build id and log file).
+pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Option<String>) {
+    let execution = starting.execution;
+    let action = starting.action;
+    let variables: BTreeMap<String, String> = execution
+        .variables
+        .iter()
+        .filter_map(|v| Some((v.name.clone()?, v.resolved_value.clone()?)))
+        .collect();
+    let scope = engine::variables::VariableScope {
+        execution_id: &execution.id,
+        pipeline_variables: variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        namespaces: &execution.namespaces,
+    };
+    // References that do not resolve are left as they are (the shell sees them).
+    let resolve = |text: &str| scope.resolve(text).unwrap_or_else(|_| text.to_string());
+    let environment = action
+        .environment_variables
+        .iter()
+        .flatten()
+        .map(|e| (e.name.clone(), resolve(&e.value)))
+        .collect();
+    let commands = action
+        .commands
+        .iter()
+        .flatten()
+        .map(|c| resolve(c))
+        .collect();
+    let inputs = action
+        .input_artifacts
+        .iter()
+        .flatten()
+        .map(|input| Input {
+            name: input.name.clone(),
+            location: execution
+                .artifacts
+                .get(&input.name)
+                .map(|a| (a.bucket.clone(), a.key.clone())),
+        })
+        .collect();
+    let outputs = starting
+        .output_artifacts
+        .iter()
+        .filter_map(|detail| {
+            let name = detail.name.clone()?;
+            let location = detail.s3location.as_ref()?;
+            let files = action
+                .output_artifacts
+                .iter()
+                .flatten()
+                .find(|o| o.name == name)
+                .and_then(|o| o.files.clone())
+                .unwrap_or_default();
+            Some(Output {
+                name,
+                bucket: location.bucket.clone().unwrap_or_default(),
+                key: location.key.clone().unwrap_or_default(),
+                files,
+            })
+        })
+        .collect();
+    let config = &cx.app.config;
+    let task = Task {
+        work,
+        pipeline: starting.pipeline.to_string(),
+        pipeline_execution_id: execution.id.clone(),
+        action_execution_id: starting.action_execution_id.to_string(),
+        action: action.clone(),
+        configuration: starting.configuration.clone(),
+        variables,
+        environment,
+        commands,
+        inputs,
+        outputs,
+        revision: requested_revision(execution, &action.name),
+        timeout: engine::actions::action_timeout(action).unwrap_or(config.local_executor_timeout),
+    };
+    let shown = match work {
+        RealWork::Commands | RealWork::CodeBuild => {
+            let (id, log) = commands::external_execution(config, &task);
+            (Some(id), Some(log))
+        }
+        RealWork::S3Source | RealWork::S3Deploy => (None, None),
+    };
+    let app = cx.app.clone();
+    let scope = cx.region.scope.clone();
+    let build_id = shown.0.clone();
+    tokio::spawn(async move {
+        let outcome = run(&app, &task, build_id).await;
+        report(
+            &app,
+            &scope,
+            &task.pipeline,
+            &task.action_execution_id,
+            outcome,
+        );
+    });
+    shown
+}
+
+async fn run(app: &App, task: &Task, build_id: Option<String>) -> Outcome {
+    let config = &app.config;
+    let store = artifacts::ArtifactStore::from_config(config);
+    match task.work {
+        RealWork::S3Source => match &store {
+            Some(store) => s3_source::run(store, task).await,
+            None => Outcome::failed("JobFailed", artifacts::NO_STORE),
+        },
+        RealWork::S3Deploy => match &store {
+            Some(store) => s3_deploy::run(store, task).await,
+            None => Outcome::failed("JobFailed", artifacts::NO_STORE),
+        },
+        RealWork::Commands | RealWork::CodeBuild => {
+            commands::run(config, store.as_ref(), task, build_id.unwrap_or_default()).await
+        }
+    }
+}
+
+/// Finishes a real action with its outcome and moves the pipeline on (nothing happens when the
+/// action already finished, e.g. its execution was stopped and abandoned it).
+pub fn report(
+    app: &App,
+    scope: &Scope,
+    pipeline: &str,
+    action_execution_id: &str,
+    outcome: Outcome,
+) {
+    let region = app.store.region(scope);
+    let cx = Cx {
+        app,
+        region: &region,
+    };
+    let mut state = region.lock();
+    if engine::finish_action_by_id(&cx, &mut state, pipeline, action_execution_id, outcome) {
+        engine::advance(&cx, &mut state, pipeline);
+    }
+}
+
+/// The revision an execution asks a source action for: a sourceRevisions override, or the one
+/// it was started for (PutActionRevision, triggers). Otherwise the source reads the latest.
+fn requested_revision(execution: &PipelineExecutionRecord, action: &str) -> Option<GivenRevision> {
+    if let Some(o) = execution
+        .source_overrides
+        .iter()
+        .find(|o| o.action_name == action)
+    {
+        return Some(GivenRevision {
+            kind: Some(o.revision_type),
+            value: o.revision_value.clone(),
+            change_id: None,
+            summary: None,
+            url: None,
+        });
+    }
+    execution
+        .pinned_revisions
+        .get(action)
+        .map(|r| GivenRevision {
+            kind: None,
+            value: r.revision_id.clone(),
+            change_id: Some(r.revision_change_id.clone()),
+            summary: r.summary.clone(),
+            url: None,
+        })
+}
+
+/// A succeeded outcome with these parts (the rest empty).
+pub(crate) fn succeeded(
+    summary: String,
+    output_variables: BTreeMap<String, String>,
+    external_execution_id: Option<String>,
+    revision: Option<GivenRevision>,
+) -> Outcome {
+    Outcome::Succeeded {
+        summary: Some(summary),
+        output_variables,
+        external_execution_id,
+        external_execution_url: None,
+        percent_complete: None,
+        revision,
+        updated_by: None,
+    }
+}
