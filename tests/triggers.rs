@@ -194,10 +194,24 @@ async fn a_push_matching_branch_and_file_filters_starts_the_pipeline_at_the_comm
     );
     assert_eq!(source.revision_summary(), Some("Add the feature"));
 
-    // A release branch with a ref prefix matches too.
+    // A release branch with a ref prefix matches too, and the source action reports the
+    // pushed branch in its BranchName output variable.
     let (_, answer) = send_event(&t, "", push("refs/heads/release/2.0", &["src/a/b/c.rs"])).await;
-    assert_eq!(started_ids(&answer).len(), 1, "{answer}");
+    let started = started_ids(&answer);
+    assert_eq!(started.len(), 1, "{answer}");
     assert_eq!(execution_count(&t, "app").await, 2);
+    wait_finished(c, "app", &started[0].1).await;
+    let actions = common::engine::action_executions(c, "app", &started[0].1).await;
+    let source = actions
+        .iter()
+        .find(|a| a.action_name() == Some("Source"))
+        .unwrap();
+    let variables = source.output().unwrap().output_variables().unwrap();
+    assert_eq!(variables["BranchName"], "release/2.0");
+    assert_eq!(
+        variables["CommitId"],
+        "4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"
+    );
 }
 
 #[tokio::test]

@@ -280,6 +280,7 @@ fn requested_revision(execution: &PipelineExecutionRecord, action: &str) -> Opti
             change_id: None,
             summary: None,
             url: None,
+            branch: None,
         });
     }
     execution
@@ -291,6 +292,7 @@ fn requested_revision(execution: &PipelineExecutionRecord, action: &str) -> Opti
             change_id: Some(r.revision_change_id.clone()),
             summary: r.summary.clone(),
             url: None,
+            branch: r.branch.clone(),
         })
 }
 

@@ -122,6 +122,7 @@ pub async fn run(store: &ArtifactStore, task: &Task) -> Outcome {
         change_id: Some(etag),
         summary: Some(summary.clone()),
         url: None,
+        branch: None,
     };
     super::succeeded(summary, variables, None, Some(revision))
 }

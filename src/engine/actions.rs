@@ -360,6 +360,7 @@ pub fn simulated_outcome(
             change_id: Some(pick.change_id.clone()),
             summary: Some(pick.summary.clone()),
             url: pick.url.clone(),
+            branch: given.as_ref().and_then(|g| g.branch.clone()),
         });
         vars
     } else {
@@ -398,6 +399,7 @@ pub fn given_revision(
             change_id: None,
             summary: None,
             url: None,
+            branch: None,
         });
     }
     execution
@@ -410,6 +412,7 @@ pub fn given_revision(
             change_id: Some(r.revision_change_id.clone()),
             summary: r.summary.clone(),
             url: None,
+            branch: r.branch.clone(),
         })
 }
 
@@ -533,6 +536,7 @@ pub fn finish_action(
                         .unwrap_or_else(|| revision.value.clone()),
                     created: now,
                     summary: revision.summary.clone(),
+                    branch: revision.branch.clone(),
                 },
             );
         }

@@ -988,6 +988,7 @@ pub fn put_action_revision(
         revision_change_id: revision.revision_change_id.clone(),
         created: revision.created,
         summary: None,
+        branch: None,
     };
     record.runtime.current_revisions.insert(key, pinned.clone());
     let id = start_execution(

@@ -27,6 +27,8 @@ pub struct GivenRevision {
     pub change_id: Option<String>,
     pub summary: Option<String>,
     pub url: Option<String>,
+    /// The branch a git revision was pushed to, when known.
+    pub branch: Option<String>,
 }
 
 pub fn hex(len: usize) -> String {
@@ -112,10 +114,10 @@ pub fn source_outputs(
             let message = given
                 .and_then(|g| g.summary.clone())
                 .unwrap_or_else(|| "Simulated commit by codepipeline-local".into());
-            let branch = configuration
-                .get("BranchName")
-                .or_else(|| configuration.get("Branch"))
-                .cloned()
+            let branch = given
+                .and_then(|g| g.branch.clone())
+                .or_else(|| configuration.get("BranchName").cloned())
+                .or_else(|| configuration.get("Branch").cloned())
                 .unwrap_or_else(|| "main".into());
             vars.insert("CommitId".into(), commit.clone());
             vars.insert("CommitMessage".into(), message.clone());

@@ -157,6 +157,9 @@ pub struct ActionRevisionRecord {
     pub revision_change_id: String,
     pub created: Timestamp,
     pub summary: Option<String>,
+    /// The branch the revision was pushed to (webhooks and git events).
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 /// Where an execution is in its pipeline.

@@ -132,6 +132,7 @@ pub fn succeed(
             change_id: Some(r.change_identifier),
             summary: r.revision_summary,
             url: None,
+            branch: None,
         }),
         updated_by: None,
     };

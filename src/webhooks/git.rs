@@ -59,6 +59,19 @@ pub struct PullRequestEvent {
 }
 
 impl GitEvent {
+    /// The branch whose head the event's commit is: the pushed branch, or a pull request's
+    /// source branch.
+    pub fn source_branch(&self) -> Option<String> {
+        self.branch
+            .as_deref()
+            .map(|b| b.strip_prefix("refs/heads/").unwrap_or(b).to_string())
+            .or_else(|| {
+                self.pull_request
+                    .as_ref()
+                    .and_then(|p| p.source_branch.clone())
+            })
+    }
+
     /// Checks the event's shape; the error is for the caller.
     pub fn check(&self) -> Result<(), String> {
         if self.repository.trim().is_empty() {

@@ -236,6 +236,11 @@ async fn deliver(
                     revision_change_id: commit,
                     created: Timestamp::now(),
                     summary,
+                    branch: payload
+                        .get("ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("refs/heads/"))
+                        .map(str::to_string),
                 },
             )])
         })
@@ -388,6 +393,7 @@ async fn git_event(
                         revision_change_id: event.commit.clone(),
                         created,
                         summary: event.message.clone(),
+                        branch: event.source_branch(),
                     },
                 )
             })
