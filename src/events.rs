@@ -29,6 +29,11 @@ impl EventBus {
         self.sender.subscribe()
     }
 
+    /// Whether anyone listens: events are only built when someone does.
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     /// Publishes one event: `detail` goes under the EventBridge envelope.
     pub fn publish(&self, scope: &Scope, detail_type: &str, resource_arn: &str, detail: Value) {
         if self.sender.receiver_count() == 0 {

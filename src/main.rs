@@ -3,6 +3,13 @@ use codepipeline_local::admin::health;
 use codepipeline_local::config::{Config, Flags};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc: under load the server allocates many small, short-lived values from several
+/// threads, where glibc's malloc spends its time growing per-thread arenas (see the README's
+/// Performance section).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() {
     let flags = Flags::parse();

@@ -111,7 +111,10 @@ async fn next_event(
 /// Logs every state change (target `codepipeline_local::events`, level info) with its
 /// pipeline, execution id, stage, action and state. Started by `main` when that level is on.
 pub fn spawn_event_log(app: &App) {
-    if !tracing::enabled!(target: "codepipeline_local::events", tracing::Level::INFO) {
+    // Every stage and action change is a lot of lines (and costs throughput): this log is
+    // for `--log-level codepipeline_local::events=debug`. Executions starting and ending are
+    // logged by the engine at info.
+    if !tracing::enabled!(target: "codepipeline_local::events", tracing::Level::DEBUG) {
         return;
     }
     let mut receiver = app.events.subscribe();
@@ -137,7 +140,7 @@ fn log_event(event: &Value) {
         Some(crate::events::ACTION_DETAIL_TYPE) => "action",
         _ => "other",
     };
-    tracing::info!(
+    tracing::debug!(
         target: "codepipeline_local::events",
         kind,
         pipeline = %field(&detail["pipeline"]),

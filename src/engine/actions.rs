@@ -481,15 +481,16 @@ pub fn finish_action(
             state_name = "ABANDONED";
         }
     }
-    let record = record.clone();
-    if let Some(seq) = runtime
-        .execution_ids
-        .get(&record.pipeline_execution_id)
-        .copied()
-    {
-        runtime.touch(seq);
-    }
-    let Some(execution) = runtime.execution_mut(&record.pipeline_execution_id) else {
+    // Disjoint borrows of the runtime: the finished record is read while its execution is
+    // updated (no clone of the record).
+    let Some(record) = runtime.action_executions.get(&action_sequence) else {
+        return false;
+    };
+    let Some(&seq) = runtime.execution_ids.get(&record.pipeline_execution_id) else {
+        return true;
+    };
+    runtime.touched.insert(seq);
+    let Some(execution) = runtime.executions.get_mut(&seq) else {
         return true;
     };
     execution.last_update_time = now;
@@ -542,7 +543,7 @@ pub fn finish_action(
         }
     }
     if let Some(action) = action {
-        cx.publish_action(pipeline_name, pipeline_arn, &record, action, state_name);
+        cx.publish_action(pipeline_name, pipeline_arn, record, action, state_name);
     }
     true
 }

@@ -79,6 +79,9 @@ impl Cx<'_> {
         execution: &PipelineExecutionRecord,
         state: &str,
     ) {
+        if !self.app.events.has_subscribers() {
+            return;
+        }
         self.app.events.publish(
             &self.region.scope,
             PIPELINE_DETAIL_TYPE,
@@ -106,6 +109,9 @@ impl Cx<'_> {
         stage: &str,
         state: &str,
     ) {
+        if !self.app.events.has_subscribers() {
+            return;
+        }
         self.app.events.publish(
             &self.region.scope,
             STAGE_DETAIL_TYPE,
@@ -130,6 +136,9 @@ impl Cx<'_> {
         action: &ActionDeclaration,
         state: &str,
     ) {
+        if !self.app.events.has_subscribers() {
+            return;
+        }
         let type_id = &action.action_type_id;
         self.app.events.publish(
             &self.region.scope,
@@ -452,6 +461,7 @@ pub fn start_execution(
     }
     let arn = record.arn.clone();
     if let Some(execution) = record.runtime.execution(&id) {
+        tracing::info!(pipeline, execution_id = %id, trigger = ?execution.trigger.trigger_type, "execution started");
         cx.publish_execution(pipeline, &arn, execution, "STARTED");
     }
     advance(cx, state, pipeline);

@@ -528,6 +528,7 @@ pub fn finish_execution(
         PipelineExecutionStatus::Cancelled => "CANCELED",
         _ => "RESUMED",
     };
+    tracing::info!(pipeline = name, execution_id = %execution.id, status = %status, "execution finished");
     cx.publish_execution(name, arn, execution, event);
     runtime.sync_active(seq);
 }
