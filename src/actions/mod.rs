@@ -129,19 +129,12 @@ pub struct Starting<'a> {
 pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Option<String>) {
     let execution = starting.execution;
     let action = starting.action;
-    let variables: BTreeMap<String, String> = execution
-        .variables
+    let scope = engine::variables::VariableScope::of(execution);
+    let variables: BTreeMap<String, String> = scope
+        .pipeline_variables
         .iter()
-        .filter_map(|v| Some((v.name.clone()?, v.resolved_value.clone()?)))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let scope = engine::variables::VariableScope {
-        execution_id: &execution.id,
-        pipeline_variables: variables
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
-        namespaces: &execution.namespaces,
-    };
     // References that do not resolve are left as they are (the shell sees them).
     let resolve = |text: &str| scope.resolve(text).unwrap_or_else(|_| text.to_string());
     let environment = action
@@ -202,7 +195,7 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
         commands,
         inputs,
         outputs,
-        revision: requested_revision(execution, &action.name),
+        revision: engine::actions::requested_revision(execution, &action.name),
         timeout: engine::actions::action_timeout(action).unwrap_or(config.local_executor_timeout),
     };
     let shown = match work {
@@ -264,36 +257,6 @@ pub fn report(
     if engine::finish_action_by_id(&cx, &mut state, pipeline, action_execution_id, outcome) {
         engine::advance(&cx, &mut state, pipeline);
     }
-}
-
-/// The revision an execution asks a source action for: a sourceRevisions override, or the one
-/// it was started for (PutActionRevision, triggers). Otherwise the source reads the latest.
-fn requested_revision(execution: &PipelineExecutionRecord, action: &str) -> Option<GivenRevision> {
-    if let Some(o) = execution
-        .source_overrides
-        .iter()
-        .find(|o| o.action_name == action)
-    {
-        return Some(GivenRevision {
-            kind: Some(o.revision_type),
-            value: o.revision_value.clone(),
-            change_id: None,
-            summary: None,
-            url: None,
-            branch: None,
-        });
-    }
-    execution
-        .pinned_revisions
-        .get(action)
-        .map(|r| GivenRevision {
-            kind: None,
-            value: r.revision_id.clone(),
-            change_id: Some(r.revision_change_id.clone()),
-            summary: r.summary.clone(),
-            url: None,
-            branch: r.branch.clone(),
-        })
 }
 
 /// A succeeded outcome with these parts (the rest empty).

@@ -76,18 +76,7 @@ pub fn start_action(
         .expect("the execution starting an action exists");
 
     let configuration = action.configuration.clone().unwrap_or_default();
-    let resolved = {
-        let scope = VariableScope {
-            execution_id: &execution.id,
-            pipeline_variables: execution
-                .variables
-                .iter()
-                .filter_map(|v| Some((v.name.as_deref()?, v.resolved_value.as_deref()?)))
-                .collect(),
-            namespaces: &execution.namespaces,
-        };
-        scope.resolve_map(&configuration)
-    };
+    let resolved = VariableScope::of(execution).resolve_map(&configuration);
     let input_artifacts: Vec<ArtifactDetail> = action
         .input_artifacts
         .iter()
@@ -380,12 +369,10 @@ pub fn simulated_outcome(
     }
 }
 
-/// The revision a source action must use: a sourceRevisions override of this execution, else
-/// the action's current revision (PutActionRevision, or what it picked up last time).
-pub fn given_revision(
-    runtime: &PipelineRuntime,
+/// The revision an execution asks a source action for: a sourceRevisions override, or the
+/// revision it was started for (PutActionRevision, webhooks, git events).
+pub fn requested_revision(
     execution: &PipelineExecutionRecord,
-    stage: &str,
     action: &str,
 ) -> Option<GivenRevision> {
     if let Some(o) = execution
@@ -402,18 +389,34 @@ pub fn given_revision(
             branch: None,
         });
     }
-    execution
-        .pinned_revisions
-        .get(action)
-        .or_else(|| runtime.current_revisions.get(&action_key(stage, action)))
-        .map(|r| GivenRevision {
-            kind: None,
-            value: r.revision_id.clone(),
-            change_id: Some(r.revision_change_id.clone()),
-            summary: r.summary.clone(),
-            url: None,
-            branch: r.branch.clone(),
-        })
+    execution.pinned_revisions.get(action).map(revision_of)
+}
+
+/// The revision a simulated source action uses: the requested one, else the action's current
+/// revision (what it picked up last time), as a repository head stays until something is pushed.
+pub fn given_revision(
+    runtime: &PipelineRuntime,
+    execution: &PipelineExecutionRecord,
+    stage: &str,
+    action: &str,
+) -> Option<GivenRevision> {
+    requested_revision(execution, action).or_else(|| {
+        runtime
+            .current_revisions
+            .get(&action_key(stage, action))
+            .map(revision_of)
+    })
+}
+
+fn revision_of(r: &ActionRevisionRecord) -> GivenRevision {
+    GivenRevision {
+        kind: None,
+        value: r.revision_id.clone(),
+        change_id: Some(r.revision_change_id.clone()),
+        summary: r.summary.clone(),
+        url: None,
+        branch: r.branch.clone(),
+    }
 }
 
 /// Applies an outcome to an in-progress action execution. Returns false when the action had

@@ -286,18 +286,7 @@ fn start_rules(
         let sequence = runtime.next_rule_sequence;
         let execution = &runtime.executions[&seq];
         let configuration = rule.configuration.clone().unwrap_or_default();
-        let resolved = {
-            let scope = VariableScope {
-                execution_id: &execution.id,
-                pipeline_variables: execution
-                    .variables
-                    .iter()
-                    .filter_map(|v| Some((v.name.as_deref()?, v.resolved_value.as_deref()?)))
-                    .collect(),
-                namespaces: &execution.namespaces,
-            };
-            scope.resolve_map(&configuration)
-        };
+        let resolved = VariableScope::of(execution).resolve_map(&configuration);
         let behavior = matching_condition_rule(&cx.app.config.rules, name, &stage.name, rule);
         let mut record = RuleExecutionRecord {
             id: uuid::Uuid::new_v4().to_string(),

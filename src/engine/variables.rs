@@ -12,7 +12,20 @@ pub struct VariableScope<'a> {
     pub namespaces: &'a BTreeMap<String, BTreeMap<String, String>>,
 }
 
-impl VariableScope<'_> {
+impl<'a> VariableScope<'a> {
+    /// The variables an action (or rule) of this execution sees.
+    pub fn of(execution: &'a crate::engine::PipelineExecutionRecord) -> Self {
+        VariableScope {
+            execution_id: &execution.id,
+            pipeline_variables: execution
+                .variables
+                .iter()
+                .filter_map(|v| Some((v.name.as_deref()?, v.resolved_value.as_deref()?)))
+                .collect(),
+            namespaces: &execution.namespaces,
+        }
+    }
+
     fn lookup(&self, namespace: &str, name: &str) -> Option<String> {
         match namespace {
             "codepipeline" => match name {
