@@ -2,7 +2,6 @@
 //! latest execution, and the latest execution of each of its actions.
 
 use super::executions::pipeline;
-use super::pipelines::MASK;
 use crate::app::App;
 use crate::engine::{ActionExecutionRecord, ConditionRun, PipelineRuntime, Position, Runner};
 use crate::model::*;
@@ -23,7 +22,6 @@ pub fn get_pipeline_state(
         .iter()
         .map(|stage| stage_state(runtime, stage))
         .collect();
-    let _ = MASK;
     Ok(GetPipelineStateOutput {
         pipeline_name: Some(input.name.clone()),
         pipeline_version: Some(record.version()),

@@ -98,7 +98,7 @@ pub fn check_pipeline(
                     )));
                 }
             }
-            check_action(pipeline, stage, action, v2, ctx)?;
+            check_action(action, v2, ctx)?;
         }
         check_artifact_flow(stage, stage_index, &mut produced)?;
     }
@@ -373,8 +373,6 @@ fn check_conditions(stage: &StageDeclaration, v2: bool) -> Result<(), ApiError> 
 }
 
 fn check_action(
-    pipeline: &PipelineDeclaration,
-    stage: &StageDeclaration,
     action: &ActionDeclaration,
     v2: bool,
     ctx: &StructureContext,
@@ -405,7 +403,6 @@ fn check_action(
             action.name
         )));
     }
-    let _ = pipeline;
     let inputs = action.input_artifacts.as_ref().map_or(0, Vec::len) as i64;
     let outputs = action.output_artifacts.as_ref().map_or(0, Vec::len) as i64;
     for (kind, count, bounds) in [
@@ -453,7 +450,6 @@ fn check_action(
         ))
         },
     )?;
-    let _ = stage;
     Ok(())
 }
 
