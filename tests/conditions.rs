@@ -65,16 +65,7 @@ fn codecommit_source() -> ActionDeclaration {
 
 /// Source (CodeCommit on main) -> Build (the given stage) -> Deploy.
 fn conditioned_pipeline(name: &str, build: StageDeclaration) -> PipelineDeclaration {
-    let deploy = action(
-        "Deploy",
-        type_id(ActionCategory::Deploy, ActionOwner::Aws, "CodeDeploy"),
-        &["Src"],
-        &[],
-    )
-    .configuration("ApplicationName", "app")
-    .configuration("DeploymentGroupName", "group")
-    .build()
-    .unwrap();
+    let deploy = codedeploy("Deploy", "Src");
     pipeline(name)
         .pipeline_type(PipelineType::V2)
         .stages(stage("Source", vec![codecommit_source()]))

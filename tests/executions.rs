@@ -15,19 +15,7 @@ fn three_stage_pipeline(name: &str) -> PipelineDeclaration {
             "Build",
             vec![codebuild("Build", "SourceOutput", &["BuildOutput"])],
         ))
-        .stages(stage(
-            "Deploy",
-            vec![action(
-                "Deploy",
-                type_id(ActionCategory::Deploy, ActionOwner::Aws, "CodeDeploy"),
-                &["BuildOutput"],
-                &[],
-            )
-            .configuration("ApplicationName", "app")
-            .configuration("DeploymentGroupName", "group")
-            .build()
-            .unwrap()],
-        ))
+        .stages(stage("Deploy", vec![codedeploy("Deploy", "BuildOutput")]))
         .build()
         .unwrap()
 }

@@ -886,6 +886,39 @@ async fn queryable_properties_must_be_required_and_not_secret() {
     assert_eq!(err.code(), Some("ValidationException"));
 }
 
+/// An action type declaration run by job workers, with artifact bounds (min, max).
+fn job_worker_type(
+    category: ActionCategory,
+    owner: &str,
+    provider: &str,
+    inputs: (i32, i32),
+    outputs: (i32, i32),
+) -> aws_sdk_codepipeline::types::builders::ActionTypeDeclarationBuilder {
+    let bounds = |(min, max): (i32, i32)| {
+        ActionTypeArtifactDetails::builder()
+            .minimum_count(min)
+            .maximum_count(max)
+            .build()
+    };
+    ActionTypeDeclaration::builder()
+        .id(ActionTypeIdentifier::builder()
+            .category(category)
+            .owner(owner)
+            .provider(provider)
+            .version("1")
+            .build()
+            .unwrap())
+        .executor(
+            ActionTypeExecutor::builder()
+                .r#type(ExecutorType::JobWorker)
+                .configuration(ExecutorConfiguration::builder().build())
+                .build()
+                .unwrap(),
+        )
+        .input_artifact_details(bounds(inputs))
+        .output_artifact_details(bounds(outputs))
+}
+
 #[tokio::test]
 async fn get_and_update_action_type_declarations() {
     let t = start_with(manual_config()).await;
@@ -924,44 +957,24 @@ async fn get_and_update_action_type_declarations() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ActionTypeNotFoundException"));
 
-    let partner = ActionTypeDeclaration::builder()
-        .id(ActionTypeIdentifier::builder()
-            .category(ActionCategory::Test)
-            .owner("ThirdParty")
-            .provider("Partner")
-            .version("1")
+    let partner = job_worker_type(
+        ActionCategory::Test,
+        "ThirdParty",
+        "Partner",
+        (1, 1),
+        (0, 0),
+    )
+    .properties(
+        ActionTypeProperty::builder()
+            .name("ApiKey")
+            .optional(false)
+            .key(false)
+            .no_echo(true)
             .build()
-            .unwrap())
-        .executor(
-            ActionTypeExecutor::builder()
-                .r#type(ExecutorType::JobWorker)
-                .configuration(ExecutorConfiguration::builder().build())
-                .build()
-                .unwrap(),
-        )
-        .input_artifact_details(
-            ActionTypeArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ActionTypeArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .properties(
-            ActionTypeProperty::builder()
-                .name("ApiKey")
-                .optional(false)
-                .key(false)
-                .no_echo(true)
-                .build()
-                .unwrap(),
-        )
-        .description("A partner test action")
-        .build();
+            .unwrap(),
+    )
+    .description("A partner test action")
+    .build();
     c.update_action_type()
         .action_type(partner)
         .send()
@@ -997,34 +1010,7 @@ async fn get_and_update_action_type_declarations() {
         .unwrap_err();
     assert_eq!(err.code(), Some("InvalidActionDeclarationException"));
 
-    let aws_owned = ActionTypeDeclaration::builder()
-        .id(ActionTypeIdentifier::builder()
-            .category(ActionCategory::Source)
-            .owner("AWS")
-            .provider("S3")
-            .version("1")
-            .build()
-            .unwrap())
-        .executor(
-            ActionTypeExecutor::builder()
-                .r#type(ExecutorType::JobWorker)
-                .configuration(ExecutorConfiguration::builder().build())
-                .build()
-                .unwrap(),
-        )
-        .input_artifact_details(
-            ActionTypeArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .output_artifact_details(
-            ActionTypeArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .build();
+    let aws_owned = job_worker_type(ActionCategory::Source, "AWS", "S3", (0, 0), (1, 1)).build();
     let err = c
         .update_action_type()
         .action_type(aws_owned)
@@ -1038,16 +1024,7 @@ async fn get_and_update_action_type_declarations() {
 async fn deploy_actions_list_their_targets() {
     let t = start_with(manual_config()).await;
     let c = &t.client;
-    let deploy = action(
-        "Deploy",
-        type_id(ActionCategory::Deploy, ActionOwner::Aws, "CodeDeploy"),
-        &["Src"],
-        &[],
-    )
-    .configuration("ApplicationName", "app")
-    .configuration("DeploymentGroupName", "group")
-    .build()
-    .unwrap();
+    let deploy = codedeploy("Deploy", "Src");
     let declaration = pipeline("targets")
         .stages(stage("Source", vec![s3_source("Source", "Src")]))
         .stages(stage("Deploy", vec![deploy]))

@@ -234,6 +234,20 @@ pub fn codebuild(name: &str, input: &str, outputs: &[&str]) -> ActionDeclaration
     .unwrap()
 }
 
+/// A CodeDeploy deploy action reading `input`.
+pub fn codedeploy(name: &str, input: &str) -> ActionDeclaration {
+    action(
+        name,
+        type_id(ActionCategory::Deploy, ActionOwner::Aws, "CodeDeploy"),
+        &[input],
+        &[],
+    )
+    .configuration("ApplicationName", "app")
+    .configuration("DeploymentGroupName", "group")
+    .build()
+    .unwrap()
+}
+
 /// A manual approval action.
 pub fn manual_approval(name: &str) -> ActionDeclaration {
     action(
