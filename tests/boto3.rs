@@ -1,6 +1,6 @@
 //! boto3 (botocore), as Python users drive the server: `endpoint_url`, a paginator over
 //! ListPipelines, an execution run to Succeeded, a modelled error class. boto3 comes with
-//! moto[server], which `.ci/run` installs; without python3 and boto3 this test fails.
+//! moto[server], which `scripts/test-prereqs.sh` installs; without python3 and boto3 this test fails.
 
 mod common;
 
@@ -63,6 +63,11 @@ print(json.dumps({"names": names, "arn": arn, "status": status, "error": error})
 
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_creates_pages_runs_and_reads_modelled_errors() {
+    let boto3 = Command::new("python3").args(["-c", "import boto3"]).output();
+    assert!(
+        boto3.is_ok_and(|o| o.status.success()),
+        "python3 with boto3 is needed: run scripts/test-prereqs.sh"
+    );
     let t = common::start_with(common::engine::manual_config()).await;
     let url = t.url.clone();
     let output = tokio::task::spawn_blocking(move || {
@@ -74,7 +79,7 @@ async fn boto3_creates_pages_runs_and_reads_modelled_errors() {
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .output()
-            .expect("python3 runs (install python3 and boto3)")
+            .expect("python3 runs (then run scripts/test-prereqs.sh for boto3)")
     })
     .await
     .unwrap();

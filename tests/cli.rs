@@ -34,7 +34,7 @@ async fn aws(url: &str, args: &[&str]) -> Output {
     let description = format!("aws codepipeline {}", args.join(" "));
     tokio::task::spawn_blocking(move || {
         command.output().unwrap_or_else(|e| {
-            panic!("cannot run the aws CLI ({e}); install it with `pip install awscli`")
+            panic!("cannot run the aws CLI ({e}): run scripts/test-prereqs.sh")
         })
     })
     .await

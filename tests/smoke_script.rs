@@ -28,7 +28,7 @@ async fn the_compose_smoke_script_passes_against_the_server() {
     let aws = std::process::Command::new("aws").arg("--version").output();
     assert!(
         aws.is_ok_and(|o| o.status.success()),
-        "the aws CLI is needed on PATH (pip install awscli)"
+        "the aws CLI is needed on PATH: run scripts/test-prereqs.sh"
     );
     let output = tokio::time::timeout(Duration::from_secs(90), command.output())
         .await

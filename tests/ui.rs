@@ -1,7 +1,7 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`) driven by
 //! playwright-core (`tests/ui/`, `npm ci` there) approves a pending manual approval, and the
 //! SDK then sees the execution succeed. Needs node, chromium and `tests/ui/node_modules`; this
-//! test fails, not skips, without them (`.ci/run` installs them).
+//! test fails, not skips, without them (`scripts/test-prereqs.sh` installs them).
 
 mod common;
 
@@ -20,16 +20,16 @@ fn require_browser_tools() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).exists(),
-        "{chromium} not found: install Debian's chromium (apt-get install -y chromium chromium-driver)"
+        "{chromium} not found: run scripts/test-prereqs.sh (installs Chromium, Node.js and playwright-core)"
     );
     let node = std::process::Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
-        "node not found: install Node.js"
+        "node not found: run scripts/test-prereqs.sh (installs Chromium, Node.js and playwright-core)"
     );
     assert!(
         ui_dir().join("node_modules/playwright-core").exists(),
-        "playwright-core not installed: run `npm ci` in tests/ui"
+        "playwright-core not installed: run scripts/test-prereqs.sh (or `npm ci` in tests/ui)"
     );
 }
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian/Ubuntu machine that has the Rust toolchain
+# and python3 (with pip): the aws CLI, boto3 and moto's server (PyPI); Chromium, Node.js and npm
+# (Debian packages, through apt-get, as root or with sudo) and playwright-core (tests/ui, npm ci).
+# Whatever is already there is kept. Safe to run again.
+#
+# Run it directly, or source it (scripts/test.sh does) to keep the PATH and CHROMIUM it sets.
+set -euo pipefail
+
+prereqs_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# pip: a virtualenv or a CI Python takes a plain install; a Debian system Python (PEP 668) needs a
+# user install that overrides the "externally managed" guard.
+pip_install() {
+    python3 -m pip install --quiet "$@" \
+        || python3 -m pip install --quiet --user "$@" \
+        || python3 -m pip install --quiet --user --break-system-packages "$@"
+}
+
+# Scripts that pip installs land next to the interpreter or in the user base.
+PATH="$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))'):$(python3 -m site --user-base)/bin:$PATH"
+export PATH
+
+# Debian packages, apt-get update once.
+apt_updated=0
+apt_install() {
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+    if [[ $apt_updated -eq 0 ]]; then
+        "${sudo[@]}" apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# The aws CLI (tests/cli.rs, tests/smoke_script.rs, examples).
+if ! command -v aws >/dev/null 2>&1; then
+    echo "test-prereqs: installing the aws CLI (pip install awscli)"
+    pip_install awscli
+    hash -r
+fi
+aws --version
+
+# moto's server (S3, IAM, CloudFormation, ... on loopback for the real-action tests) and boto3.
+if ! python3 -c 'import moto.server, flask, flask_cors, boto3' >/dev/null 2>&1; then
+    echo "test-prereqs: installing moto[server] and boto3 (pip)"
+    pip_install 'moto[server]' boto3
+fi
+python3 -c 'import moto, boto3; print("moto", moto.__version__, "boto3", boto3.__version__)'
+
+# The dashboard's browser test (tests/ui.rs): Chromium, Node.js and playwright-core (which
+# downloads no browser).
+if [[ -z "${CHROMIUM:-}" && ! -x /usr/bin/chromium ]]; then
+    if grep -qi '^ID=debian' /etc/os-release 2>/dev/null; then
+        echo "test-prereqs: installing Debian's chromium"
+        apt_install chromium
+    elif command -v google-chrome >/dev/null 2>&1; then
+        # Ubuntu's chromium package is a snap stub; GitHub's runners ship Google Chrome.
+        CHROMIUM="$(command -v google-chrome)"
+    else
+        apt_install chromium
+    fi
+fi
+if [[ -n "${CHROMIUM:-}" ]]; then export CHROMIUM; fi
+"${CHROMIUM:-/usr/bin/chromium}" --version
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "test-prereqs: installing Debian's nodejs and npm"
+    apt_install nodejs npm
+fi
+node --version
+if [[ ! -d "$prereqs_root/tests/ui/node_modules/playwright-core" ]]; then
+    (cd "$prereqs_root/tests/ui" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# A C compiler for the bundled SQLite (rusqlite) and ring.
+if ! command -v cc >/dev/null 2>&1; then
+    echo "test-prereqs: installing a C compiler (gcc)"
+    apt_install gcc libc6-dev
+fi
+echo "test-prereqs: all set"
