@@ -9,18 +9,6 @@ set -euo pipefail
 
 prereqs_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# pip: a virtualenv or a CI Python takes a plain install; a Debian system Python (PEP 668) needs a
-# user install that overrides the "externally managed" guard.
-pip_install() {
-    python3 -m pip install --quiet "$@" \
-        || python3 -m pip install --quiet --user "$@" \
-        || python3 -m pip install --quiet --user --break-system-packages "$@"
-}
-
-# Scripts that pip installs land next to the interpreter or in the user base.
-PATH="$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))'):$(python3 -m site --user-base)/bin:$PATH"
-export PATH
-
 # Debian packages, apt-get update once.
 apt_updated=0
 apt_install() {
@@ -32,6 +20,24 @@ apt_install() {
     fi
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
 }
+
+# pip: a virtualenv or a CI Python takes a plain install; a Debian system Python (PEP 668) needs a
+# user install that overrides the "externally managed" guard.
+pip_install() {
+    python3 -m pip install --quiet "$@" \
+        || python3 -m pip install --quiet --user "$@" \
+        || python3 -m pip install --quiet --user --break-system-packages "$@"
+}
+
+# Debian's python3 comes without pip.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "test-prereqs: installing pip (Debian's python3-pip)"
+    apt_install python3-pip
+fi
+
+# Scripts that pip installs land next to the interpreter or in the user base.
+PATH="$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))'):$(python3 -m site --user-base)/bin:$PATH"
+export PATH
 
 # The aws CLI (tests/cli.rs, tests/smoke_script.rs, examples).
 if ! command -v aws >/dev/null 2>&1; then
