@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian/Ubuntu machine that has the Rust toolchain
-# and python3 (with pip): the aws CLI, boto3 and moto's server (PyPI); Chromium, Node.js and npm
+# and python3: pip, the aws CLI, boto3, moto's server and maturin (PyPI); Chromium, Node.js and npm
 # (Debian packages, through apt-get, as root or with sudo) and playwright-core (tests/ui, npm ci).
 # Whatever is already there is kept. Safe to run again.
 #
@@ -53,6 +53,14 @@ if ! python3 -c 'import moto.server, flask, flask_cors, boto3' >/dev/null 2>&1; 
     pip_install 'moto[server]' boto3
 fi
 python3 -c 'import moto, boto3; print("moto", moto.__version__, "boto3", boto3.__version__)'
+
+# maturin builds the Python wheel that carries the binary (tests/wheel.rs).
+if ! command -v maturin >/dev/null 2>&1; then
+    echo "test-prereqs: installing maturin (pip)"
+    pip_install 'maturin>=1.5,<2'
+    hash -r
+fi
+maturin --version
 
 # The dashboard's browser test (tests/ui.rs): Chromium, Node.js and playwright-core (which
 # downloads no browser).
