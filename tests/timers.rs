@@ -1,14 +1,16 @@
 //! Timers are cancelled when what they guard finishes: the count of armed timers on
 //! `GET /_codepipeline-local/health` returns to where it was once approvals are answered, jobs
-//! finished by a worker, executions stopped and abandoned, pipelines deleted, regions reset. And
+//! finished by a worker, executions stopped and abandoned, conditions overridden, pipelines
+//! deleted, regions reset. And
 //! PollForJobs hands out exactly the jobs of its type with thousands of other jobs queued (the
 //! queue is indexed by action type), also after a restart and an admin import.
 
 mod common;
 
+use aws_sdk_codepipeline::types::Result as ConditionResult;
 use aws_sdk_codepipeline::types::*;
 use aws_sdk_codepipeline::Client;
-use codepipeline_local::engine::behavior::Behavior;
+use codepipeline_local::engine::behavior::{Behavior, ConditionRuleBehavior};
 use codepipeline_local::Config;
 use common::engine::*;
 use common::*;
@@ -367,6 +369,84 @@ async fn a_region_reset_cancels_its_timers_only() {
     assert_eq!(pending_timers(&t).await, before + PIPELINES as u64);
     let response = reset("").await.expect("reset all");
     assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(pending_timers(&t).await, before);
+}
+
+/// A V2 pipeline whose Build stage waits on a beforeEntry CloudWatchAlarm rule.
+fn gated_pipeline(name: &str) -> PipelineDeclaration {
+    let alarm = RuleDeclaration::builder()
+        .name("Alarm")
+        .rule_type_id(
+            RuleTypeId::builder()
+                .category(RuleCategory::Rule)
+                .owner(RuleOwner::Aws)
+                .provider("CloudWatchAlarm")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .configuration("AlarmName", "HighErrorRate")
+        .build()
+        .unwrap();
+    let build = StageDeclaration::builder()
+        .name("Build")
+        .actions(codebuild("Build", "Src", &[]))
+        .before_entry(
+            BeforeEntryConditions::builder()
+                .conditions(
+                    Condition::builder()
+                        .result(ConditionResult::Fail)
+                        .rules(alarm)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    pipeline(name)
+        .pipeline_type(PipelineType::V2)
+        .stages(stage("Source", vec![s3_source("Source", "Src")]))
+        .stages(build)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn overridden_or_stopped_conditions_cancel_their_rule_timers() {
+    let mut config = manual_config();
+    config.rules.push(ConditionRuleBehavior {
+        provider: Some("CloudWatchAlarm".into()),
+        duration_ms: Some(3_600_000),
+        ..ConditionRuleBehavior::default()
+    });
+    let t = start_with(config).await;
+    let c = &t.client;
+    let before = pending_timers(&t).await;
+    let names = names("gated", 2);
+    let ids = create_and_start(c, &names, gated_pipeline).await;
+    // One rule evaluation armed per execution, waiting an hour.
+    wait_pending(&t, before + 2).await;
+
+    c.override_stage_condition()
+        .pipeline_name(&names[0])
+        .stage_name("Build")
+        .pipeline_execution_id(&ids[0])
+        .condition_type(ConditionType::BeforeEntry)
+        .send()
+        .await
+        .unwrap();
+    wait_status(c, &names[0], &ids[0], PipelineExecutionStatus::Succeeded).await;
+    assert_eq!(pending_timers(&t).await, before + 1);
+
+    c.stop_pipeline_execution()
+        .pipeline_name(&names[1])
+        .pipeline_execution_id(&ids[1])
+        .abandon(true)
+        .send()
+        .await
+        .unwrap();
+    wait_status(c, &names[1], &ids[1], PipelineExecutionStatus::Stopped).await;
     assert_eq!(pending_timers(&t).await, before);
 }
 
