@@ -1097,6 +1097,48 @@ fn percentile_ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
+/// PollForJobs for a type with nothing queued: with no other job, then with `foreign` jobs of
+/// another type queued (CodeBuild in worker mode: each auto-started execution waits on a job).
+/// The queue is indexed by action type, so the second figure should match the first.
+async fn poll_cost(foreign: usize, connections: usize) -> (Stats, Stats) {
+    let config = std::env::temp_dir().join(format!("cpl-bench-poll-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        "[[actions]]\nprovider = \"CodeBuild\"\nbehavior = \"worker\"\n",
+    )
+    .unwrap();
+    let limit = (foreign * 2).to_string();
+    let (server, _) = spawn_ours(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--max-pipelines",
+        &limit,
+    ])
+    .await;
+    let poll = bytes(json!({"actionTypeId": {
+        "category": "Deploy", "owner": "AWS", "provider": "CodeDeploy", "version": "1"
+    }}));
+    let body = move |_: usize, _: u64| poll.clone();
+    let second = Duration::from_secs(1);
+    let alone = measure(
+        server.addr,
+        "PollForJobs",
+        connections,
+        second,
+        body.clone(),
+    )
+    .await;
+    fan_out(server.addr, "CreatePipeline", connections, foreign, |i| {
+        create_body(&format!("poll-{i:05}"))
+    })
+    .await;
+    // The executions reach their Build job just after their creation is answered.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let crowded = measure(server.addr, "PollForJobs", connections, second, body).await;
+    let _ = std::fs::remove_file(&config);
+    (alone, crowded)
+}
+
 async fn run() {
     let seconds = env_number("BENCH_SECONDS", 3);
     let connections = env_number("BENCH_CONNECTIONS", 16) as usize;
@@ -1129,6 +1171,9 @@ async fn run() {
     let (rss_history, history_statuses, history_start_seconds) =
         history_rss(hist_pipelines, hist_each, connections).await;
     eprintln!("history: done");
+    let poll_foreign = if quick { 500 } else { 2_500 };
+    let (poll_alone, poll_crowded) = poll_cost(poll_foreign, connections).await;
+    eprintln!("poll cost: done");
 
     println!("\n## codepipeline-local vs moto — `cargo bench --bench compare`\n");
     println!(
@@ -1186,6 +1231,18 @@ async fn run() {
             state.p50_ms(),
             state.p99_ms(),
             mib(*rss)
+        );
+    }
+
+    println!("\n### PollForJobs with other jobs queued (1 s each, {connections} connections)\n");
+    println!("| Jobs of other types queued | req/s | p50 ms | p99 ms |");
+    println!("|---:|---:|---:|---:|");
+    for (n, stats) in [(0, &poll_alone), (poll_foreign, &poll_crowded)] {
+        println!(
+            "| {n} | {:.0} | {:.2} | {:.2} |",
+            stats.rps(),
+            stats.p50_ms(),
+            stats.p99_ms()
         );
     }
     println!(

@@ -1,11 +1,12 @@
 //! The shared application handle: configuration and state. Cheap to clone (one `Arc`).
 
 use crate::config::Config;
+use crate::engine::timers::{self, Timers};
 use crate::events::EventBus;
 use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
@@ -14,6 +15,8 @@ pub struct AppInner {
     pub config: Config,
     pub store: Store,
     pub events: EventBus,
+    /// The timer wheel of the engine (one task for all timers of all regions).
+    pub timers: Timers,
 }
 
 impl App {
@@ -24,10 +27,21 @@ impl App {
             None => None,
         };
         let store = Store::open(persistence)?;
-        Ok(App(Arc::new(AppInner {
-            config,
-            store,
-            events: EventBus::default(),
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| format!("codepipeline-local needs a tokio runtime: {e}"))?;
+        // The wheel holds a weak handle: it ends when the application is dropped.
+        Ok(App(Arc::new_cyclic(|app: &Weak<AppInner>| {
+            let app = app.clone();
+            AppInner {
+                config,
+                store,
+                events: EventBus::default(),
+                timers: Timers::start(&runtime, move |(scope, timer)| {
+                    if let Some(app) = app.upgrade() {
+                        timers::fire(&App(app), &scope, timer);
+                    }
+                }),
+            }
         })))
     }
 }

@@ -8,6 +8,7 @@
 //!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
 //! - `config`, `server`: how it runs.
+//! - `runtime`: what performs the engine's effects in time (the timer wheel).
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
 pub mod actions;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod jobs;
 pub mod model;
 pub mod protocol;
+pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod webhooks;

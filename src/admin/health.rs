@@ -1,9 +1,25 @@
-//! `codepipeline-local --healthcheck [URL]`: a minimal HTTP GET for container health checks, so
-//! the runtime image needs no curl.
+//! Health: `GET /_codepipeline-local/health` (the server's own counts, for tools and tests),
+//! and `codepipeline-local --healthcheck [URL]`, a minimal HTTP GET for container health
+//! checks, so the runtime image needs no curl.
 
+use crate::app::App;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// `GET /_codepipeline-local/health`: `timers.pending` counts the armed engine timers (each
+/// is cancelled when what it guards finishes, so the count returns to its level once the work
+/// is done).
+pub async fn status(State(app): State<App>) -> Json<Value> {
+    Json(json!({
+        "status": "running",
+        "version": env!("CARGO_PKG_VERSION"),
+        "timers": { "pending": app.timers.pending().await },
+    }))
+}
 
 /// The health URL of a server listening on `listen`: a wildcard address becomes loopback.
 pub fn default_health_url(listen: &str) -> String {

@@ -6,6 +6,7 @@
 //! | `GET /_codepipeline-local/state[?account=A&region=R]` | exports state: `[{account, region, state}]` |
 //! | `PUT /_codepipeline-local/state` | imports such a list, replacing those scopes, and resumes their executions |
 //! | `GET /_codepipeline-local/config` | the effective configuration |
+//! | `GET /_codepipeline-local/health` | liveness and internal counts (`health`) |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<App> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(&format!("{ADMIN_PATH}/config"), get(config))
+        .route(&format!("{ADMIN_PATH}/health"), get(health::status))
         .route(&format!("{ADMIN_PATH}/events"), get(events::stream))
         .merge(ui::routes())
 }
@@ -94,6 +96,8 @@ fn bad_request(message: String) -> Response {
 async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Response {
     match query.scope(&app) {
         Some(scope) => {
+            // Cancelled first: a timer armed after the reset belongs to the new state.
+            crate::engine::timers::cancel_scope(&app, &scope);
             app.store.reset(&scope);
             tracing::info!(account = %scope.account, region = %scope.region, "admin: state reset");
             Json(json!({ "reset": [scope_json(&scope)] })).into_response()
@@ -106,6 +110,7 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
                 .map(|r| r.scope.clone())
                 .collect();
             scopes.sort();
+            crate::engine::timers::cancel_all(&app);
             app.store.reset_all();
             tracing::info!(scopes = scopes.len(), "admin: all state reset");
             Json(json!({ "reset": scopes.iter().map(scope_json).collect::<Vec<_>>() }))
@@ -166,6 +171,7 @@ async fn import_state(State(app): State<App>, body: Bytes) -> Response {
             region: item.region,
         };
         let pipelines = item.state.pipelines.len();
+        crate::engine::timers::cancel_scope(&app, &scope);
         let region = app.store.replace(&scope, item.state);
         crate::engine::resume(&app, &region);
         tracing::info!(account = %scope.account, region = %scope.region, pipelines, "admin: state imported");

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::engine::Cx;
 use crate::jobs::results::{self, job_not_found, JobSuccess};
-use crate::jobs::JobRecord;
+use crate::jobs::{JobRecord, QueueKey};
 use crate::model::catalog;
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
@@ -45,17 +45,16 @@ pub fn poll_for_jobs(
         }
     }
     let batch = input.max_batch_size.unwrap_or(1).clamp(1, MAX_BATCH as i64) as usize;
-    let picked = take_queued(&mut state, batch, |job| {
-        !job.third_party
-            && catalog::same_action_type(&job.action_type_id, id)
-            && query.iter().all(|(k, v)| {
-                job.data
-                    .action_configuration
-                    .as_ref()
-                    .and_then(|c| c.configuration.as_ref())
-                    .and_then(|c| c.get(k))
-                    == Some(v)
-            })
+    // Under the region lock, so no two pollers ever get the same job.
+    let picked = state.jobs.take(&QueueKey::new(id, false), batch, |job| {
+        query.iter().all(|(k, v)| {
+            job.data
+                .action_configuration
+                .as_ref()
+                .and_then(|c| c.configuration.as_ref())
+                .and_then(|c| c.get(k))
+                == Some(v)
+        })
     });
     let jobs = picked
         .into_iter()
@@ -147,33 +146,6 @@ pub fn put_job_failure_result(
     worker_job_mut(&mut state, &input.job_id)?;
     results::fail(&cx, &mut state, &input.job_id, input.failure_details)?;
     Ok(Empty::default())
-}
-
-/// Takes up to `batch` queued jobs matching `wanted`, oldest first, marking them Dispatched:
-/// under the region lock, so no two pollers ever get the same job.
-pub fn take_queued(
-    state: &mut RegionState,
-    batch: usize,
-    wanted: impl Fn(&JobRecord) -> bool,
-) -> Vec<JobRecord> {
-    let board = &mut state.jobs;
-    let ids: Vec<(u64, String)> = board
-        .queue
-        .iter()
-        .filter(|(_, id)| board.jobs.get(*id).is_some_and(&wanted))
-        .take(batch)
-        .map(|(seq, id)| (*seq, id.clone()))
-        .collect();
-    let mut picked = Vec::with_capacity(ids.len());
-    for (seq, id) in ids {
-        board.queue.remove(&seq);
-        if let Some(job) = board.jobs.get_mut(&id) {
-            job.status = JobStatus::Dispatched;
-            picked.push(job.clone());
-        }
-        board.touch(&id);
-    }
-    picked
 }
 
 /// A job served through the (non-ThirdParty) job calls.

@@ -165,6 +165,7 @@ pub fn delete_pipeline(
         state.dirty.versions.remove(&input.name);
     }
     state.jobs.remove_pipeline(&input.name);
+    crate::engine::timers::cancel_pipeline(app, &ctx.scope, &input.name);
     Ok(Empty::default())
 }
 

@@ -2,12 +2,11 @@
 //! AcknowledgeThirdPartyJob, PutThirdPartyJobSuccessResult, PutThirdPartyJobFailureResult.
 //! Each job handed out gets a client id; later calls must present it as `clientToken`.
 
-use super::jobs::{invalid_nonce, take_queued};
+use super::jobs::invalid_nonce;
 use crate::app::App;
 use crate::engine::Cx;
 use crate::jobs::results::{self, job_not_found, JobSuccess};
-use crate::jobs::JobRecord;
-use crate::model::catalog;
+use crate::jobs::{JobRecord, QueueKey};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::RegionState;
@@ -30,9 +29,7 @@ pub fn poll_for_third_party_jobs(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     let batch = input.max_batch_size.unwrap_or(1).clamp(1, 100) as usize;
-    let picked = take_queued(&mut state, batch, |job| {
-        job.third_party && catalog::same_action_type(&job.action_type_id, id)
-    });
+    let picked = state.jobs.take(&QueueKey::new(id, true), batch, |_| true);
     let mut jobs = Vec::with_capacity(picked.len());
     for job in picked {
         let client_id = uuid::Uuid::new_v4().to_string();

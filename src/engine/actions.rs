@@ -8,7 +8,7 @@ use super::behavior::{matching_rule, Behavior};
 use super::simulate::{self, GivenRevision};
 use super::state::*;
 use super::variables::VariableScope;
-use super::{Cx, Timer};
+use super::{Cx, Subject, Timer};
 use crate::jobs::JobRecord;
 use crate::model::*;
 use std::collections::BTreeMap;
@@ -254,6 +254,7 @@ pub fn start_action(
                 cx.schedule(
                     action_timeout(action).unwrap_or(cx.app.config.job_timeout),
                     Timer::JobTimeout {
+                        pipeline: pipeline_name.to_string(),
                         job_id: new_job.id.clone(),
                     },
                 );
@@ -489,6 +490,11 @@ pub fn finish_action(
     let Some(record) = runtime.action_executions.get(&action_sequence) else {
         return false;
     };
+    // Its timer (simulated end, approval or job timeout) has nothing left to guard.
+    cx.cancel_timer(pipeline_name, Subject::Action(record.id.clone()));
+    if let Some(job_id) = &record.job_id {
+        cx.cancel_timer(pipeline_name, Subject::Job(job_id.clone()));
+    }
     let Some(&seq) = runtime.execution_ids.get(&record.pipeline_execution_id) else {
         return true;
     };

@@ -17,7 +17,7 @@ use super::behavior::{matching_condition_rule, RuleOutcome};
 use super::progress::{finish_stage, restart_stage, set_phase};
 use super::state::*;
 use super::variables::VariableScope;
-use super::{Cx, Effects, Timer};
+use super::{Cx, Effects, Subject, Timer};
 use crate::model::*;
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ pub fn step(
         return false;
     };
     if stopping {
-        abandon_rules(runtime, seq, &stage.name);
+        abandon_rules(cx, name, runtime, seq, &stage.name);
         finish_stage(
             cx,
             name,
@@ -479,7 +479,7 @@ fn variable_check(
 }
 
 /// Marks the in-progress rules of a stage's conditions Abandoned.
-fn abandon_rules(runtime: &mut PipelineRuntime, seq: u64, stage: &str) {
+fn abandon_rules(cx: &Cx, name: &str, runtime: &mut PipelineRuntime, seq: u64, stage: &str) {
     let sequences: Vec<u64> = runtime.executions[&seq]
         .stages
         .get(stage)
@@ -495,6 +495,7 @@ fn abandon_rules(runtime: &mut PipelineRuntime, seq: u64, stage: &str) {
             if rule.status == RuleExecutionStatus::InProgress {
                 rule.status = RuleExecutionStatus::Abandoned;
                 rule.last_update_time = Timestamp::now();
+                cx.cancel_timer(name, Subject::Rule(s));
             }
         }
     }
@@ -503,6 +504,8 @@ fn abandon_rules(runtime: &mut PipelineRuntime, seq: u64, stage: &str) {
 /// OverrideStageCondition: the in-progress condition counts as met; its running rules are
 /// abandoned. Returns false when no such condition is in progress.
 pub fn override_condition(
+    cx: &Cx,
+    name: &str,
     runtime: &mut PipelineRuntime,
     seq: u64,
     stage: &str,
@@ -525,6 +528,7 @@ pub fn override_condition(
             if rule.status == RuleExecutionStatus::InProgress {
                 rule.status = RuleExecutionStatus::Abandoned;
                 rule.last_update_time = Timestamp::now();
+                cx.cancel_timer(name, Subject::Rule(s));
             }
         }
     }

@@ -3,8 +3,8 @@
 //! All execution state lives in the region's store (see `state`). Every change — a new
 //! execution, an action finishing, a transition enabled, an approval, a job result, a timer — is
 //! applied under the region lock and followed by `advance`, which moves every execution of the
-//! pipeline as far as the rules allow (`progress`). Time only enters through tokio timers that
-//! report back (`Timer`): no polling loops.
+//! pipeline as far as the rules allow (`progress`). Time only enters through timers that report
+//! back (`timers`): no polling loops.
 
 pub mod actions;
 pub mod behavior;
@@ -12,16 +12,18 @@ pub mod conditions;
 mod progress;
 pub mod simulate;
 pub mod state;
+pub mod timers;
 pub mod variables;
 
 pub use actions::Outcome;
 pub use progress::run_order_groups;
 pub use state::*;
+pub use timers::{Subject, Timer};
 
 use crate::app::App;
 use crate::events::{ACTION_DETAIL_TYPE, PIPELINE_DETAIL_TYPE, STAGE_DETAIL_TYPE};
 use crate::model::*;
-use crate::protocol::{ApiError, Scope};
+use crate::protocol::ApiError;
 use crate::store::{PipelineRecord, Region, RegionState};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -34,44 +36,7 @@ pub struct Cx<'a> {
     pub region: &'a Arc<Region>,
 }
 
-/// Something that happens later, reported back to the engine by a tokio timer.
-#[derive(Debug, Clone)]
-pub enum Timer {
-    /// A simulated action's duration has passed.
-    FinishSimulated {
-        pipeline: String,
-        action_execution_id: String,
-    },
-    /// A manual approval was not answered in time.
-    ApprovalTimeout {
-        pipeline: String,
-        action_execution_id: String,
-    },
-    /// A job was not finished in time.
-    JobTimeout { job_id: String },
-    /// A stage-condition rule's evaluation is due.
-    FinishRule {
-        pipeline: String,
-        rule_sequence: u64,
-    },
-}
-
 impl Cx<'_> {
-    /// Fires `timer` after `delay` (a zero delay still goes through the scheduler, so the
-    /// caller's state change is visible before the timer's).
-    pub fn schedule(&self, delay: Duration, timer: Timer) {
-        let app = self.app.clone();
-        let scope = self.region.scope.clone();
-        tokio::spawn(async move {
-            if delay.is_zero() {
-                tokio::task::yield_now().await;
-            } else {
-                tokio::time::sleep(delay).await;
-            }
-            fire(&app, &scope, timer);
-        });
-    }
-
     pub fn publish_execution(
         &self,
         pipeline: &str,
@@ -165,90 +130,6 @@ impl Cx<'_> {
                 "output-artifacts": record.output_artifacts,
             }),
         );
-    }
-}
-
-/// Handles a timer that fired.
-pub fn fire(app: &App, scope: &Scope, timer: Timer) {
-    let region = app.store.region(scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
-    let mut state = region.lock();
-    match timer {
-        Timer::FinishSimulated {
-            pipeline,
-            action_execution_id,
-        } => {
-            let Some(record) = state.pipelines.get_mut(&pipeline) else {
-                return;
-            };
-            let arn = record.arn.clone();
-            let runtime = &mut record.runtime;
-            let Some(&seq) = runtime.action_execution_ids.get(&action_execution_id) else {
-                return;
-            };
-            let Some(action) = runtime.action_executions.get(&seq) else {
-                return;
-            };
-            if action.is_finished() {
-                return;
-            }
-            let outcome = actions::simulated_outcome(&cx, runtime, action);
-            actions::finish_action(&cx, &pipeline, &arn, runtime, seq, outcome);
-            advance(&cx, &mut state, &pipeline);
-        }
-        Timer::ApprovalTimeout {
-            pipeline,
-            action_execution_id,
-        } => {
-            let finished = finish_action_by_id(
-                &cx,
-                &mut state,
-                &pipeline,
-                &action_execution_id,
-                Outcome::failed("JobFailed", "The approval request timed out"),
-            );
-            if finished {
-                advance(&cx, &mut state, &pipeline);
-            }
-        }
-        Timer::FinishRule {
-            pipeline,
-            rule_sequence,
-        } => {
-            let Some(record) = state.pipelines.get_mut(&pipeline) else {
-                return;
-            };
-            if conditions::evaluate_rule(&cx, &pipeline, &mut record.runtime, rule_sequence) {
-                advance(&cx, &mut state, &pipeline);
-            }
-        }
-        Timer::JobTimeout { job_id } => {
-            let Some(job) = state.jobs.jobs.get(&job_id) else {
-                return;
-            };
-            if job.is_finished() {
-                return;
-            }
-            let (pipeline, action_execution_id) =
-                (job.pipeline.clone(), job.action_execution_id.clone());
-            state.jobs.finish(&job_id, JobStatus::TimedOut);
-            let finished = finish_action_by_id(
-                &cx,
-                &mut state,
-                &pipeline,
-                &action_execution_id,
-                Outcome::failed(
-                    "JobFailed",
-                    "The job timed out: no worker finished it in time",
-                ),
-            );
-            if finished {
-                advance(&cx, &mut state, &pipeline);
-            }
-        }
     }
 }
 
@@ -1080,6 +961,7 @@ pub fn resume(app: &App, region: &Arc<Region>) {
                                 .unwrap_or(app.config.job_timeout)
                                 .saturating_sub(elapsed(created)),
                             Timer::JobTimeout {
+                                pipeline: name.clone(),
                                 job_id: job_id.clone(),
                             },
                         );
@@ -1145,7 +1027,7 @@ pub fn override_stage_condition(
         ConditionType::BeforeEntry => conditions::BEFORE_ENTRY,
         ConditionType::OnSuccess => conditions::ON_SUCCESS,
     };
-    if !conditions::override_condition(runtime, seq, stage, kind) {
+    if !conditions::override_condition(cx, pipeline, runtime, seq, stage, kind) {
         return Err(ApiError::new(
             ErrorCode::ConditionNotOverridableException,
             format!(

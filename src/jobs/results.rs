@@ -3,7 +3,7 @@
 
 use super::JobRecord;
 use crate::engine::simulate::GivenRevision;
-use crate::engine::{self, Cx, Outcome, Timer};
+use crate::engine::{self, Cx, Outcome, Subject, Timer};
 use crate::model::*;
 use crate::protocol::ApiError;
 use crate::store::RegionState;
@@ -71,6 +71,7 @@ pub fn succeed(
     }
     let job = job_taking_results(state, job_id)?.clone();
     state.jobs.finish(job_id, JobStatus::Succeeded);
+    cx.cancel_timer(&job.pipeline, Subject::Job(job.id.clone()));
     let details = result.execution_details.unwrap_or_default();
     if let Some(token) = result.continuation_token {
         // Still running: the action stays InProgress and a new job carries the token.
@@ -116,7 +117,10 @@ pub fn succeed(
         }
         cx.schedule(
             cx.app.config.job_timeout,
-            Timer::JobTimeout { job_id: next_id },
+            Timer::JobTimeout {
+                pipeline: job.pipeline.clone(),
+                job_id: next_id,
+            },
         );
         return Ok(());
     }
@@ -151,6 +155,7 @@ pub fn fail(
 ) -> Result<(), ApiError> {
     let job = job_taking_results(state, job_id)?.clone();
     state.jobs.finish(job_id, JobStatus::Failed);
+    cx.cancel_timer(&job.pipeline, Subject::Job(job.id.clone()));
     let outcome = Outcome::Failed {
         code: failure.r#type.as_str().to_string(),
         message: failure.message,

@@ -278,7 +278,7 @@ impl Persistence {
                 if job.is_finished() {
                     state.jobs.finished.push_back(job.id.clone());
                 } else if job.status == crate::model::JobStatus::Queued {
-                    state.jobs.queue.insert(job.sequence, job.id.clone());
+                    state.jobs.queued.insert(job);
                 }
             }
         }
