@@ -14,6 +14,8 @@ pub struct AppInner {
     pub config: Config,
     pub store: Store,
     pub events: EventBus,
+    /// The real actions running in the background (see `actions::running`).
+    pub running: crate::actions::running::Running,
 }
 
 impl App {
@@ -28,6 +30,7 @@ impl App {
             config,
             store,
             events: EventBus::default(),
+            running: Default::default(),
         })))
     }
 }
