@@ -210,6 +210,20 @@ mod tests {
         SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
     }
 
+    /// Sets the uncompressed size a one-entry zip declares (local and central headers).
+    fn lie_about_the_size(bytes: &mut [u8], size: u32) {
+        // The entry's local header starts the file; the central directory is at the end.
+        let local = 22;
+        let central = bytes
+            .windows(4)
+            .rposition(|w| w == b"PK\x01\x02")
+            .expect("central header")
+            + 24;
+        for offset in [local, central] {
+            bytes[offset..offset + 4].copy_from_slice(&size.to_le_bytes());
+        }
+    }
+
     #[test]
     fn names_that_could_escape_are_unsafe() {
         for name in [
@@ -302,6 +316,15 @@ mod tests {
             max_bytes: 2 * 1024 * 1024,
             ..LIMITS
         };
+        let err = unpack(&bomb, &out, &loose).unwrap_err();
+        assert_eq!(
+            err.message("A"),
+            "Input artifact 'A' unpacks to more than 2097152 bytes (the limit, --artifact-max-uncompressed-bytes)"
+        );
+        // The same bomb declaring 1 byte: its real bytes are counted.
+        let mut bytes = std::fs::read(&bomb).unwrap();
+        lie_about_the_size(&mut bytes, 1);
+        std::fs::write(&bomb, &bytes).unwrap();
         let err = unpack(&bomb, &out, &loose).unwrap_err();
         assert_eq!(
             err.message("A"),
