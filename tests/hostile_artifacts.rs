@@ -188,6 +188,7 @@ async fn a_zip64_entry_declaring_a_huge_size_or_a_damaged_zip_fails_cleanly() {
         w.write_all(b"<html></html>").unwrap();
     });
     declare_size(&mut huge, 1 << 63);
+    let zip_len = huge.len();
     let moto = Moto::start().await;
     let s3 = moto.s3();
     buckets(&moto, huge).await;
@@ -197,7 +198,10 @@ async fn a_zip64_entry_declaring_a_huge_size_or_a_damaged_zip_fails_cleanly() {
     let c = &t.client;
     create(c, "huge", s3_deploy("Src", "site-bucket", "site")).await;
     create(c, "huge-build", commands(&["true"], "Src", None)).await;
-    let limit = "Input artifact 'Src' unpacks to more than 1073741824 bytes (the limit, --artifact-max-uncompressed-bytes)";
+    // Refused on its declared size, without inflating anything.
+    let limit = format!(
+        "Input artifact 'Src' unpacks to more than 100 times the size of its zip file ({zip_len} bytes; the limit, --artifact-max-compression-ratio): it looks like a zip bomb"
+    );
     assert_eq!(failure_of(c, "huge", "Deploy").await, limit);
     assert_eq!(failure_of(c, "huge-build", "Commands").await, limit);
 
