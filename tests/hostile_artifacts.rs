@@ -218,6 +218,45 @@ async fn a_zip64_entry_declaring_a_huge_size_or_a_damaged_zip_fails_cleanly() {
     assert!(keys(&s3, "site-bucket", "").await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_limits_apply() {
+    let two_files = codepipeline_local::actions::artifacts::zip_bytes(&[("a", b"a"), ("b", b"b")]);
+    let moto = Moto::start().await;
+    buckets(&moto, two_files).await;
+    let mut config = real_config(&moto);
+    config.artifact_max_entries = 1;
+    let t = start_with(config).await;
+    create(&t.client, "limited", s3_deploy("Src", "site-bucket", "site")).await;
+    assert_eq!(
+        failure_of(&t.client, "limited", "Deploy").await,
+        "Input artifact 'Src' holds more than 1 entries (the limit, --artifact-max-entries)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_action_that_hangs_fails_at_its_timeout() {
+    // An "S3 endpoint" that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut config = manual_config();
+    config.s3_endpoint = Some(endpoint);
+    config.real_action_timeout = Duration::from_secs(1);
+    let t = start_with(config).await;
+    create(&t.client, "hangs", codebuild("Build", "Src", &[])).await;
+    assert_eq!(
+        failure_of(&t.client, "hangs", "Source").await,
+        "The action did not finish within 1 seconds and was stopped"
+    );
+    assert!(t.server.app.running.is_empty());
+    silent.abort();
+}
+
 // ---- the local executor's processes ----
 
 /// Whether a process is alive (a zombie is not).

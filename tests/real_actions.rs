@@ -618,9 +618,25 @@ fn the_settings_load_from_flags_and_the_secret_is_never_shown() {
         s3_secret_access_key: Some("hunter2".into()),
         enable_local_executor: Some(true),
         local_executor_timeout_seconds: Some(5),
+        real_action_timeout_seconds: Some(7),
+        artifact_max_entries: Some(10),
+        artifact_max_uncompressed_bytes: Some(2048),
         ..Flags::default()
     })
     .unwrap();
+    assert_eq!(config.real_action_timeout, Duration::from_secs(7));
+    assert_eq!(config.artifact_max_entries, 10);
+    assert_eq!(config.artifact_max_uncompressed_bytes, 2048);
+    assert_eq!(config.artifact_max_compression_ratio, 100, "the default");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "artifact_max_compression_ratio = 20\n").unwrap();
+    let from_file = Config::load(Flags {
+        config: Some(file),
+        ..Flags::default()
+    })
+    .unwrap();
+    assert_eq!(from_file.artifact_max_compression_ratio, 20);
     assert!(config.local_executor);
     assert_eq!(config.local_executor_timeout, Duration::from_secs(5));
     assert_eq!(config.s3_region(), "us-east-1");
