@@ -177,7 +177,10 @@ pub struct Flags {
 
     /// Most files an input artifact may hold when it is unpacked (S3 deploy with Extract, the
     /// local executor) [default: 100000]
-    #[arg(long = "artifact-max-entries", env = "CODEPIPELINE_LOCAL_ARTIFACT_MAX_ENTRIES")]
+    #[arg(
+        long = "artifact-max-entries",
+        env = "CODEPIPELINE_LOCAL_ARTIFACT_MAX_ENTRIES"
+    )]
     pub artifact_max_entries: Option<usize>,
 
     /// Most bytes an input artifact may unpack to [default: 1073741824]

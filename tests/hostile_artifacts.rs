@@ -69,24 +69,36 @@ async fn unsafe_paths_fail_the_s3_deploy_and_the_local_executor_and_nothing_is_w
     let moto = Moto::start().await;
     let s3 = moto.s3();
     let hostile: Vec<(&str, Vec<u8>)> = vec![
-        ("..\\..\\win.txt", zip_with(|w| {
-            w.start_file("..\\..\\win.txt", deflated()).unwrap();
-            w.write_all(b"x").unwrap();
-        })),
-        ("../x", zip_with(|w| {
-            w.start_file("ok.txt", deflated()).unwrap();
-            w.write_all(b"fine").unwrap();
-            w.start_file("../x", deflated()).unwrap();
-            w.write_all(b"x").unwrap();
-        })),
-        ("/abs", zip_with(|w| {
-            w.start_file("/abs", deflated()).unwrap();
-            w.write_all(b"x").unwrap();
-        })),
-        ("link (a symbolic link)", zip_with(|w| {
-            w.add_symlink("link", "/etc/passwd", SimpleFileOptions::default())
-                .unwrap();
-        })),
+        (
+            "..\\..\\win.txt",
+            zip_with(|w| {
+                w.start_file("..\\..\\win.txt", deflated()).unwrap();
+                w.write_all(b"x").unwrap();
+            }),
+        ),
+        (
+            "../x",
+            zip_with(|w| {
+                w.start_file("ok.txt", deflated()).unwrap();
+                w.write_all(b"fine").unwrap();
+                w.start_file("../x", deflated()).unwrap();
+                w.write_all(b"x").unwrap();
+            }),
+        ),
+        (
+            "/abs",
+            zip_with(|w| {
+                w.start_file("/abs", deflated()).unwrap();
+                w.write_all(b"x").unwrap();
+            }),
+        ),
+        (
+            "link (a symbolic link)",
+            zip_with(|w| {
+                w.add_symlink("link", "/etc/passwd", SimpleFileOptions::default())
+                    .unwrap();
+            }),
+        ),
     ];
     buckets(&moto, hostile[0].1.clone()).await;
     let marker = std::env::temp_dir().join(format!("cpl-unsafe-{}", uuid::Uuid::new_v4()));
@@ -226,7 +238,12 @@ async fn the_configured_limits_apply() {
     let mut config = real_config(&moto);
     config.artifact_max_entries = 1;
     let t = start_with(config).await;
-    create(&t.client, "limited", s3_deploy("Src", "site-bucket", "site")).await;
+    create(
+        &t.client,
+        "limited",
+        s3_deploy("Src", "site-bucket", "site"),
+    )
+    .await;
     assert_eq!(
         failure_of(&t.client, "limited", "Deploy").await,
         "Input artifact 'Src' holds more than 1 entries (the limit, --artifact-max-entries)"
@@ -302,7 +319,11 @@ async fn assert_gone(pids: &[u32], when: &str) {
 
 /// A server with the local executor, and a pipeline whose Commands action runs the sleepers.
 async fn sleeping(moto: &Moto, timeout: Duration, pid_file: &Path) -> (TestServer, String) {
-    buckets(moto, codepipeline_local::actions::artifacts::zip_bytes(&[("a", b"a")])).await;
+    buckets(
+        moto,
+        codepipeline_local::actions::artifacts::zip_bytes(&[("a", b"a")]),
+    )
+    .await;
     let mut config = real_config(moto);
     config.local_executor = true;
     config.local_executor_timeout = timeout;

@@ -9,7 +9,6 @@
 mod common;
 
 use aws_sdk_codepipeline::types::*;
-use aws_sdk_codepipeline::Client;
 use codepipeline_local::actions::artifacts::{zip_bytes, zip_entries};
 use codepipeline_local::config::Config;
 use codepipeline_local::engine::behavior::Behavior;
@@ -18,7 +17,7 @@ use common::real::*;
 use common::*;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The contents of one file of a zip.
 fn file_in_zip(bytes: &[u8], name: &str) -> String {

@@ -2,17 +2,17 @@
 //! S3-compatible endpoint (path-style addressing, static credentials), and the zip files
 //! artifacts are made of.
 
+use super::unpack::{unpack, Limits, Unpacked};
+use super::Input;
 use crate::config::Config;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::Client;
 use std::collections::HashMap;
-use super::unpack::{unpack, Limits, Unpacked};
-use super::Input;
 use std::io::{Cursor, Read, Write};
-use tokio::io::AsyncWriteExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use tokio::io::AsyncWriteExt;
 
 /// Why a real action cannot reach its artifacts.
 pub const NO_STORE: &str = "This action needs the real artifact store: start codepipeline-local with --s3-endpoint (an S3-compatible endpoint holding the pipeline's artifact bucket)";
@@ -164,7 +164,14 @@ impl ArtifactStore {
         let read_error = |e: &dyn std::fmt::Display| {
             format!("Could not read input artifact '{name}' from s3://{bucket}/{key}. Error: {e}")
         };
-        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 let e = S3Failure::from_sdk(e);

@@ -98,14 +98,23 @@ mod tests {
 
     /// Whether a process is alive (not gone, not a zombie).
     fn alive(pid: u32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .starts_with('Z')
+        })
     }
 
     async fn pids(file: &Path) -> Vec<u32> {
         for _ in 0..100 {
             if let Ok(text) = std::fs::read_to_string(file) {
-                let pids: Vec<u32> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+                let pids: Vec<u32> = text
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
                 if pids.len() == 2 {
                     return pids;
                 }

@@ -51,7 +51,9 @@ impl UnpackError {
                 format!("Input artifact '{artifact}' contains an unsafe path: {name}")
             }
             UnpackError::Limit(what) => format!("Input artifact '{artifact}' {what}"),
-            UnpackError::Invalid(e) => format!("Input artifact '{artifact}' cannot be extracted: {e}"),
+            UnpackError::Invalid(e) => {
+                format!("Input artifact '{artifact}' cannot be extracted: {e}")
+            }
         }
     }
 }
@@ -183,7 +185,7 @@ pub fn safe_relative_path(name: &str) -> Option<Option<PathBuf>> {
             part => path.push(part),
         }
     }
-    Some(Some(path).filter(|p| p.as_os_str().len() > 0))
+    Some(Some(path).filter(|p| !p.as_os_str().is_empty()))
 }
 
 #[cfg(test)]
@@ -263,7 +265,13 @@ mod tests {
         });
         let out = dir.path().join("out");
         let unpacked = unpack(&archive, &out, &LIMITS).unwrap();
-        assert_eq!(unpacked, Unpacked { files: 2, bytes: 15 });
+        assert_eq!(
+            unpacked,
+            Unpacked {
+                files: 2,
+                bytes: 15
+            }
+        );
         assert!(out.join("empty").is_dir());
         assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"hello");
         #[cfg(unix)]
@@ -285,7 +293,10 @@ mod tests {
                 .unwrap();
         });
         let err = unpack(&archive, &dir.path().join("out"), &LIMITS).unwrap_err();
-        assert_eq!(err, UnpackError::UnsafePath("link (a symbolic link)".into()));
+        assert_eq!(
+            err,
+            UnpackError::UnsafePath("link (a symbolic link)".into())
+        );
         assert!(!dir.path().join("out/link").exists());
     }
 

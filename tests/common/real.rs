@@ -107,7 +107,12 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, versioned: boo
     }
 }
 
-pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: Vec<u8>) -> (String, String) {
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    bytes: Vec<u8>,
+) -> (String, String) {
     let out = s3
         .put_object()
         .bucket(bucket)
@@ -191,7 +196,11 @@ pub fn s3_deploy(input: &str, bucket: &str, prefix: &str) -> ActionDeclaration {
     .unwrap()
 }
 
-pub fn commands(commands: &[&str], input: &str, output: Option<(&str, &[&str])>) -> ActionDeclaration {
+pub fn commands(
+    commands: &[&str],
+    input: &str,
+    output: Option<(&str, &[&str])>,
+) -> ActionDeclaration {
     let mut builder = action(
         "Commands",
         type_id(ActionCategory::Compute, ActionOwner::Aws, "Commands"),
@@ -224,7 +233,9 @@ pub async fn action_detail(
         .unwrap_or_else(|| panic!("no action execution of {name}"))
 }
 
-pub fn output_variables(detail: &ActionExecutionDetail) -> std::collections::HashMap<String, String> {
+pub fn output_variables(
+    detail: &ActionExecutionDetail,
+) -> std::collections::HashMap<String, String> {
     detail
         .output()
         .and_then(|o| o.output_variables())
