@@ -104,6 +104,11 @@ impl Running {
 
 /// The failure of a task that panicked (or was cancelled by the runtime).
 fn crashed(e: tokio::task::JoinError) -> Outcome {
+    Outcome::failed("JobFailed", crash_message(e))
+}
+
+/// What an action that crashed says.
+pub fn crash_message(e: tokio::task::JoinError) -> String {
     let what = match e.try_into_panic() {
         Ok(panic) => panic
             .downcast_ref::<&str>()
@@ -113,10 +118,7 @@ fn crashed(e: tokio::task::JoinError) -> Outcome {
         Err(e) => e.to_string(),
     };
     tracing::error!("a real action crashed: {what}");
-    Outcome::failed(
-        "JobFailed",
-        format!("The action failed because of an internal error of codepipeline-local: {what}"),
-    )
+    format!("The action failed because of an internal error of codepipeline-local: {what}")
 }
 
 /// The failure of an action past its timeout.
