@@ -394,3 +394,68 @@ async fn server_shutdown_kills_the_commands_and_their_children() {
     t.server.shutdown().await.unwrap();
     assert_gone(&pids, "after shutdown").await;
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_to_the_binary_kills_the_commands_and_their_children() {
+    use std::process::{Command, Stdio};
+    let moto = Moto::start().await;
+    buckets(
+        &moto,
+        codepipeline_local::actions::artifacts::zip_bytes(&[("a", b"a")]),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--no-auto-start"])
+            .args(["--s3-endpoint", &moto.url, "--enable-local-executor"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the server binary"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for("the binary to answer", || async {
+        reqwest::get(format!("{url}/health"))
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ())
+    })
+    .await;
+    let c = client(&url, "test", "us-east-1");
+    let list = sleepers(&pid_file);
+    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+    create(&c, "sleepy", commands(&list, "Src", None)).await;
+    start_execution(&c, "sleepy").await;
+    let pids = running_pids(&pid_file).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exited = wait_for("the binary to exit", || {
+        let status = server.0.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    assert!(exited.success(), "{exited}");
+    assert_gone(&pids, "after SIGTERM to the binary").await;
+}
