@@ -17,6 +17,8 @@ pub struct AppInner {
     pub events: EventBus,
     /// The timer wheel of the engine (one task for all timers of all regions).
     pub timers: Timers,
+    /// The real actions running in the background (see `actions::running`).
+    pub running: crate::actions::running::Running,
 }
 
 impl App {
@@ -41,6 +43,7 @@ impl App {
                         timers::fire(&App(app), &scope, timer);
                     }
                 }),
+                running: Default::default(),
             }
         })))
     }

@@ -167,6 +167,37 @@ pub struct Flags {
     )]
     pub local_executor_timeout_seconds: Option<u64>,
 
+    /// Seconds an S3 source or S3 deploy action may run before it fails, unless the action's
+    /// timeoutInMinutes says otherwise [default: 3600]
+    #[arg(
+        long = "real-action-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_REAL_ACTION_TIMEOUT_SECONDS"
+    )]
+    pub real_action_timeout_seconds: Option<u64>,
+
+    /// Most files an input artifact may hold when it is unpacked (S3 deploy with Extract, the
+    /// local executor) [default: 100000]
+    #[arg(
+        long = "artifact-max-entries",
+        env = "CODEPIPELINE_LOCAL_ARTIFACT_MAX_ENTRIES"
+    )]
+    pub artifact_max_entries: Option<usize>,
+
+    /// Most bytes an input artifact may unpack to [default: 1073741824]
+    #[arg(
+        long = "artifact-max-uncompressed-bytes",
+        env = "CODEPIPELINE_LOCAL_ARTIFACT_MAX_UNCOMPRESSED_BYTES"
+    )]
+    pub artifact_max_uncompressed_bytes: Option<u64>,
+
+    /// Most times its zip's size an input artifact may unpack to, past its first MiB (a zip
+    /// bomb guard) [default: 100]
+    #[arg(
+        long = "artifact-max-compression-ratio",
+        env = "CODEPIPELINE_LOCAL_ARTIFACT_MAX_COMPRESSION_RATIO"
+    )]
+    pub artifact_max_compression_ratio: Option<u64>,
+
     /// Lambda endpoint (e.g. LocalStack) that Lambda invoke actions call with the job event;
     /// the function reports back with PutJobSuccessResult (default: simulated)
     #[arg(long = "lambda-endpoint", env = "CODEPIPELINE_LOCAL_LAMBDA_ENDPOINT")]
@@ -208,6 +239,10 @@ pub struct FileConfig {
     pub s3_region: Option<String>,
     pub enable_local_executor: Option<bool>,
     pub local_executor_timeout_seconds: Option<u64>,
+    pub real_action_timeout_seconds: Option<u64>,
+    pub artifact_max_entries: Option<usize>,
+    pub artifact_max_uncompressed_bytes: Option<u64>,
+    pub artifact_max_compression_ratio: Option<u64>,
     pub lambda_endpoint: Option<String>,
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
@@ -262,6 +297,13 @@ pub struct Config {
     pub local_executor: bool,
     #[serde(with = "seconds")]
     pub local_executor_timeout: Duration,
+    /// How long an S3 source or deploy action may run.
+    #[serde(with = "seconds")]
+    pub real_action_timeout: Duration,
+    /// Limits of unpacking an input artifact (see `actions::unpack`).
+    pub artifact_max_entries: usize,
+    pub artifact_max_uncompressed_bytes: u64,
+    pub artifact_max_compression_ratio: u64,
     /// Lambda invoke actions call this endpoint; `None` keeps them simulated.
     pub lambda_endpoint: Option<String>,
     pub codebuild_projects: Vec<CodeBuildProject>,
@@ -298,6 +340,10 @@ impl Default for Config {
             s3_region: None,
             local_executor: false,
             local_executor_timeout: Duration::from_secs(3600),
+            real_action_timeout: Duration::from_secs(3600),
+            artifact_max_entries: 100_000,
+            artifact_max_uncompressed_bytes: 1024 * 1024 * 1024,
+            artifact_max_compression_ratio: 100,
             lambda_endpoint: None,
             codebuild_projects: Vec::new(),
         }
@@ -389,6 +435,23 @@ impl Config {
                 .or(file.local_executor_timeout_seconds)
                 .map(Duration::from_secs)
                 .unwrap_or(d.local_executor_timeout),
+            real_action_timeout: flags
+                .real_action_timeout_seconds
+                .or(file.real_action_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.real_action_timeout),
+            artifact_max_entries: flags
+                .artifact_max_entries
+                .or(file.artifact_max_entries)
+                .unwrap_or(d.artifact_max_entries),
+            artifact_max_uncompressed_bytes: flags
+                .artifact_max_uncompressed_bytes
+                .or(file.artifact_max_uncompressed_bytes)
+                .unwrap_or(d.artifact_max_uncompressed_bytes),
+            artifact_max_compression_ratio: flags
+                .artifact_max_compression_ratio
+                .or(file.artifact_max_compression_ratio)
+                .unwrap_or(d.artifact_max_compression_ratio),
             lambda_endpoint: flags.lambda_endpoint.or(file.lambda_endpoint),
             codebuild_projects: file.codebuild_projects,
         })

@@ -84,11 +84,13 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits for the end.
+    /// Stops accepting connections, stops the real actions (their processes are killed), lets
+    /// in-flight requests finish, and waits for the end.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.app.running.shutdown().await;
         match self.task.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),

@@ -5,7 +5,7 @@
 mod common;
 
 use codepipeline_local::Config;
-use common::moto::Moto;
+use common::real::Moto;
 use std::path::Path;
 use std::time::Duration;
 

@@ -1,170 +1,20 @@
 //! Actions that do real work, against a real S3-compatible server on loopback (moto's server,
-//! started per test as a child process: `python3 -m moto.server`; .ci/run installs it) and, for
-//! Lambda, a fake Lambda endpoint served by the test (moto's Lambda needs Docker): the S3 source
-//! copies the object into the artifact store, a job worker written with the AWS SDK for Rust
-//! downloads and uploads artifacts through the job's S3 locations and credentials, S3 deploy
-//! extracts them, the local executor runs Commands and CodeBuild actions, and Lambda invoke
-//! hands the job event to the function, which reports back with PutJobSuccessResult.
+//! started per test as a child process: `python3 -m moto.server`; .ci/run installs it): the S3
+//! source copies the object into the artifact store, a job worker written with the AWS SDK for
+//! Rust downloads and uploads artifacts through the job's S3 locations and credentials, S3
+//! deploy extracts them, the local executor runs Commands and CodeBuild actions (Lambda invoke:
+//! `tests/lambda_actions.rs`; hostile artifacts and killed processes: `tests/hostile_artifacts.rs`).
 
 mod common;
 
 use aws_sdk_codepipeline::types::*;
-use aws_sdk_codepipeline::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use codepipeline_local::actions::artifacts::{zip_bytes, zip_entries};
 use codepipeline_local::config::Config;
 use codepipeline_local::engine::behavior::Behavior;
 use common::engine::*;
+use common::real::*;
 use common::*;
-use serde_json::Value;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-// ---- moto's S3 server ----
-
-/// moto's server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    async fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect(
-                "python3 must be installed to run moto's S3 server (.ci/run installs moto[server])",
-            );
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut stderr) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = stderr.read_to_string(&mut err);
-                }
-                panic!("moto's server exited ({status}): is moto[server] installed (pip install 'moto[server]')?\n{err}");
-            }
-            if let Ok(response) = reqwest::get(format!("{url}/moto-api/")).await {
-                if response.status().is_success() {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto's server did not answer on {url}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Moto { child, url }
-    }
-
-    /// An S3 client of the endpoint with the emulator's default credentials.
-    fn s3(&self) -> aws_sdk_s3::Client {
-        s3_client(&self.url, "test", "test", "")
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An S3 client as a job worker builds it: the endpoint plus the job's artifactCredentials.
-fn s3_client(endpoint: &str, key: &str, secret: &str, token: &str) -> aws_sdk_s3::Client {
-    let token = Some(token.to_string()).filter(|t| !t.is_empty());
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key, secret, token, None, "job"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, versioned: bool) {
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    if versioned {
-        s3.put_bucket_versioning()
-            .bucket(bucket)
-            .versioning_configuration(
-                aws_sdk_s3::types::VersioningConfiguration::builder()
-                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, bytes: Vec<u8>) -> (String, String) {
-    let out = s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(bytes.into())
-        .send()
-        .await
-        .unwrap();
-    (
-        out.version_id().unwrap_or_default().to_string(),
-        out.e_tag()
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string(),
-    )
-}
-
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    s3.get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"))
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
-}
-
-/// Keys of a bucket under a prefix.
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
-    s3.list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
-}
+use std::time::Duration;
 
 /// The contents of one file of a zip.
 fn file_in_zip(bytes: &[u8], name: &str) -> String {
@@ -178,94 +28,6 @@ fn file_in_zip(bytes: &[u8], name: &str) -> String {
 
 fn names(entries: &[(String, Vec<u8>)]) -> Vec<&str> {
     entries.iter().map(|(n, _)| n.as_str()).collect()
-}
-
-fn real_config(moto: &Moto) -> Config {
-    Config {
-        s3_endpoint: Some(moto.url.clone()),
-        ..manual_config()
-    }
-}
-
-// ---- pipelines ----
-
-fn source(bucket: &str, key: &str, output: &str) -> ActionDeclaration {
-    action(
-        "Source",
-        type_id(ActionCategory::Source, ActionOwner::Aws, "S3"),
-        &[],
-        &[output],
-    )
-    .configuration("S3Bucket", bucket)
-    .configuration("S3ObjectKey", key)
-    .namespace("SourceVariables")
-    .build()
-    .unwrap()
-}
-
-fn s3_deploy(input: &str, bucket: &str, prefix: &str) -> ActionDeclaration {
-    action(
-        "Deploy",
-        type_id(ActionCategory::Deploy, ActionOwner::Aws, "S3"),
-        &[input],
-        &[],
-    )
-    .configuration("BucketName", bucket)
-    .configuration("Extract", "true")
-    .configuration("ObjectKey", prefix)
-    .build()
-    .unwrap()
-}
-
-fn commands(commands: &[&str], input: &str, output: Option<(&str, &[&str])>) -> ActionDeclaration {
-    let mut builder = action(
-        "Commands",
-        type_id(ActionCategory::Compute, ActionOwner::Aws, "Commands"),
-        &[input],
-        &[],
-    )
-    .set_commands(Some(commands.iter().map(|c| c.to_string()).collect()));
-    if let Some((name, files)) = output {
-        builder = builder.output_artifacts(
-            OutputArtifact::builder()
-                .name(name)
-                .set_files(Some(files.iter().map(|f| f.to_string()).collect()))
-                .build()
-                .unwrap(),
-        );
-    }
-    builder.build().unwrap()
-}
-
-async fn action_detail(
-    c: &Client,
-    pipeline: &str,
-    execution_id: &str,
-    name: &str,
-) -> ActionExecutionDetail {
-    action_executions(c, pipeline, execution_id)
-        .await
-        .into_iter()
-        .find(|a| a.action_name() == Some(name))
-        .unwrap_or_else(|| panic!("no action execution of {name}"))
-}
-
-fn output_variables(detail: &ActionExecutionDetail) -> std::collections::HashMap<String, String> {
-    detail
-        .output()
-        .and_then(|o| o.output_variables())
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn error_message(detail: &ActionExecutionDetail) -> String {
-    detail
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.error_details())
-        .and_then(|e| e.message())
-        .unwrap_or_default()
-        .to_string()
 }
 
 // ---- tests ----
@@ -700,149 +462,6 @@ async fn a_missing_source_object_or_bucket_fails_the_source_action() {
     }
 }
 
-// ---- Lambda ----
-
-/// A fake Lambda endpoint: the Invoke REST call records the event, then the "function" reports
-/// back to CodePipeline as a real one would (function `fails` errors instead).
-async fn fake_lambda(
-    listener: tokio::net::TcpListener,
-    codepipeline_url: String,
-) -> Arc<Mutex<Vec<Value>>> {
-    use axum::extract::{Path, State};
-    use axum::routing::post;
-    type Shared = (String, Arc<Mutex<Vec<Value>>>);
-    async fn invoke(
-        State((url, seen)): State<Shared>,
-        Path(function): Path<String>,
-        body: axum::body::Bytes,
-    ) -> axum::response::Response {
-        use axum::response::IntoResponse;
-        let event: Value = serde_json::from_slice(&body).unwrap();
-        seen.lock().unwrap().push(event.clone());
-        if function == "fails" {
-            return (
-                [("x-amz-function-error", "Unhandled")],
-                r#"{"errorMessage":"boom","errorType":"Error"}"#,
-            )
-                .into_response();
-        }
-        let job = &event["CodePipeline.job"];
-        let job_id = job["id"].as_str().unwrap().to_string();
-        let parameters = job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let c = client(&url, "test", "us-east-1");
-        c.put_job_success_result()
-            .job_id(job_id)
-            .output_variables("Echo", parameters)
-            .send()
-            .await
-            .unwrap();
-        "null".into_response()
-    }
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let app = axum::Router::new()
-        .route("/2015-03-31/functions/{function}/invocations", post(invoke))
-        .with_state((codepipeline_url, seen.clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    seen
-}
-
-fn lambda_action(function: &str) -> ActionDeclaration {
-    action(
-        "Invoke",
-        type_id(ActionCategory::Invoke, ActionOwner::Aws, "Lambda"),
-        &["Src"],
-        &[],
-    )
-    .configuration("FunctionName", function)
-    .configuration("UserParameters", "#{SourceVariables.ObjectKey}")
-    .build()
-    .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lambda_invoke_action_hands_the_job_event_to_the_function() {
-    // The fake function needs the emulator's URL and the emulator the function's: bind the
-    // function's port first, serve it once the emulator runs.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let t = start_with(Config {
-        lambda_endpoint: Some(format!("http://{}", listener.local_addr().unwrap())),
-        ..manual_config()
-    })
-    .await;
-    let seen = fake_lambda(listener, t.url.clone()).await;
-    let c = &t.client;
-    for (name, function) in [("lambda-ok", "my-function"), ("lambda-fails", "fails")] {
-        let declaration = pipeline(name)
-            .stages(stage(
-                "Source",
-                vec![action(
-                    "Source",
-                    type_id(ActionCategory::Source, ActionOwner::Aws, "S3"),
-                    &[],
-                    &["Src"],
-                )
-                .configuration("S3Bucket", "source-bucket")
-                .configuration("S3ObjectKey", "app.zip")
-                .namespace("SourceVariables")
-                .build()
-                .unwrap()],
-            ))
-            .stages(stage("Invoke", vec![lambda_action(function)]))
-            .build()
-            .unwrap();
-        c.create_pipeline()
-            .pipeline(declaration)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    let id = start_execution(c, "lambda-ok").await;
-    let done = wait_finished(c, "lambda-ok", &id).await;
-    assert_eq!(done.status(), Some(&PipelineExecutionStatus::Succeeded));
-    let detail = action_detail(c, "lambda-ok", &id, "Invoke").await;
-    assert_eq!(output_variables(&detail)["Echo"], "app.zip");
-    let event = seen.lock().unwrap()[0].clone();
-    let job = &event["CodePipeline.job"];
-    assert_eq!(event.as_object().unwrap().len(), 1);
-    assert!(job["id"].as_str().is_some_and(|id| !id.is_empty()));
-    assert_eq!(job["accountId"], "000000000000");
-    let data = &job["data"];
-    assert_eq!(
-        data["actionConfiguration"]["configuration"]["FunctionName"],
-        "my-function"
-    );
-    assert_eq!(data["inputArtifacts"][0]["name"], "Src");
-    assert_eq!(data["inputArtifacts"][0]["location"]["type"], "S3");
-    assert_eq!(
-        data["inputArtifacts"][0]["location"]["s3Location"]["bucketName"],
-        "artifact-bucket"
-    );
-    assert!(data["artifactCredentials"]["accessKeyId"].is_string());
-    assert!(data.get("actionTypeId").is_none() && data.get("pipelineContext").is_none());
-    // The job never reached the pollers.
-    let polled = c
-        .poll_for_jobs()
-        .action_type_id(type_id(ActionCategory::Invoke, ActionOwner::Aws, "Lambda"))
-        .send()
-        .await
-        .unwrap();
-    assert!(polled.jobs().is_empty());
-
-    // A function that errors fails the action at once.
-    let id = start_execution(c, "lambda-fails").await;
-    let done = wait_finished(c, "lambda-fails", &id).await;
-    assert_eq!(done.status(), Some(&PipelineExecutionStatus::Failed));
-    let detail = action_detail(c, "lambda-fails", &id, "Invoke").await;
-    assert_eq!(
-        error_message(&detail),
-        "The Lambda function 'fails' failed: boom"
-    );
-}
-
 #[test]
 fn the_settings_load_from_flags_and_the_secret_is_never_shown() {
     use clap::CommandFactory;
@@ -852,9 +471,25 @@ fn the_settings_load_from_flags_and_the_secret_is_never_shown() {
         s3_secret_access_key: Some("hunter2".into()),
         enable_local_executor: Some(true),
         local_executor_timeout_seconds: Some(5),
+        real_action_timeout_seconds: Some(7),
+        artifact_max_entries: Some(10),
+        artifact_max_uncompressed_bytes: Some(2048),
         ..Flags::default()
     })
     .unwrap();
+    assert_eq!(config.real_action_timeout, Duration::from_secs(7));
+    assert_eq!(config.artifact_max_entries, 10);
+    assert_eq!(config.artifact_max_uncompressed_bytes, 2048);
+    assert_eq!(config.artifact_max_compression_ratio, 100, "the default");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "artifact_max_compression_ratio = 20\n").unwrap();
+    let from_file = Config::load(Flags {
+        config: Some(file),
+        ..Flags::default()
+    })
+    .unwrap();
+    assert_eq!(from_file.artifact_max_compression_ratio, 20);
     assert!(config.local_executor);
     assert_eq!(config.local_executor_timeout, Duration::from_secs(5));
     assert_eq!(config.s3_region(), "us-east-1");

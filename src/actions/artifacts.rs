@@ -2,6 +2,8 @@
 //! S3-compatible endpoint (path-style addressing, static credentials), and the zip files
 //! artifacts are made of.
 
+use super::unpack::{unpack, Limits, Unpacked};
+use super::Input;
 use crate::config::Config;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -10,6 +12,7 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use tokio::io::AsyncWriteExt;
 
 /// Why a real action cannot reach its artifacts.
 pub const NO_STORE: &str = "This action needs the real artifact store: start codepipeline-local with --s3-endpoint (an S3-compatible endpoint holding the pipeline's artifact bucket)";
@@ -145,27 +148,51 @@ impl ArtifactStore {
         Ok(())
     }
 
-    /// Reads an input artifact, with a message saying what is wrong when it cannot.
-    pub async fn get_artifact(
+    /// Downloads an input artifact into the file `path` (streamed: never whole in memory), with
+    /// a message saying what is wrong when it cannot.
+    pub async fn download_artifact(
         &self,
         name: &str,
         location: Option<&(String, String)>,
-    ) -> Result<Vec<u8>, String> {
+        path: &Path,
+    ) -> Result<(), String> {
         let Some((bucket, key)) = location else {
             return Err(format!(
                 "Input artifact '{name}' was not produced by an earlier action of this execution"
             ));
         };
-        self.get(bucket, key).await.map_err(|e| {
-            if e.no_key() {
-                format!(
-                    "Input artifact '{name}' has no object at s3://{bucket}/{key} on {}: the action that produced it did not upload it (simulated actions write no artifact objects). Error: {e}",
-                    self.endpoint
-                )
-            } else {
-                format!("Could not read input artifact '{name}' from s3://{bucket}/{key}. Error: {e}")
+        let read_error = |e: &dyn std::fmt::Display| {
+            format!("Could not read input artifact '{name}' from s3://{bucket}/{key}. Error: {e}")
+        };
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = S3Failure::from_sdk(e);
+                return Err(if e.no_key() {
+                    format!(
+                        "Input artifact '{name}' has no object at s3://{bucket}/{key} on {}: the action that produced it did not upload it (simulated actions write no artifact objects). Error: {e}",
+                        self.endpoint
+                    )
+                } else {
+                    read_error(&e)
+                });
             }
-        })
+        };
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| format!("Cannot create {}: {e}", path.display()))?;
+        let mut body = out.body.into_async_read();
+        tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(|e| read_error(&e))?;
+        file.flush().await.map_err(|e| read_error(&e))
     }
 
     /// Writes an output artifact, with a message saying what is wrong when it cannot.
@@ -212,14 +239,34 @@ pub fn job_credentials(config: &Config) -> Option<crate::model::AWSSessionCreden
     })
 }
 
-/// Unpacks a zip archive into `dir` (entries escaping `dir` are refused).
-pub fn unzip(bytes: &[u8], dir: &Path) -> Result<(), String> {
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip file: {e}"))?;
-    archive.extract(dir).map_err(|e| e.to_string())
+/// Downloads input artifact `input` and unpacks it into `dir` within `limits` (see
+/// `unpack`); the error is the action's failure message.
+pub async fn unpack_input(
+    store: &ArtifactStore,
+    input: &Input,
+    dir: &Path,
+    limits: Limits,
+) -> Result<Unpacked, String> {
+    let zip = tempfile::NamedTempFile::new()
+        .map_err(|e| format!("Cannot create a temporary file: {e}"))?;
+    store
+        .download_artifact(&input.name, input.location.as_ref(), zip.path())
+        .await?;
+    let dir = dir.to_path_buf();
+    // Inflating is blocking work; the limits bound it.
+    let unpacked = tokio::task::spawn_blocking(move || unpack(zip.path(), &dir, &limits)).await;
+    match unpacked {
+        Ok(Ok(unpacked)) => Ok(unpacked),
+        Ok(Err(e)) => Err(e.message(&input.name)),
+        Err(e) => Err(format!(
+            "Input artifact '{}' cannot be extracted: {e}",
+            input.name
+        )),
+    }
 }
 
-/// The files of a zip archive: (path, contents), directories left out.
+/// The files of a small, trusted zip archive in memory: (path, contents), directories left
+/// out (tests read artifacts with it; actions `unpack` instead).
 pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a zip file: {e}"))?;
@@ -229,11 +276,8 @@ pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         if file.is_dir() {
             continue;
         }
-        let Some(name) = file.enclosed_name() else {
-            continue;
-        };
-        let name = name.to_string_lossy().replace('\\', "/");
-        let mut contents = Vec::with_capacity(file.size() as usize);
+        let name = file.name().to_string();
+        let mut contents = Vec::new();
         file.read_to_end(&mut contents).map_err(|e| e.to_string())?;
         entries.push((name, contents));
     }
@@ -326,14 +370,21 @@ mod tests {
             ]
         );
         let dir = tempfile::tempdir().unwrap();
-        unzip(&bytes, dir.path()).unwrap();
-        let files = walk(dir.path());
+        let archive = dir.path().join("a.zip");
+        std::fs::write(&archive, &bytes).unwrap();
+        let out = dir.path().join("out");
+        let limits = Limits {
+            max_entries: 10,
+            max_bytes: 1024,
+            max_ratio: 10,
+        };
+        unpack(&archive, &out, &limits).unwrap();
+        let files = walk(&out);
         assert_eq!(
             files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             ["a.txt", "dir/b.txt"]
         );
         let again = zip_files(&files).unwrap();
         assert_eq!(zip_entries(&again).unwrap(), entries);
-        assert!(unzip(b"not a zip", dir.path()).is_err());
     }
 }

@@ -71,69 +71,76 @@ pub fn event(job: &crate::jobs::JobRecord) -> Value {
 }
 
 /// Invokes the function of a Lambda job, in a task (callers hold the region lock). The task
-/// waits for that lock, so the job is in the board before the function can report on it.
+/// waits for that lock, so the job is in the board before the function can report on it. A
+/// panic of the task fails the job at once; a hang is bounded by the job's timeout.
 pub fn invoke(app: &App, scope: &Scope, job_id: &str) {
-    let app = app.clone();
-    let scope = scope.clone();
-    let job_id = job_id.to_string();
+    let (app, scope, job_id) = (app.clone(), scope.clone(), job_id.to_string());
+    let call = tokio::spawn(call(app.clone(), scope.clone(), job_id.clone()));
     tokio::spawn(async move {
-        let (function, payload) = {
-            let region = app.store.region(&scope);
-            let state = region.lock();
-            let Some(job) = state.jobs.jobs.get(&job_id) else {
-                return;
-            };
-            if job.is_finished() {
-                return;
-            }
-            let function = job
-                .data
-                .action_configuration
-                .as_ref()
-                .and_then(|c| c.configuration.as_ref())
-                .and_then(|c| c.get("FunctionName"))
-                .cloned()
-                .unwrap_or_default();
-            (function, event(job).to_string())
-        };
-        let Some(client) = client(&app.config) else {
-            return;
-        };
-        let result = client
-            .invoke()
-            .function_name(&function)
-            .payload(Blob::new(payload))
-            .send()
-            .await;
-        let failure = match result {
-            Ok(out) => out.function_error().map(|kind| {
-                let answer: Value = out
-                    .payload()
-                    .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
-                    .unwrap_or(Value::Null);
-                let message = answer
-                    .get("errorMessage")
-                    .and_then(Value::as_str)
-                    .unwrap_or(kind);
-                format!("The Lambda function '{function}' failed: {message}")
-            }),
-            Err(e) => Some(match e.as_service_error() {
-                Some(service) => format!(
-                    "Could not invoke the Lambda function '{function}'. Error: AWS Lambda:{}:{}",
-                    service.code().unwrap_or("Error"),
-                    service.message().unwrap_or_default()
-                ),
-                None => format!(
-                    "Could not invoke the Lambda function '{function}' at {}: {}",
-                    app.config.lambda_endpoint.as_deref().unwrap_or_default(),
-                    aws_sdk_lambda::error::DisplayErrorContext(&e)
-                ),
-            }),
-        };
-        if let Some(message) = failure {
-            fail_job(&app, &scope, &job_id, message);
+        if let Err(e) = call.await {
+            fail_job(&app, &scope, &job_id, super::running::crash_message(e));
         }
     });
+}
+
+/// The invocation of a Lambda job's function; a failed call or a function error fails the job.
+async fn call(app: App, scope: Scope, job_id: String) {
+    let (function, payload) = {
+        let region = app.store.region(&scope);
+        let state = region.lock();
+        let Some(job) = state.jobs.jobs.get(&job_id) else {
+            return;
+        };
+        if job.is_finished() {
+            return;
+        }
+        let function = job
+            .data
+            .action_configuration
+            .as_ref()
+            .and_then(|c| c.configuration.as_ref())
+            .and_then(|c| c.get("FunctionName"))
+            .cloned()
+            .unwrap_or_default();
+        (function, event(job).to_string())
+    };
+    let Some(client) = client(&app.config) else {
+        return;
+    };
+    let result = client
+        .invoke()
+        .function_name(&function)
+        .payload(Blob::new(payload))
+        .send()
+        .await;
+    let failure = match result {
+        Ok(out) => out.function_error().map(|kind| {
+            let answer: Value = out
+                .payload()
+                .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+                .unwrap_or(Value::Null);
+            let message = answer
+                .get("errorMessage")
+                .and_then(Value::as_str)
+                .unwrap_or(kind);
+            format!("The Lambda function '{function}' failed: {message}")
+        }),
+        Err(e) => Some(match e.as_service_error() {
+            Some(service) => format!(
+                "Could not invoke the Lambda function '{function}'. Error: AWS Lambda:{}:{}",
+                service.code().unwrap_or("Error"),
+                service.message().unwrap_or_default()
+            ),
+            None => format!(
+                "Could not invoke the Lambda function '{function}' at {}: {}",
+                app.config.lambda_endpoint.as_deref().unwrap_or_default(),
+                aws_sdk_lambda::error::DisplayErrorContext(&e)
+            ),
+        }),
+    };
+    if let Some(message) = failure {
+        fail_job(&app, &scope, &job_id, message);
+    }
 }
 
 /// Fails a Lambda job that is still waiting for its function, and its action.

@@ -4,19 +4,27 @@
 //! - `artifacts`: the real artifact store, the pipeline's `artifactStore` bucket on an
 //!   S3-compatible endpoint (`--s3-endpoint`), holding zip files under `PIPELINE/ARTIFACT/KEY`.
 //! - `s3_source`, `s3_deploy`: the S3 source and deploy actions against that endpoint.
+//! - `unpack`: unpacking an input artifact's zip within limits, refusing unsafe paths.
 //! - `commands`: the local executor (`--enable-local-executor`) for Commands actions and
-//!   CodeBuild actions of projects given in `[[codebuild_projects]]`.
+//!   CodeBuild actions of projects given in `[[codebuild_projects]]` (`buildspec`), running
+//!   their shell in a process group of its own (`process`).
 //! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
 //!
 //! `engine::actions::start_action` asks `plan` what an action should do. It runs under the
 //! region lock, so it only spawns (`start`): the task does its I/O without any lock, then locks
 //! the region, finishes the action with an `Outcome` and advances the pipeline (`report`).
+//! `running` supervises the tasks (panics and timeouts fail the action) and lets
+//! stop-and-abandon and shutdown stop them.
 
 pub mod artifacts;
+pub mod buildspec;
 pub mod commands;
 pub mod lambda;
+pub mod process;
+pub mod running;
 pub mod s3_deploy;
 pub mod s3_source;
+pub mod unpack;
 
 use crate::app::App;
 use crate::config::Config;
@@ -110,7 +118,7 @@ pub struct Task {
     /// S3 source: a revision this execution must use (sourceRevisions override or
     /// PutActionRevision), not the object's latest version.
     pub revision: Option<GivenRevision>,
-    /// How long the local executor lets the commands run.
+    /// How long the action may run: its `timeoutInMinutes`, else the configured default.
     pub timeout: Duration,
 }
 
@@ -196,7 +204,10 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
         inputs,
         outputs,
         revision: engine::actions::requested_revision(execution, &action.name),
-        timeout: engine::actions::action_timeout(action).unwrap_or(config.local_executor_timeout),
+        timeout: engine::actions::action_timeout(action).unwrap_or(match work {
+            RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
+            RealWork::S3Source | RealWork::S3Deploy => config.real_action_timeout,
+        }),
     };
     let shown = match work {
         RealWork::Commands | RealWork::CodeBuild => {
@@ -207,21 +218,32 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
     };
     let app = cx.app.clone();
     let scope = cx.region.scope.clone();
-    let build_id = shown.0.clone();
-    tokio::spawn(async move {
-        let outcome = run(&app, &task, build_id).await;
-        report(
-            &app,
-            &scope,
-            &task.pipeline,
-            &task.action_execution_id,
-            outcome,
-        );
+    let build_id = shown.0.clone().unwrap_or_default();
+    let id = task.action_execution_id.clone();
+    let timeout = task.timeout;
+    let work = {
+        let (app, task, build_id) = (app.clone(), task.clone(), build_id.clone());
+        async move { run(&app, &task, build_id).await }
+    };
+    let timed_out = {
+        let app = app.clone();
+        let task = task.clone();
+        move || match task.work {
+            RealWork::Commands | RealWork::CodeBuild => {
+                commands::timed_out(&app.config, &task, build_id)
+            }
+            RealWork::S3Source | RealWork::S3Deploy => running::timed_out(timeout),
+        }
+    };
+    let pipeline = task.pipeline;
+    cx.app.running.spawn(&id, timeout, work, timed_out, {
+        let id = id.clone();
+        move |outcome| report(&app, &scope, &pipeline, &id, outcome)
     });
     shown
 }
 
-async fn run(app: &App, task: &Task, build_id: Option<String>) -> Outcome {
+async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
     let config = &app.config;
     let store = artifacts::ArtifactStore::from_config(config);
     match task.work {
@@ -230,11 +252,11 @@ async fn run(app: &App, task: &Task, build_id: Option<String>) -> Outcome {
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
         RealWork::S3Deploy => match &store {
-            Some(store) => s3_deploy::run(store, task).await,
+            Some(store) => s3_deploy::run(store, task, unpack::Limits::of(config)).await,
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
         RealWork::Commands | RealWork::CodeBuild => {
-            commands::run(config, store.as_ref(), task, build_id.unwrap_or_default()).await
+            commands::run(config, store.as_ref(), task, build_id).await
         }
     }
 }

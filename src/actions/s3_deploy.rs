@@ -3,13 +3,19 @@
 //! artifact's zip to `BucketName`/`ObjectKey`. `CacheControl` and `CannedACL` are applied;
 //! content types follow the file extension. `KMSEncryptionKeyARN` is ignored.
 
-use super::artifacts::{zip_entries, ArtifactStore, S3Failure};
+use super::artifacts::{unpack_input, walk, ArtifactStore, S3Failure};
+use super::unpack::Limits;
 use super::Task;
 use crate::engine::Outcome;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ObjectCannedAcl;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-pub async fn run(store: &ArtifactStore, task: &Task) -> Outcome {
+/// Deploys the input artifact. With `Extract = true` it is unpacked to a temporary directory
+/// first (within `limits`, refusing unsafe paths: nothing is uploaded from a bad artifact),
+/// then uploaded file by file from disk.
+pub async fn run(store: &ArtifactStore, task: &Task, limits: Limits) -> Outcome {
     let failed = |message: String| Outcome::failed("JobFailed", message);
     let config = |key: &str| task.configuration.get(key).cloned();
     let bucket = config("BucketName").unwrap_or_default();
@@ -18,41 +24,47 @@ pub async fn run(store: &ArtifactStore, task: &Task) -> Outcome {
     let Some(input) = task.inputs.first() else {
         return failed("The S3 deploy action needs an input artifact".into());
     };
-    let bytes = match store
-        .get_artifact(&input.name, input.location.as_ref())
-        .await
+    let work = match tempfile::Builder::new()
+        .prefix("codepipeline-local-deploy-")
+        .tempdir()
     {
-        Ok(bytes) => bytes,
-        Err(message) => return failed(message),
+        Ok(dir) => dir,
+        Err(e) => return failed(format!("Cannot create a working directory: {e}")),
     };
 
-    let objects: Vec<(String, Vec<u8>)> = if extract {
-        let entries = match zip_entries(&bytes) {
-            Ok(entries) => entries,
-            Err(e) => {
-                return failed(format!(
-                    "Input artifact '{}' cannot be extracted: {e}",
-                    input.name
-                ))
-            }
-        };
+    let objects: Vec<(String, PathBuf)> = if extract {
+        let files = work.path().join("files");
+        if let Err(message) = unpack_input(store, input, &files, limits).await {
+            return failed(message);
+        }
         let prefix = object_key
             .as_deref()
             .map(|p| format!("{}/", p.trim_end_matches('/')))
             .unwrap_or_default();
-        entries
+        walk(&files)
             .into_iter()
-            .map(|(name, contents)| (format!("{prefix}{name}"), contents))
+            .map(|(name, path)| (format!("{prefix}{name}"), path))
             .collect()
     } else {
         let Some(key) = object_key.clone() else {
             return failed("ObjectKey is required when Extract is false".into());
         };
-        vec![(key, bytes)]
+        let path = work.path().join("artifact.zip");
+        if let Err(message) = store
+            .download_artifact(&input.name, input.location.as_ref(), &path)
+            .await
+        {
+            return failed(message);
+        }
+        vec![(key, path)]
     };
 
     let count = objects.len();
-    for (key, contents) in objects {
+    for (key, path) in objects {
+        let body = match ByteStream::from_path(&path).await {
+            Ok(body) => body,
+            Err(e) => return failed(format!("Cannot read {}: {e}", path.display())),
+        };
         let put = store
             .client
             .put_object()
@@ -61,7 +73,7 @@ pub async fn run(store: &ArtifactStore, task: &Task) -> Outcome {
             .content_type(content_type(&key, extract))
             .set_cache_control(config("CacheControl"))
             .set_acl(config("CannedACL").map(|a| ObjectCannedAcl::from(a.as_str())))
-            .body(contents.into())
+            .body(body)
             .send()
             .await;
         if let Err(e) = put {

@@ -485,6 +485,8 @@ pub fn finish_action(
             state_name = "ABANDONED";
         }
     }
+    // Real work still running for it (abandoned, or finished otherwise) is stopped.
+    cx.app.running.cancel(&record.id);
     // Disjoint borrows of the runtime: the finished record is read while its execution is
     // updated (no clone of the record).
     let Some(record) = runtime.action_executions.get(&action_sequence) else {
