@@ -1,12 +1,16 @@
 //! The shared application handle: configuration and state. Cheap to clone (one `Arc`).
 
 use crate::config::Config;
-use crate::engine::timers::{self, Timers};
+use crate::engine::timers::{self, Due, TimerKey};
 use crate::events::EventBus;
+use crate::runtime::timers::TimerWheel;
 use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
 use std::sync::{Arc, Weak};
+
+/// The engine's timer wheel.
+pub type Timers = TimerWheel<TimerKey, Due>;
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);

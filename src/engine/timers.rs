@@ -1,14 +1,14 @@
 //! The engine's timers: a simulated action's end, an approval or job timeout, a rule's
 //! evaluation. Each is keyed by what it guards (`TimerKey`), so that whatever finishes its
 //! subject — an answered approval, a finished job, a stop, a deleted pipeline, a reset —
-//! cancels it. They run on the application's timer wheel (`crate::runtime::timers`); a timer
-//! that fires after its subject is gone finds nothing to do.
+//! cancels it. They run on the application's timer wheel (`App::timers`, a
+//! `crate::runtime::timers::TimerWheel`, reached through the `App` so that the engine does not
+//! import the runtime); a timer that fires after its subject is gone finds nothing to do.
 
 use super::{actions, advance, conditions, finish_action_by_id, Cx, Outcome};
 use crate::app::App;
 use crate::model::JobStatus;
 use crate::protocol::Scope;
-use crate::runtime::timers::TimerWheel;
 use std::time::Duration;
 
 /// Something that happens later, reported back to the engine by the timer wheel.
@@ -53,9 +53,6 @@ pub enum Subject {
 
 /// A timer that fell due, with the account and region it belongs to.
 pub type Due = (Scope, Timer);
-
-/// The application's timer wheel.
-pub type Timers = TimerWheel<TimerKey, Due>;
 
 impl Timer {
     fn guarded(&self) -> (&str, Subject) {

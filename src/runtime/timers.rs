@@ -9,9 +9,9 @@
 //! in a task of its own.
 //!
 //! The wheel knows nothing of what its timers mean (it imports nothing from the crate): its
-//! owner passes the function that handles a due timer. So the engine, which arms timers today,
-//! and the runtime driver that will own the effects (see issue 13) can both use it without
-//! an import pointing up.
+//! owner, the `App`, passes the function that handles a due timer (`engine::timers::fire`).
+//! The engine reaches the wheel through the `App` and never imports this module, so imports
+//! keep pointing down once the runtime driver of the engine-core design owns the effects.
 
 use std::collections::HashMap;
 use std::hash::Hash;
