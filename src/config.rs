@@ -172,6 +172,11 @@ pub struct Flags {
     #[arg(long = "lambda-endpoint", env = "CODEPIPELINE_LOCAL_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
 
+    /// IAM endpoint (LocalStack, moto) that CreatePipeline and UpdatePipeline check the
+    /// pipeline's roleArn against (default: no check)
+    #[arg(long = "iam-endpoint", env = "CODEPIPELINE_LOCAL_IAM_ENDPOINT")]
+    pub iam_endpoint: Option<String>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -209,6 +214,7 @@ pub struct FileConfig {
     pub enable_local_executor: Option<bool>,
     pub local_executor_timeout_seconds: Option<u64>,
     pub lambda_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
     pub codebuild_projects: Vec<CodeBuildProject>,
@@ -264,6 +270,8 @@ pub struct Config {
     pub local_executor_timeout: Duration,
     /// Lambda invoke actions call this endpoint; `None` keeps them simulated.
     pub lambda_endpoint: Option<String>,
+    /// CreatePipeline and UpdatePipeline check roleArn against this IAM; `None`: no check.
+    pub iam_endpoint: Option<String>,
     pub codebuild_projects: Vec<CodeBuildProject>,
 }
 
@@ -299,6 +307,7 @@ impl Default for Config {
             local_executor: false,
             local_executor_timeout: Duration::from_secs(3600),
             lambda_endpoint: None,
+            iam_endpoint: None,
             codebuild_projects: Vec::new(),
         }
     }
@@ -390,6 +399,7 @@ impl Config {
                 .map(Duration::from_secs)
                 .unwrap_or(d.local_executor_timeout),
             lambda_endpoint: flags.lambda_endpoint.or(file.lambda_endpoint),
+            iam_endpoint: flags.iam_endpoint.or(file.iam_endpoint),
             codebuild_projects: file.codebuild_projects,
         })
         .and_then(Config::checked)
@@ -411,7 +421,7 @@ impl Config {
         for rule in &self.actions {
             rule.check()?;
         }
-        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint]
+        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint, &self.iam_endpoint]
             .into_iter()
             .flatten()
         {

@@ -8,6 +8,7 @@
 //!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
 //! - `config`, `server`: how it runs.
+//! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
 pub mod actions;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod jobs;
 pub mod model;
 pub mod protocol;
+pub mod role_check;
 pub mod server;
 pub mod store;
 pub mod webhooks;

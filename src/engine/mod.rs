@@ -9,6 +9,8 @@
 pub mod actions;
 pub mod behavior;
 pub mod conditions;
+pub mod dynamic_outputs;
+pub mod invoke;
 mod progress;
 pub mod simulate;
 pub mod state;
@@ -181,6 +183,13 @@ pub fn fire(app: &App, scope: &Scope, timer: Timer) {
             pipeline,
             action_execution_id,
         } => {
+            if let Some(outcome) =
+                invoke::invoke_target(&cx, &mut state, &pipeline, &action_execution_id)
+            {
+                finish_action_by_id(&cx, &mut state, &pipeline, &action_execution_id, outcome);
+                advance(&cx, &mut state, &pipeline);
+                return;
+            }
             let Some(record) = state.pipelines.get_mut(&pipeline) else {
                 return;
             };

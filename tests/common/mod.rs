@@ -2,7 +2,9 @@
 //! (the AWS SDK for Rust, and raw HTTP for protocol-level checks).
 #![allow(dead_code)]
 
+pub mod aws_cli;
 pub mod engine;
+pub mod moto;
 
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;
