@@ -931,15 +931,13 @@ async fn register_third_party_type(t: &TestServer, provider: &str) {
             ArtifactDetails::builder()
                 .minimum_count(1)
                 .maximum_count(1)
-                .build()
-                .unwrap(),
+                .build(),
         )
         .output_artifact_details(
             ArtifactDetails::builder()
                 .minimum_count(0)
                 .maximum_count(0)
-                .build()
-                .unwrap(),
+                .build(),
         )
         .send()
         .await
