@@ -126,12 +126,7 @@ async fn every_example_runs_to_succeeded_with_default_settings() {
         .into_iter()
         .find(|a| a.action_name() == Some("Release"))
         .unwrap();
-    let started = release
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.external_execution_id())
-        .unwrap()
-        .to_string();
+    let started = external_execution_id(&release);
     let target = run_to_end(c, "invoke-target", &started).await;
     assert_eq!(target.status(), Some(&PipelineExecutionStatus::Succeeded));
     let variables = target.variables();

@@ -22,6 +22,15 @@ async fn create(c: &Client, declaration: PipelineDeclaration) {
         .unwrap();
 }
 
+/// Creates the pipeline, starts an execution and waits until it finishes.
+async fn run(c: &Client, declaration: PipelineDeclaration) -> (String, PipelineExecution) {
+    let name = declaration.name().to_string();
+    create(c, declaration).await;
+    let id = start_execution(c, &name).await;
+    let done = wait_finished(c, &name, &id).await;
+    (id, done)
+}
+
 async fn detail(c: &Client, pipeline: &str, id: &str, action: &str) -> ActionExecutionDetail {
     action_executions(c, pipeline, id)
         .await
@@ -108,7 +117,7 @@ async fn simulated_actions_export_the_variables_the_pipeline_reads() {
     .run_order(2)
     .build()
     .unwrap();
-    create(
+    let (id, done) = run(
         c,
         pipeline("reads")
             .pipeline_type(PipelineType::V2)
@@ -119,8 +128,6 @@ async fn simulated_actions_export_the_variables_the_pipeline_reads() {
             .unwrap(),
     )
     .await;
-    let id = start_execution(c, "reads").await;
-    let done = wait_finished(c, "reads", &id).await;
     assert_eq!(done.status(), Some(&PipelineExecutionStatus::Succeeded));
     let smoke = detail(c, "reads", &id, "Smoke").await;
     assert_eq!(
@@ -154,7 +161,7 @@ async fn a_reference_to_a_namespace_no_action_declares_still_fails() {
     .configuration("ProjectName", "#{Nowhere.Version}")
     .build()
     .unwrap();
-    create(
+    let (id, done) = run(
         c,
         pipeline("unresolved")
             .stages(stage("Source", vec![s3_source("Source", "Src")]))
@@ -163,17 +170,9 @@ async fn a_reference_to_a_namespace_no_action_declares_still_fails() {
             .unwrap(),
     )
     .await;
-    let id = start_execution(c, "unresolved").await;
-    let done = wait_finished(c, "unresolved", &id).await;
     assert_eq!(done.status(), Some(&PipelineExecutionStatus::Failed));
     let build = detail(c, "unresolved", &id, "Build").await;
-    let message = build
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.error_details())
-        .and_then(|e| e.message())
-        .unwrap_or_default()
-        .to_string();
+    let message = error_message(&build);
     assert_eq!(message, "Unable to resolve variable '#{Nowhere.Version}'");
 }
 
@@ -232,7 +231,7 @@ async fn the_codepipeline_invoke_action_starts_its_target() {
         .run_order(2)
         .build()
         .unwrap();
-    create(
+    let (id, done) = run(
         c,
         pipeline("invoker")
             .pipeline_type(PipelineType::V2)
@@ -242,18 +241,11 @@ async fn the_codepipeline_invoke_action_starts_its_target() {
             .unwrap(),
     )
     .await;
-    let id = start_execution(c, "invoker").await;
-    let done = wait_finished(c, "invoker", &id).await;
     assert_eq!(done.status(), Some(&PipelineExecutionStatus::Failed));
 
     let release = detail(c, "invoker", &id, "Release").await;
     assert_eq!(release.status(), Some(&ActionExecutionStatus::Succeeded));
-    let started = release
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.external_execution_id())
-        .unwrap()
-        .to_string();
+    let started = external_execution_id(&release);
     let target = wait_finished(c, "target", &started).await;
     assert_eq!(target.status(), Some(&PipelineExecutionStatus::Succeeded));
     assert_eq!(target.variables()[0].resolved_value(), Some("v1.2.3"));
@@ -266,13 +258,7 @@ async fn the_codepipeline_invoke_action_starts_its_target() {
 
     let missing = detail(c, "invoker", &id, "Missing").await;
     assert_eq!(missing.status(), Some(&ActionExecutionStatus::Failed));
-    let message = missing
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.error_details())
-        .and_then(|e| e.message())
-        .unwrap_or_default()
-        .to_string();
+    let message = error_message(&missing);
     assert_eq!(
         message,
         "Account '000000000000' does not have a pipeline with name 'no-such-pipeline'"
@@ -305,7 +291,7 @@ async fn identifiers_use_the_callers_account_and_region() {
     .configuration("ExecutionNamePrefix", "deploy")
     .build()
     .unwrap();
-    create(
+    let (id, done) = run(
         &c,
         pipeline("ids")
             .stages(stage("Source", vec![image]))
@@ -314,8 +300,6 @@ async fn identifiers_use_the_callers_account_and_region() {
             .unwrap(),
     )
     .await;
-    let id = start_execution(&c, "ids").await;
-    let done = wait_finished(&c, "ids", &id).await;
     assert_eq!(done.status(), Some(&PipelineExecutionStatus::Succeeded));
     let image = outputs(&detail(&c, "ids", &id, "Image").await);
     assert_eq!(image["RegistryId"], "111111111111");

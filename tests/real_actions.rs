@@ -18,9 +18,8 @@ use common::engine::*;
 use common::moto::Moto;
 use common::*;
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // ---- moto's S3 server ----
 
@@ -201,16 +200,6 @@ fn output_variables(detail: &ActionExecutionDetail) -> std::collections::HashMap
         .and_then(|o| o.output_variables())
         .cloned()
         .unwrap_or_default()
-}
-
-fn error_message(detail: &ActionExecutionDetail) -> String {
-    detail
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.error_details())
-        .and_then(|e| e.message())
-        .unwrap_or_default()
-        .to_string()
 }
 
 // ---- tests ----
