@@ -98,7 +98,10 @@ pub fn source_outputs(
             let registry = scope.account.clone();
             vars.insert("RegistryId".into(), registry.clone());
             vars.insert("RepositoryName".into(), repository.clone());
-            vars.insert("ImageTag".into(), tag.clone());
+            // The ECR reference: ImageTag is not emitted when the revision is overridden.
+            if given.is_none_or(|g| g.kind.is_none()) {
+                vars.insert("ImageTag".into(), tag.clone());
+            }
             vars.insert("ImageDigest".into(), digest.clone());
             vars.insert(
                 "ImageURI".into(),
@@ -194,7 +197,8 @@ pub fn action_outputs(action: &Simulated) -> BTreeMap<String, String> {
                     config("StackSetName").unwrap_or_default(),
                     uuid::Uuid::new_v4()
                 ),
-                "HighestScannedSeverity" => "NONE".into(),
+                // The lowest of the documented values (medium | high | critical).
+                "HighestScannedSeverity" => "medium".into(),
                 "FunctionVersion" => config("PublishedTargetVersion").unwrap_or_else(|| "1".into()),
                 _ => uuid::Uuid::new_v4().to_string(),
             });
