@@ -355,16 +355,9 @@ pub fn simulated_outcome(
             scope,
         })
     };
-    if let Some((pipeline, action)) = execution.and_then(|e| {
-        let stage = e
-            .declaration
-            .stages
-            .iter()
-            .find(|s| s.name == record.stage)?;
-        let action = stage.actions.iter().find(|a| a.name == record.action)?;
-        Some((&e.declaration, action))
-    }) {
-        variables.extend(super::dynamic_outputs::placeholders(pipeline, action));
+    if let Some(e) = execution {
+        let names = (record.stage.as_str(), record.action.as_str());
+        variables.extend(super::dynamic_outputs::placeholders(&e.declaration, names));
     }
     variables.extend(output_variables.clone());
     Outcome::Succeeded {

@@ -22,13 +22,31 @@ pub fn placeholder(name: &str) -> String {
     format!("simulated-{name}")
 }
 
-/// The dynamic output variables a simulated action exports (empty for fixed-output providers).
+/// The dynamic output variables that the simulated action `(stage, action)` of the pipeline
+/// exports (none for fixed-output providers).
 pub fn placeholders(
     pipeline: &PipelineDeclaration,
-    action: &ActionDeclaration,
+    (stage, action): (&str, &str),
 ) -> BTreeMap<String, String> {
+    let Some(action) = pipeline
+        .stages
+        .iter()
+        .find(|s| s.name == stage)
+        .and_then(|s| s.actions.iter().find(|a| a.name == action))
+    else {
+        return BTreeMap::new();
+    };
     let id = &action.action_type_id;
     if !catalog::action_type(id).is_some_and(|t| t.dynamic_outputs) {
+        return BTreeMap::new();
+    }
+    // CloudFormation reports stack outputs in every mode but DELETE_ONLY.
+    let deletes = action
+        .configuration
+        .as_ref()
+        .and_then(|c| c.get("ActionMode"))
+        .is_some_and(|mode| mode == "DELETE_ONLY");
+    if id.provider == "CloudFormation" && deletes {
         return BTreeMap::new();
     }
     let names: Vec<String> = if id.provider == "Commands" {
@@ -78,42 +96,55 @@ fn collect(value: &Value, namespace: &str, names: &mut Vec<String>) {
 mod tests {
     use super::*;
 
-    fn action(
-        provider: &str,
-        category: ActionCategory,
-        namespace: Option<&str>,
-    ) -> ActionDeclaration {
+    fn action(provider: &str, category: ActionCategory, namespace: &str) -> ActionDeclaration {
         ActionDeclaration {
-            name: provider.into(),
+            name: namespace.into(),
             action_type_id: ActionTypeId {
                 category,
                 owner: ActionOwner::Aws,
                 provider: provider.into(),
                 version: "1".into(),
             },
-            namespace: namespace.map(str::to_string),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        }
+    }
+
+    fn configured(mut action: ActionDeclaration, key: &str, value: &str) -> ActionDeclaration {
+        action.configuration = Some(BTreeMap::from([(key.to_string(), value.to_string())]));
+        action
+    }
+
+    fn one_stage(actions: Vec<ActionDeclaration>) -> PipelineDeclaration {
+        PipelineDeclaration {
+            stages: vec![StageDeclaration {
+                name: "Deploy".into(),
+                actions,
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
 
     #[test]
-    fn a_stack_exports_what_later_actions_read_from_its_namespace() {
-        let deploy = action("CloudFormation", ActionCategory::Deploy, Some("MyStack"));
-        let mut reader = action("Lambda", ActionCategory::Invoke, None);
-        reader.configuration = Some(BTreeMap::from([(
-            "UserParameters".to_string(),
-            "#{MyStack.FunctionUrl} #{MyStack.ApiUrl} #{Other.X}".to_string(),
-        )]));
-        let pipeline = PipelineDeclaration {
-            stages: vec![StageDeclaration {
-                name: "Deploy".into(),
-                actions: vec![deploy.clone(), reader],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+    fn a_stack_exports_what_the_pipeline_reads_from_its_namespace() {
+        let reader = configured(
+            action("Lambda", ActionCategory::Invoke, "Reader"),
+            "UserParameters",
+            "#{MyStack.FunctionUrl} #{MyStack.ApiUrl} #{Other.X} #{Files.Y} #{Gone.Z}",
+        );
+        let pipeline = one_stage(vec![
+            action("CloudFormation", ActionCategory::Deploy, "MyStack"),
+            action("S3", ActionCategory::Deploy, "Files"),
+            configured(
+                action("CloudFormation", ActionCategory::Deploy, "Gone"),
+                "ActionMode",
+                "DELETE_ONLY",
+            ),
+            reader,
+        ]);
         assert_eq!(
-            placeholders(&pipeline, &deploy),
+            placeholders(&pipeline, ("Deploy", "MyStack")),
             BTreeMap::from([
                 ("ApiUrl".to_string(), "simulated-ApiUrl".to_string()),
                 (
@@ -122,17 +153,17 @@ mod tests {
                 ),
             ])
         );
-        let s3 = action("S3", ActionCategory::Deploy, Some("MyStack"));
-        assert!(placeholders(&pipeline, &s3).is_empty());
+        assert!(placeholders(&pipeline, ("Deploy", "Files")).is_empty());
+        assert!(placeholders(&pipeline, ("Deploy", "Gone")).is_empty());
     }
 
     #[test]
     fn commands_exports_its_declared_output_variables() {
-        let mut commands = action("Commands", ActionCategory::Compute, Some("Build"));
+        let mut commands = action("Commands", ActionCategory::Compute, "Build");
         commands.output_variables = Some(vec!["VERSION".into()]);
-        let pipeline = PipelineDeclaration::default();
+        let pipeline = one_stage(vec![commands]);
         assert_eq!(
-            placeholders(&pipeline, &commands),
+            placeholders(&pipeline, ("Deploy", "Build")),
             BTreeMap::from([("VERSION".to_string(), "simulated-VERSION".to_string())])
         );
     }
