@@ -492,3 +492,26 @@ async fn third_party_jobs_carry_no_pipeline_arn_or_execution_id() {
     let nonce: u32 = details.nonce().unwrap().parse().expect("a numeric nonce");
     assert!(nonce < 1000);
 }
+
+#[tokio::test]
+async fn an_action_without_configuration_is_returned_as_declared() {
+    let t = start_with(manual_config()).await;
+    let c = &t.client;
+    create(
+        c,
+        pipeline("bare")
+            .stages(stage("Source", vec![s3_source("Source", "Src")]))
+            .stages(stage("Approve", vec![manual_approval("Approve")]))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let got = c.get_pipeline().name("bare").send().await.unwrap();
+    let approve = &got.pipeline().unwrap().stages()[1].actions()[0];
+    assert_eq!(approve.configuration(), None);
+    let id = start_execution(c, "bare").await;
+    wait_approval_token(c, "bare", "Approve", "Approve").await;
+    let input = detail(c, "bare", &id, "Approve").await.input.unwrap();
+    assert_eq!(input.configuration().map(|m| m.len()), Some(0));
+    assert_eq!(input.resolved_configuration().map(|m| m.len()), Some(0));
+}
