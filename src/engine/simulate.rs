@@ -296,3 +296,49 @@ pub fn external_execution(
         _ => (None, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step_functions(configuration: &[(&str, &str)]) -> String {
+        let configuration: BTreeMap<String, String> = configuration
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let scope = Scope {
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+        };
+        action_outputs(&Simulated {
+            type_id: &ActionTypeId {
+                category: ActionCategory::Invoke,
+                owner: ActionOwner::Aws,
+                provider: "StepFunctions".into(),
+                version: "1".into(),
+            },
+            configuration: &configuration,
+            action_execution_id: "a1b2",
+            scope: &scope,
+        })["ExecutionArn"]
+            .clone()
+    }
+
+    #[test]
+    fn step_functions_executions_are_named_after_the_action_execution() {
+        let machine = "arn:aws-cn:states:cn-north-1:222222222222:stateMachine:Deploy";
+        assert_eq!(
+            step_functions(&[("StateMachineArn", machine)]),
+            "arn:aws-cn:states:cn-north-1:222222222222:execution:Deploy:a1b2"
+        );
+        assert_eq!(
+            step_functions(&[("StateMachineArn", machine), ("ExecutionNamePrefix", "rel")]),
+            "arn:aws-cn:states:cn-north-1:222222222222:execution:Deploy:rel-a1b2"
+        );
+        // A state machine given by name: the caller's account and region.
+        assert_eq!(
+            step_functions(&[("StateMachineArn", "Deploy")]),
+            "arn:aws:states:eu-west-1:111111111111:execution:Deploy:a1b2"
+        );
+    }
+}
