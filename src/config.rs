@@ -203,6 +203,11 @@ pub struct Flags {
     #[arg(long = "lambda-endpoint", env = "CODEPIPELINE_LOCAL_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
 
+    /// IAM endpoint (LocalStack, moto) that CreatePipeline and UpdatePipeline check the
+    /// pipeline's roleArn against (default: no check)
+    #[arg(long = "iam-endpoint", env = "CODEPIPELINE_LOCAL_IAM_ENDPOINT")]
+    pub iam_endpoint: Option<String>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -244,6 +249,7 @@ pub struct FileConfig {
     pub artifact_max_uncompressed_bytes: Option<u64>,
     pub artifact_max_compression_ratio: Option<u64>,
     pub lambda_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
     pub codebuild_projects: Vec<CodeBuildProject>,
@@ -306,6 +312,8 @@ pub struct Config {
     pub artifact_max_compression_ratio: u64,
     /// Lambda invoke actions call this endpoint; `None` keeps them simulated.
     pub lambda_endpoint: Option<String>,
+    /// CreatePipeline and UpdatePipeline check roleArn against this IAM; `None`: no check.
+    pub iam_endpoint: Option<String>,
     pub codebuild_projects: Vec<CodeBuildProject>,
 }
 
@@ -345,6 +353,7 @@ impl Default for Config {
             artifact_max_uncompressed_bytes: 1024 * 1024 * 1024,
             artifact_max_compression_ratio: 100,
             lambda_endpoint: None,
+            iam_endpoint: None,
             codebuild_projects: Vec::new(),
         }
     }
@@ -453,6 +462,7 @@ impl Config {
                 .or(file.artifact_max_compression_ratio)
                 .unwrap_or(d.artifact_max_compression_ratio),
             lambda_endpoint: flags.lambda_endpoint.or(file.lambda_endpoint),
+            iam_endpoint: flags.iam_endpoint.or(file.iam_endpoint),
             codebuild_projects: file.codebuild_projects,
         })
         .and_then(Config::checked)
@@ -474,7 +484,7 @@ impl Config {
         for rule in &self.actions {
             rule.check()?;
         }
-        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint]
+        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint, &self.iam_endpoint]
             .into_iter()
             .flatten()
         {

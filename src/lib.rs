@@ -9,6 +9,7 @@
 //! - `api`: one handler per operation.
 //! - `config`, `server`: how it runs.
 //! - `runtime`: what performs the engine's effects in time (the timer wheel).
+//! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
 pub mod actions;
@@ -22,6 +23,7 @@ pub mod jobs;
 pub mod model;
 pub mod protocol;
 pub mod runtime;
+pub mod role_check;
 pub mod server;
 pub mod store;
 pub mod webhooks;

@@ -4,10 +4,8 @@
 mod common;
 
 use common::aws_cli::{aws, aws_ok};
-
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// A scratch directory for the CLI's input files, removed when dropped.
 struct Scratch(PathBuf);

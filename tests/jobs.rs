@@ -919,6 +919,40 @@ fn job_worker_type(
         .output_artifact_details(bounds(outputs))
 }
 
+/// Registers ThirdParty/Test/PROVIDER/1 the way the README says (AWS creates third-party types
+/// on request): a custom type of that name, exported, renamed to ThirdParty and imported.
+async fn register_third_party_type(t: &TestServer, provider: &str) {
+    t.client
+        .create_custom_action_type()
+        .category(ActionCategory::Test)
+        .provider(provider)
+        .version("1")
+        .input_artifact_details(
+            ArtifactDetails::builder()
+                .minimum_count(1)
+                .maximum_count(1)
+                .build(),
+        )
+        .output_artifact_details(
+            ArtifactDetails::builder()
+                .minimum_count(0)
+                .maximum_count(0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/_codepipeline-local/state", t.url);
+    let mut doc: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    let types = doc[0]["state"]["action_types"].as_object_mut().unwrap();
+    let mut entry = types.remove(&format!("Custom/Test/{provider}/1")).unwrap();
+    entry["action_type"]["id"]["owner"] = "ThirdParty".into();
+    types.insert(format!("ThirdParty/Test/{provider}/1"), entry);
+    let put = http.put(&url).json(&doc).send().await.unwrap();
+    assert_eq!(put.status(), 200);
+}
+
 #[tokio::test]
 async fn get_and_update_action_type_declarations() {
     let t = start_with(manual_config()).await;
@@ -975,6 +1009,15 @@ async fn get_and_update_action_type_declarations() {
     )
     .description("A partner test action")
     .build();
+    // A type that does not exist cannot be updated, as in AWS.
+    let err = c
+        .update_action_type()
+        .action_type(partner.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ActionTypeNotFoundException"));
+    register_third_party_type(&t, "Partner").await;
     c.update_action_type()
         .action_type(partner)
         .send()

@@ -35,9 +35,6 @@ use crate::protocol::Scope;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The message of a Commands action when the local executor is off.
-pub const EXECUTOR_DISABLED: &str = "The local executor is disabled: start codepipeline-local with --enable-local-executor to run Commands actions";
-
 /// What an action does instead of being simulated.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -45,8 +42,6 @@ pub enum Plan {
     Real(RealWork),
     /// A job handed to the Lambda function (`Runner::Job`, see `lambda`).
     Lambda,
-    /// The action fails at once with this message, and nothing runs.
-    Refuse(String),
 }
 
 /// What an AWS action does given the configuration; `None`: the usual simulated behaviour.
@@ -63,11 +58,10 @@ pub fn plan(
     match (id.category, id.provider.as_str()) {
         (ActionCategory::Source, "S3") if s3 => Some(Plan::Real(RealWork::S3Source)),
         (ActionCategory::Deploy, "S3") if s3 => Some(Plan::Real(RealWork::S3Deploy)),
-        (ActionCategory::Compute, "Commands") => Some(if config.local_executor {
-            Plan::Real(RealWork::Commands)
-        } else {
-            Plan::Refuse(EXECUTOR_DISABLED.to_string())
-        }),
+        // Without the local executor, Commands is simulated like every AWS action.
+        (ActionCategory::Compute, "Commands") if config.local_executor => {
+            Some(Plan::Real(RealWork::Commands))
+        }
         (ActionCategory::Build | ActionCategory::Test, "CodeBuild")
             if config.local_executor
                 && commands::project(config, configuration.get("ProjectName")?).is_some() =>

@@ -81,7 +81,8 @@ fn detail(state: &RegionState, action: &ActionExecutionRecord) -> ActionExecutio
                 error_details: action.error_details.clone(),
                 log_stream_arn: None,
             }),
-            output_variables: Some(action.output_variables.clone()).filter(|v| !v.is_empty()),
+            // AWS prints `{}` for an action without output variables.
+            output_variables: Some(action.output_variables.clone()),
         }),
     }
 }

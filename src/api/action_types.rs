@@ -236,12 +236,12 @@ pub fn update_action_type(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     let arn = region.arn(&format!("actiontype:{key}"));
+    // Only a type that exists can be updated (AWS creates third-party types on request; here
+    // they are registered by importing state, see README).
+    let Some(tags) = state.action_types.get(&key).map(|r| r.tags.clone()) else {
+        return Err(not_found(&key));
+    };
     state.dirty.action_types.insert(key.clone());
-    let tags = state
-        .action_types
-        .get(&key)
-        .map(|r| r.tags.clone())
-        .unwrap_or_default();
     state.action_types.insert(
         key,
         RegisteredActionType {

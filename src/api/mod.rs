@@ -48,6 +48,11 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
     use Operation::*;
     let app = &app;
     let ctx = &ctx;
+    if matches!(ctx.operation, CreatePipeline | UpdatePipeline) {
+        // The opt-in role check asks IAM over the network: before the handler takes the lock.
+        let role_arn = input["pipeline"]["roleArn"].as_str().unwrap_or_default();
+        crate::role_check::check_role(&app.config, role_arn).await?;
+    }
     match ctx.operation {
         CreatePipeline => call(app, ctx, input, pipelines::create_pipeline),
         GetPipeline => call(app, ctx, input, pipelines::get_pipeline),

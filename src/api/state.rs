@@ -6,6 +6,8 @@ use crate::app::App;
 use crate::engine::{ActionExecutionRecord, ConditionRun, PipelineRuntime, Position, Runner};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
+use crate::store::{action_type_key, RegionState};
+use std::collections::BTreeMap;
 
 pub fn get_pipeline_state(
     app: &App,
@@ -20,7 +22,7 @@ pub fn get_pipeline_state(
     let stage_states = declaration
         .stages
         .iter()
-        .map(|stage| stage_state(runtime, stage))
+        .map(|stage| stage_state(&state, runtime, stage, &ctx.scope.region))
         .collect();
     Ok(GetPipelineStateOutput {
         pipeline_name: Some(input.name.clone()),
@@ -31,7 +33,12 @@ pub fn get_pipeline_state(
     })
 }
 
-fn stage_state(runtime: &PipelineRuntime, stage: &StageDeclaration) -> StageState {
+fn stage_state(
+    state: &RegionState,
+    runtime: &PipelineRuntime,
+    stage: &StageDeclaration,
+    region: &str,
+) -> StageState {
     let transition = runtime.transition(&stage.name, StageTransitionType::Inbound);
     let inbound_transition_state = TransitionState {
         enabled: Some(transition.is_none_or(|t| t.enabled)),
@@ -94,7 +101,7 @@ fn stage_state(runtime: &PipelineRuntime, stage: &StageDeclaration) -> StageStat
             latest_execution: runtime
                 .latest_action_execution(&stage.name, &action.name)
                 .map(action_execution),
-            entity_url: None,
+            entity_url: entity_url(state, action, region),
             revision_url: None,
         })
         .collect();
@@ -110,6 +117,61 @@ fn stage_state(runtime: &PipelineRuntime, stage: &StageDeclaration) -> StageStat
         on_failure_condition_state: condition_state("ON_FAILURE"),
         retry_stage_metadata,
     }
+}
+
+/// The console page of the resource an action works on, as AWS links it: a custom or ThirdParty
+/// type's `entityUrlTemplate` with `{Config:Key}` filled in, or the provider's console page.
+fn entity_url(state: &RegionState, action: &ActionDeclaration, region: &str) -> Option<String> {
+    let id = &action.action_type_id;
+    let empty = BTreeMap::new();
+    let config = action.configuration.as_ref().unwrap_or(&empty);
+    if id.owner != ActionOwner::Aws {
+        let template = state
+            .action_types
+            .get(&action_type_key(id))?
+            .action_type
+            .settings
+            .as_ref()?
+            .entity_url_template
+            .clone()?;
+        return Some(fill_template(&template, config));
+    }
+    let value = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
+    Some(match (id.category, id.provider.as_str()) {
+        (ActionCategory::Source | ActionCategory::Deploy, "S3") => {
+            "https://console.aws.amazon.com/s3/home?#".to_string()
+        }
+        (ActionCategory::Deploy, "CodeDeploy") => format!(
+            "https://console.aws.amazon.com/codedeploy/home?#/applications/{}/deployment-groups/{}",
+            value("ApplicationName"),
+            value("DeploymentGroupName")
+        ),
+        (ActionCategory::Source, "CodeCommit") => format!(
+            "https://console.aws.amazon.com/codecommit/home?region={region}#/repository/{}/browse/{}/--/",
+            value("RepositoryName"),
+            value("BranchName")
+        ),
+        (ActionCategory::Build | ActionCategory::Test, "CodeBuild") => format!(
+            "https://console.aws.amazon.com/codebuild/home?region={region}#/projects/{}/view",
+            value("ProjectName")
+        ),
+        (ActionCategory::Source, "GitHub") => format!(
+            "https://github.com/{}/{}/tree/{}",
+            value("Owner"),
+            value("Repo"),
+            value("Branch")
+        ),
+        _ => return None,
+    })
+}
+
+/// `{Config:Key}` placeholders of an action type's URL template, from the configuration.
+fn fill_template(template: &str, configuration: &BTreeMap<String, String>) -> String {
+    configuration
+        .iter()
+        .fold(template.to_string(), |url, (key, value)| {
+            url.replace(&format!("{{Config:{key}}}"), value)
+        })
 }
 
 /// An action execution as GetPipelineState shows it.

@@ -60,7 +60,13 @@ pub fn get_third_party_job_details(
             data: Some(ThirdPartyJobData {
                 action_type_id: data.action_type_id,
                 action_configuration: data.action_configuration,
-                pipeline_context: data.pipeline_context,
+                // The model: pipelineArn and pipelineExecutionId are not populated for
+                // ThirdParty action types.
+                pipeline_context: data.pipeline_context.map(|context| PipelineContext {
+                    pipeline_arn: None,
+                    pipeline_execution_id: None,
+                    ..context
+                }),
                 input_artifacts: data.input_artifacts,
                 output_artifacts: data.output_artifacts,
                 artifact_credentials: data.artifact_credentials,

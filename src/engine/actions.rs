@@ -191,18 +191,6 @@ pub fn start_action(
                         action_execution_id: id.clone(),
                     },
                 );
-            } else if let Some(crate::actions::Plan::Refuse(message)) = &plan {
-                record.status = ActionExecutionStatus::Failed;
-                record.error_details = Some(ErrorDetails {
-                    code: Some("JobFailed".into()),
-                    message: Some(message.clone()),
-                });
-                record.runner = Runner::Simulated {
-                    duration_ms: 0,
-                    fail_message: Some(message.clone()),
-                    summary: None,
-                    output_variables: BTreeMap::new(),
-                };
             } else if let Some(crate::actions::Plan::Real(work)) = &plan {
                 record.runner = Runner::Real { work: *work };
                 let (external_id, external_url) = crate::actions::start(
@@ -336,14 +324,21 @@ pub fn simulated_outcome(
         .resolved_configuration
         .clone()
         .unwrap_or_default();
-    let region = &cx.region.scope.region;
+    let scope = &cx.region.scope;
+    let execution = runtime.execution(&record.pipeline_execution_id);
     let mut revision = None;
+    let mut external_execution_id = record.external_execution_id.clone();
+    let mut external_execution_url = record.external_execution_url.clone();
     let mut variables = if type_id.category == ActionCategory::Source {
-        let execution = runtime.execution(&record.pipeline_execution_id);
         let given =
             execution.and_then(|e| given_revision(runtime, e, &record.stage, &record.action));
         let (pick, vars) =
-            simulate::source_outputs(&type_id, &configuration, given.as_ref(), region);
+            simulate::source_outputs(&type_id, &configuration, given.as_ref(), scope);
+        if simulate::is_git_source(&type_id) {
+            // AWS reports the commit as the external execution (ListActionExecutions).
+            external_execution_id = Some(pick.revision_id.clone());
+            external_execution_url = pick.url.clone();
+        }
         revision = Some(GivenRevision {
             kind: None,
             value: pick.revision_id.clone(),
@@ -354,16 +349,26 @@ pub fn simulated_outcome(
         });
         vars
     } else {
-        simulate::action_outputs(&type_id, &configuration, region)
+        simulate::action_outputs(&simulate::Simulated {
+            type_id: &type_id,
+            configuration: &configuration,
+            action_execution_id: &record.id,
+            scope,
+        })
     };
+    if let Some(e) = execution {
+        let names = (record.stage.as_str(), record.action.as_str());
+        variables.extend(super::dynamic_outputs::placeholders(&e.declaration, names));
+    }
     variables.extend(output_variables.clone());
     Outcome::Succeeded {
         summary: summary
             .clone()
-            .or_else(|| revision.as_ref().and_then(|r| r.summary.clone())),
+            .or_else(|| revision.as_ref().and_then(|r| r.summary.clone()))
+            .or_else(|| simulate::success_summary(&type_id)),
         output_variables: variables,
-        external_execution_id: record.external_execution_id.clone(),
-        external_execution_url: record.external_execution_url.clone(),
+        external_execution_id,
+        external_execution_url,
         percent_complete: None,
         revision,
         updated_by: None,

@@ -9,6 +9,8 @@
 pub mod actions;
 pub mod behavior;
 pub mod conditions;
+pub mod dynamic_outputs;
+pub mod invoke;
 mod progress;
 pub mod simulate;
 pub mod state;

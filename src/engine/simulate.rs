@@ -4,6 +4,7 @@
 
 use crate::model::catalog;
 use crate::model::*;
+use crate::protocol::Scope;
 use chrono::SecondsFormat;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -52,8 +53,9 @@ pub fn source_outputs(
     type_id: &ActionTypeId,
     configuration: &BTreeMap<String, String>,
     given: Option<&GivenRevision>,
-    region: &str,
+    scope: &Scope,
 ) -> (SourceRevisionPick, BTreeMap<String, String>) {
+    let region = scope.region.as_str();
     let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     let config = |key: &str| configuration.get(key).cloned().unwrap_or_default();
     let mut vars = BTreeMap::new();
@@ -92,10 +94,14 @@ pub fn source_outputs(
                 .get("ImageTag")
                 .cloned()
                 .unwrap_or_else(|| "latest".into());
-            let registry = "000000000000".to_string();
+            // The repository is the pipeline's account's, in its region (ECR source reference).
+            let registry = scope.account.clone();
             vars.insert("RegistryId".into(), registry.clone());
             vars.insert("RepositoryName".into(), repository.clone());
-            vars.insert("ImageTag".into(), tag.clone());
+            // The ECR reference: ImageTag is not emitted when the revision is overridden.
+            if given.is_none_or(|g| g.kind.is_none()) {
+                vars.insert("ImageTag".into(), tag.clone());
+            }
             vars.insert("ImageDigest".into(), digest.clone());
             vars.insert(
                 "ImageURI".into(),
@@ -160,44 +166,73 @@ pub fn source_outputs(
     (pick, vars)
 }
 
+/// What a non-source AWS action is simulated for: its configuration (variables resolved), the
+/// action execution id and the caller's account and region.
+pub struct Simulated<'a> {
+    pub type_id: &'a ActionTypeId,
+    pub configuration: &'a BTreeMap<String, String>,
+    pub action_execution_id: &'a str,
+    pub scope: &'a Scope,
+}
+
 /// Output variables of a non-source AWS action: the catalog's fixed names, with values taken
-/// from the configuration where a key has the same name, otherwise a generated id.
-pub fn action_outputs(
-    type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
-    region: &str,
-) -> BTreeMap<String, String> {
-    let Some(known) = catalog::action_type(type_id) else {
+/// from the configuration where a key has the same name, otherwise built as the provider's
+/// action reference describes them.
+pub fn action_outputs(action: &Simulated) -> BTreeMap<String, String> {
+    let Some(known) = catalog::action_type(action.type_id) else {
         return BTreeMap::new();
     };
+    let config = |key: &str| action.configuration.get(key).cloned();
     known
         .output_variables
         .iter()
         .map(|name| {
-            let value = configuration
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| match name.as_str() {
-                    "ExecutionArn" => format!(
-                        "arn:aws:states:{region}:000000000000:execution:{}",
-                        alphanumeric(12)
-                    ),
-                    "EKSClusterName" => configuration
-                        .get("ClusterName")
-                        .cloned()
-                        .unwrap_or_default(),
-                    "ECRRepositoryName" => configuration
-                        .get("ECRRepositoryName")
-                        .cloned()
-                        .unwrap_or_default(),
-                    "ECRImageDigestId" => format!("sha256:{}", hex(64)),
-                    "HighestScannedSeverity" => "NONE".into(),
-                    "FunctionVersion" => "1".into(),
-                    _ => uuid::Uuid::new_v4().to_string(),
-                });
+            let value = config(name).unwrap_or_else(|| match name.as_str() {
+                "ExecutionArn" => step_functions_execution_arn(action),
+                "EKSClusterName" => config("ClusterName").unwrap_or_default(),
+                "ECRImageDigestId" => format!("sha256:{}", hex(64)),
+                // CloudFormation StackSets: `NAME:UUID`, as CreateStackSet returns it.
+                "StackSetId" => format!(
+                    "{}:{}",
+                    config("StackSetName").unwrap_or_default(),
+                    uuid::Uuid::new_v4()
+                ),
+                // The lowest of the documented values (medium | high | critical).
+                "HighestScannedSeverity" => "medium".into(),
+                "FunctionVersion" => config("PublishedTargetVersion").unwrap_or_else(|| "1".into()),
+                _ => uuid::Uuid::new_v4().to_string(),
+            });
             (name.clone(), value)
         })
         .collect()
+}
+
+/// Step Functions names the execution after the action execution id, prefixed by
+/// `ExecutionNamePrefix` and a hyphen; it runs in the state machine's account and region.
+fn step_functions_execution_arn(action: &Simulated) -> String {
+    let machine = action
+        .configuration
+        .get("StateMachineArn")
+        .map(String::as_str)
+        .unwrap_or_default();
+    // arn:aws:states:REGION:ACCOUNT:stateMachine:NAME
+    let parts: Vec<&str> = machine.split(':').collect();
+    let (partition, region, account, name) = match parts.as_slice() {
+        ["arn", partition, "states", region, account, "stateMachine", name, ..] => {
+            (*partition, *region, *account, *name)
+        }
+        _ => (
+            "aws",
+            action.scope.region.as_str(),
+            action.scope.account.as_str(),
+            machine,
+        ),
+    };
+    let execution = match action.configuration.get("ExecutionNamePrefix") {
+        Some(prefix) if !prefix.is_empty() => format!("{prefix}-{}", action.action_execution_id),
+        _ => action.action_execution_id.to_string(),
+    };
+    format!("arn:{partition}:states:{region}:{account}:execution:{name}:{execution}")
 }
 
 /// Keeps the variables the catalog lists for the provider (all of them if it lists none).
@@ -211,6 +246,25 @@ fn only_declared(
             .filter(|(k, _)| known.output_variables.contains(k))
             .collect(),
         _ => vars,
+    }
+}
+
+/// Git sources report the commit they picked up as their external execution.
+pub fn is_git_source(type_id: &ActionTypeId) -> bool {
+    type_id.category == ActionCategory::Source
+        && matches!(
+            type_id.provider.as_str(),
+            "CodeCommit" | "CodeStarSourceConnection" | "GitHub"
+        )
+}
+
+/// The summary AWS reports for a succeeded action of the provider, where it reports one.
+pub fn success_summary(type_id: &ActionTypeId) -> Option<String> {
+    match (type_id.category, type_id.provider.as_str()) {
+        (ActionCategory::Deploy, "CodeDeploy" | "CodeDeployToECS") => {
+            Some("Deployment Succeeded".into())
+        }
+        _ => None,
     }
 }
 
@@ -240,5 +294,51 @@ pub fn external_execution(
             (Some(id), Some(url))
         }
         _ => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step_functions(configuration: &[(&str, &str)]) -> String {
+        let configuration: BTreeMap<String, String> = configuration
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let scope = Scope {
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+        };
+        action_outputs(&Simulated {
+            type_id: &ActionTypeId {
+                category: ActionCategory::Invoke,
+                owner: ActionOwner::Aws,
+                provider: "StepFunctions".into(),
+                version: "1".into(),
+            },
+            configuration: &configuration,
+            action_execution_id: "a1b2",
+            scope: &scope,
+        })["ExecutionArn"]
+            .clone()
+    }
+
+    #[test]
+    fn step_functions_executions_are_named_after_the_action_execution() {
+        let machine = "arn:aws-cn:states:cn-north-1:222222222222:stateMachine:Deploy";
+        assert_eq!(
+            step_functions(&[("StateMachineArn", machine)]),
+            "arn:aws-cn:states:cn-north-1:222222222222:execution:Deploy:a1b2"
+        );
+        assert_eq!(
+            step_functions(&[("StateMachineArn", machine), ("ExecutionNamePrefix", "rel")]),
+            "arn:aws-cn:states:cn-north-1:222222222222:execution:Deploy:rel-a1b2"
+        );
+        // A state machine given by name: the caller's account and region.
+        assert_eq!(
+            step_functions(&[("StateMachineArn", "Deploy")]),
+            "arn:aws:states:eu-west-1:111111111111:execution:Deploy:a1b2"
+        );
     }
 }

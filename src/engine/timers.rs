@@ -5,7 +5,7 @@
 //! `crate::runtime::timers::TimerWheel`, reached through the `App` so that the engine does not
 //! import the runtime); a timer that fires after its subject is gone finds nothing to do.
 
-use super::{actions, advance, conditions, finish_action_by_id, Cx, Outcome};
+use super::{actions, advance, conditions, finish_action_by_id, invoke, Cx, Outcome};
 use crate::app::App;
 use crate::model::JobStatus;
 use crate::protocol::Scope;
@@ -130,6 +130,13 @@ pub fn fire(app: &App, scope: &Scope, timer: Timer) {
             pipeline,
             action_execution_id,
         } => {
+            if let Some(outcome) =
+                invoke::invoke_target(&cx, &mut state, &pipeline, &action_execution_id)
+            {
+                finish_action_by_id(&cx, &mut state, &pipeline, &action_execution_id, outcome);
+                advance(&cx, &mut state, &pipeline);
+                return;
+            }
             let Some(record) = state.pipelines.get_mut(&pipeline) else {
                 return;
             };

@@ -298,7 +298,7 @@ pub fn new_job(new: NewJob) -> JobRecord {
     JobRecord {
         id: uuid::Uuid::new_v4().to_string(),
         sequence: 0,
-        nonce: uuid::Uuid::new_v4().to_string(),
+        nonce: nonce(),
         status: JobStatus::Created,
         account: new.account.to_string(),
         pipeline: new.pipeline_name.to_string(),
@@ -323,4 +323,10 @@ fn session_credentials() -> AWSSessionCredentials {
         secret_access_key: alphanumeric(40),
         session_token: alphanumeric(200),
     }
+}
+
+/// A job's nonce: AWS documents "a system-generated random number" and shows small ones ("3").
+pub fn nonce() -> String {
+    use rand::Rng;
+    rand::thread_rng().gen_range(1..=999u32).to_string()
 }

@@ -77,7 +77,7 @@ pub fn succeed(
         // Still running: the action stays InProgress and a new job carries the token.
         let mut next = job.clone();
         next.id = uuid::Uuid::new_v4().to_string();
-        next.nonce = uuid::Uuid::new_v4().to_string();
+        next.nonce = super::nonce();
         next.client_id = None;
         next.created = Timestamp::now();
         next.data.continuation_token = Some(token);

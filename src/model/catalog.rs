@@ -17,6 +17,9 @@ pub struct CatalogActionType {
     pub action_type: ActionType,
     /// Output variables the action emits when it succeeds.
     pub output_variables: Vec<String>,
+    /// The user chooses the names of (more) output variables: stack outputs, exported
+    /// build variables, a function's or a Commands action's `outputVariables`.
+    pub dynamic_outputs: bool,
     /// Configuration values AWS accepts, per key.
     pub allowed_values: BTreeMap<String, Vec<String>>,
     /// The action works only in V2 pipelines.
@@ -37,6 +40,7 @@ static ACTION_TYPES: LazyLock<Vec<CatalogActionType>> = LazyLock::new(|| {
         .into_iter()
         .map(|entry| CatalogActionType {
             output_variables: strings(&entry["x_outputVariables"]),
+            dynamic_outputs: entry["x_dynamicOutputVariables"].is_string(),
             allowed_values: allowed_values(&entry["x_allowedValues"]),
             v2_only: entry["x_v2Only"].as_bool().unwrap_or(false),
             action_type: serde_json::from_value(strip_extensions(entry))

@@ -150,3 +150,24 @@ pub async fn action_executions(
         .action_execution_details
         .unwrap_or_default()
 }
+
+/// The error message an action execution failed with ("" when none).
+pub fn error_message(detail: &ActionExecutionDetail) -> String {
+    detail
+        .output()
+        .and_then(|o| o.execution_result())
+        .and_then(|r| r.error_details())
+        .and_then(|e| e.message())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The external execution id an action execution reports.
+pub fn external_execution_id(detail: &ActionExecutionDetail) -> String {
+    detail
+        .output()
+        .and_then(|o| o.execution_result())
+        .and_then(|r| r.external_execution_id())
+        .expect("an external execution id")
+        .to_string()
+}

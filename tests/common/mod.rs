@@ -4,6 +4,7 @@
 
 pub mod aws_cli;
 pub mod engine;
+pub mod moto;
 pub mod real;
 
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};

@@ -1,5 +1,4 @@
-//! For tests of actions that do real work: moto's S3 server as a child process on a free
-//! loopback port (`python3 -m moto.server`; scripts/test-prereqs.sh installs moto[server]), the S3 calls the
+//! For tests of actions that do real work: moto's S3 server (`super::moto`), the S3 calls the
 //! tests make on it, and builders of pipelines with real actions.
 
 use super::engine::{action_executions, manual_config};
@@ -8,73 +7,13 @@ use aws_sdk_codepipeline::types::*;
 use aws_sdk_codepipeline::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use codepipeline_local::config::Config;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// moto's server on a free loopback port, killed on drop.
-pub struct Moto {
-    child: Child,
-    pub url: String,
-}
+pub use super::moto::Moto;
 
 impl Moto {
-    pub async fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect(
-                "python3 runs moto's server (run scripts/test-prereqs.sh)",
-            );
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut stderr) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = stderr.read_to_string(&mut err);
-                }
-                panic!("moto's server exited ({status}): run scripts/test-prereqs.sh\n{err}");
-            }
-            if let Ok(response) = reqwest::get(format!("{url}/moto-api/")).await {
-                if response.status().is_success() {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto's server did not answer on {url}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Moto { child, url }
-    }
-
     /// An S3 client of the endpoint with the emulator's default credentials.
     pub fn s3(&self) -> aws_sdk_s3::Client {
         s3_client(&self.url, "test", "test", "")
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -243,12 +182,4 @@ pub fn output_variables(
         .unwrap_or_default()
 }
 
-pub fn error_message(detail: &ActionExecutionDetail) -> String {
-    detail
-        .output()
-        .and_then(|o| o.execution_result())
-        .and_then(|r| r.error_details())
-        .and_then(|e| e.message())
-        .unwrap_or_default()
-        .to_string()
-}
+pub use super::engine::error_message;
