@@ -182,4 +182,3 @@ pub fn output_variables(
         .unwrap_or_default()
 }
 
-pub use super::engine::error_message;
