@@ -2,10 +2,16 @@
 
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::protocol::Scope;
 use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// After a change could not be persisted and was rolled back, the region's executions are
+/// resumed this much later (and again after every further failure, until writes succeed).
+const RESUME_AFTER_ROLLBACK: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
@@ -18,18 +24,48 @@ pub struct AppInner {
 
 impl App {
     /// An application with the state of `config.data_dir` (or an empty in-memory state).
-    pub fn new(config: Config) -> Result<Self, String> {
+    /// `listen` names this server in the data directory's lock file.
+    pub fn new(config: Config, listen: &str) -> Result<Self, String> {
         let persistence = match &config.data_dir {
-            Some(dir) => Some(Persistence::open(dir, config.data_dir_full_sync)?),
+            Some(dir) => Some(Persistence::open(
+                dir,
+                config.data_dir_full_sync,
+                config.data_dir_max_bytes,
+                &format!("pid {}, listening on {listen}", std::process::id()),
+            )?),
             None => None,
         };
         let store = Store::open(persistence)?;
-        Ok(App(Arc::new(AppInner {
+        let app = App(Arc::new(AppInner {
             config,
             store,
             events: EventBus::default(),
-        })))
+        }));
+        let weak = Arc::downgrade(&app.0);
+        app.store
+            .on_rollback(Box::new(move |scope| resume_later(weak.clone(), scope)));
+        Ok(app)
     }
+}
+
+/// Resumes a rolled-back region's executions (`engine::resume`): a timer or an advance whose
+/// change was lost runs again.
+fn resume_later(app: Weak<AppInner>, scope: &Scope) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::error!("cannot resume executions after a rollback: no async runtime");
+        return;
+    };
+    let scope = scope.clone();
+    runtime.spawn(async move {
+        tokio::time::sleep(RESUME_AFTER_ROLLBACK).await;
+        let Some(app) = app.upgrade().map(App) else {
+            return;
+        };
+        if let Some(region) = app.store.get(&scope) {
+            region.resume_started();
+            crate::engine::resume(&app, &region);
+        }
+    });
 }
 
 impl Deref for App {
