@@ -12,6 +12,7 @@
 //! one (`Store::read`).
 
 mod action_types;
+pub mod invariants;
 pub mod commits;
 mod lock;
 pub mod persistence;
