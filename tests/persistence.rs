@@ -448,16 +448,36 @@ async fn the_binary_on_a_full_disk_acknowledges_only_what_it_keeps() {
     let (server, url) = spawn_binary_with(&dir, &["--data-dir-max-bytes", "98304"]).await;
     let c = client(&url, "test", "us-east-1");
     let (acknowledged, _refused) = fill(&c, "b").await;
-    // An execution that cannot be saved is refused too.
-    let start = c.start_pipeline_execution().name(&acknowledged[0]).send().await;
-    if let Err(e) = start {
-        assert_eq!(service_error::<(), _, _>(Err(e)).0, "InternalFailure");
+    // An execution on a full database: acknowledged only if it is kept.
+    let started = c
+        .start_pipeline_execution()
+        .name(&acknowledged[0])
+        .send()
+        .await
+        .map(|o| o.pipeline_execution_id.unwrap());
+    if let Err(e) = &started {
+        assert_eq!(e.code(), Some("InternalFailure"));
     }
     drop(server);
 
     let (_server, url) = spawn_binary(&dir).await;
     let c = client(&url, "test", "us-east-1");
     assert_eq!(pipeline_names(&c).await, acknowledged);
+    let executions = c
+        .list_pipeline_executions()
+        .pipeline_name(&acknowledged[0])
+        .send()
+        .await
+        .unwrap();
+    let kept: Vec<&str> = executions
+        .pipeline_execution_summaries()
+        .iter()
+        .filter_map(|e| e.pipeline_execution_id())
+        .collect();
+    match &started {
+        Ok(id) => assert_eq!(kept, [id.as_str()]),
+        Err(_) => assert!(kept.is_empty(), "{kept:?}"),
+    }
     c.create_pipeline()
         .pipeline(two_stage_pipeline("after"))
         .send()
@@ -591,5 +611,29 @@ async fn resets_racing_creates_leave_on_disk_what_is_in_memory() {
     let t = start_with(persistent_config(&dir)).await;
     assert_eq!(pipeline_names(&t.client).await, in_memory);
     t.server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_database_with_rows_that_do_not_fit_together_is_refused_at_start() {
+    let dir = data_dir("inconsistent");
+    let t = start_with(persistent_config(&dir)).await;
+    t.client
+        .create_pipeline()
+        .pipeline(two_stage_pipeline("halved"))
+        .send()
+        .await
+        .unwrap();
+    t.server.shutdown().await.unwrap();
+    let db = rusqlite::Connection::open(dir.join("codepipeline-local.sqlite3")).unwrap();
+    db.execute("DELETE FROM pipeline_versions", []).unwrap();
+    drop(db);
+    let err = codepipeline_local::start(persistent_config(&dir))
+        .await
+        .err()
+        .expect("the load fails");
+    let err = err.to_string();
+    assert!(err.contains("inconsistent"), "{err}");
+    assert!(err.contains("pipeline 'halved'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
