@@ -120,7 +120,10 @@ pub struct Flags {
 
     /// With --data-dir: the largest the database may grow, in bytes; a write past it is
     /// refused with an error (default: no limit)
-    #[arg(long = "data-dir-max-bytes", env = "CODEPIPELINE_LOCAL_DATA_DIR_MAX_BYTES")]
+    #[arg(
+        long = "data-dir-max-bytes",
+        env = "CODEPIPELINE_LOCAL_DATA_DIR_MAX_BYTES"
+    )]
     pub data_dir_max_bytes: Option<u64>,
 
     /// Log format: text or json [default: text]

@@ -46,7 +46,10 @@ fn internal_failure(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// A request whose change could not be persisted (and was rolled back, see `store`) gets a
 /// server error instead of the success its handler computed: AWS's `InternalFailure` on the AWS
 /// API, a JSON 500 elsewhere.
-async fn refuse_uncommitted(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn refuse_uncommitted(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let aws_api = request.uri().path() == "/";
     let (response, failure) = crate::store::commits::track(next.run(request)).await;
     let Some(failure) = failure else {
@@ -60,7 +63,8 @@ async fn refuse_uncommitted(request: axum::extract::Request, next: axum::middlew
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let error = crate::protocol::ApiError::new(crate::model::ErrorCode::InternalFailure, message);
+        let error =
+            crate::protocol::ApiError::new(crate::model::ErrorCode::InternalFailure, message);
         return crate::protocol::error_response(&request_id, &error);
     }
     (

@@ -532,7 +532,11 @@ async fn import_checks_the_whole_document_and_a_bad_one_changes_nothing() {
     assert_eq!(names(c).await, vec!["kept"]);
     c.get_pipeline().name("kept").send().await.unwrap();
     c.get_pipeline_state().name("kept").send().await.unwrap();
-    c.start_pipeline_execution().name("kept").send().await.unwrap();
+    c.start_pipeline_execution()
+        .name("kept")
+        .send()
+        .await
+        .unwrap();
     assert!(names(&t.client_for("test", "eu-west-1")).await.is_empty());
 }
 
@@ -546,11 +550,7 @@ async fn reads_in_unknown_accounts_and_regions_create_nothing() {
         assert_eq!(error_code(missing), "PipelineNotFoundException");
         let missing = c.get_pipeline_state().name("p").send().await;
         assert_eq!(error_code(missing), "PipelineNotFoundException");
-        let missing = c
-            .list_pipeline_executions()
-            .pipeline_name("p")
-            .send()
-            .await;
+        let missing = c.list_pipeline_executions().pipeline_name("p").send().await;
         assert_eq!(error_code(missing), "PipelineNotFoundException");
         c.list_webhooks().send().await.unwrap();
         c.list_action_types().send().await.unwrap();
@@ -614,7 +614,11 @@ async fn secrets_are_masked_in_the_export_and_the_configuration_unless_asked_for
         .build()
         .unwrap();
     let c = &t.client;
-    c.create_pipeline().pipeline(declaration).send().await.unwrap();
+    c.create_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .unwrap();
     start_execution(c, "app").await;
     use aws_sdk_codepipeline::types::*;
     c.put_webhook()
@@ -665,7 +669,10 @@ async fn secrets_are_masked_in_the_export_and_the_configuration_unless_asked_for
     // A masked export cannot be imported: it would overwrite the real secrets with ****.
     let (status, body) = admin(&t, reqwest::Method::PUT, "/state", Some(masked.to_string())).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("masked"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("masked"),
+        "{body}"
+    );
     assert!(export_full(&t, "us-east-1")
         .await
         .to_string()

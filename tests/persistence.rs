@@ -386,7 +386,11 @@ async fn pipeline_names(c: &aws_sdk_codepipeline::Client) -> Vec<String> {
             .send()
             .await
             .unwrap();
-        names.extend(page.pipelines().iter().filter_map(|p| p.name().map(str::to_string)));
+        names.extend(
+            page.pipelines()
+                .iter()
+                .filter_map(|p| p.name().map(str::to_string)),
+        );
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             return names;
@@ -409,11 +413,20 @@ async fn a_write_that_cannot_be_persisted_is_refused_and_not_kept_and_later_writ
         assert_eq!(err.code(), Some("PipelineNotFoundException"));
     }
     // An update of a full database: whatever the answer, it is what the disk keeps.
-    let arn = format!("arn:aws:codepipeline:us-east-1:000000000000:{}", acknowledged[0]);
+    let arn = format!(
+        "arn:aws:codepipeline:us-east-1:000000000000:{}",
+        acknowledged[0]
+    );
     let tagged = c
         .tag_resource()
         .resource_arn(&arn)
-        .tags(Tag::builder().key("k").value("v".repeat(200)).build().unwrap())
+        .tags(
+            Tag::builder()
+                .key("k")
+                .value("v".repeat(200))
+                .build()
+                .unwrap(),
+        )
         .send()
         .await;
     if let Err(e) = &tagged {
@@ -426,7 +439,12 @@ async fn a_write_that_cannot_be_persisted_is_refused_and_not_kept_and_later_writ
     let t = start_with(persistent_config(&dir)).await;
     let c = &t.client;
     assert_eq!(pipeline_names(c).await, acknowledged);
-    let tags = c.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().len(), usize::from(tagged.is_ok()));
     c.create_pipeline()
         .pipeline(two_stage_pipeline(&refused[0]))
@@ -492,7 +510,11 @@ async fn a_second_server_on_the_same_data_dir_exits_at_once_naming_the_first() {
     let (_first, url) = spawn_binary(&dir).await;
     let first_port = url.rsplit(':').next().unwrap().to_string();
     let mut second = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
-        .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+        ])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -516,7 +538,10 @@ async fn a_second_server_on_the_same_data_dir_exits_at_once_naming_the_first() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(!status.success());
-    assert!(said.contains("in use by another codepipeline-local"), "{said}");
+    assert!(
+        said.contains("in use by another codepipeline-local"),
+        "{said}"
+    );
     assert!(said.contains(&format!("127.0.0.1:{first_port}")), "{said}");
     // The first one is unharmed.
     let c = client(&url, "test", "us-east-1");

@@ -36,7 +36,9 @@ pub fn secret_keys(state: &Value) -> BTreeSet<String> {
 
 /// Replaces every secret value in `document` with `****`.
 pub fn mask(document: &mut Value, keys: &BTreeSet<String>) {
-    visit(document, keys, &mut |_, value| *value = Value::String(MASK.into()));
+    visit(document, keys, &mut |_, value| {
+        *value = Value::String(MASK.into())
+    });
 }
 
 /// The paths of the secret values of `document` that are `****` (a masked export).
@@ -55,7 +57,12 @@ fn visit(value: &mut Value, keys: &BTreeSet<String>, f: &mut dyn FnMut(&str, &mu
     walk(value, "", keys, f);
 }
 
-fn walk(value: &mut Value, path: &str, keys: &BTreeSet<String>, f: &mut dyn FnMut(&str, &mut Value)) {
+fn walk(
+    value: &mut Value,
+    path: &str,
+    keys: &BTreeSet<String>,
+    f: &mut dyn FnMut(&str, &mut Value),
+) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -137,9 +144,13 @@ mod tests {
 
     #[test]
     fn codebuild_environment_values_are_masked() {
-        let mut config = json!({"codebuild_projects": [{"name": "b", "env": {"variables": {"TOKEN": "t"}}}]});
+        let mut config =
+            json!({"codebuild_projects": [{"name": "b", "env": {"variables": {"TOKEN": "t"}}}]});
         mask_config(&mut config);
-        assert_eq!(config["codebuild_projects"][0]["env"]["variables"]["TOKEN"], MASK);
+        assert_eq!(
+            config["codebuild_projects"][0]["env"]["variables"]["TOKEN"],
+            MASK
+        );
         assert_eq!(config["codebuild_projects"][0]["name"], "b");
     }
 }

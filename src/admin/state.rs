@@ -86,8 +86,7 @@ pub async fn import_state(State(app): State<App>, body: Bytes) -> Response {
 /// Reads and checks a whole import document; the error names the first problem.
 fn parse(body: &[u8]) -> Result<Vec<(Scope, RegionState)>, String> {
     let expected = "expected a JSON list of {account, region, state}";
-    let items: Vec<Value> =
-        serde_json::from_slice(body).map_err(|e| format!("{expected}: {e}"))?;
+    let items: Vec<Value> = serde_json::from_slice(body).map_err(|e| format!("{expected}: {e}"))?;
     let mut seen = BTreeSet::new();
     let mut scoped = Vec::with_capacity(items.len());
     for (i, mut item) in items.into_iter().enumerate() {

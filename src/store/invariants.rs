@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 
 /// An account id: 12 digits (the AWS model's `AccountId` pattern).
 pub fn check_scope(scope: &Scope) -> Result<(), String> {
-    let account_ok =
-        scope.account.len() == 12 && scope.account.bytes().all(|b| b.is_ascii_digit());
+    let account_ok = scope.account.len() == 12 && scope.account.bytes().all(|b| b.is_ascii_digit());
     if !account_ok {
         return Err(format!(
             "account {:?} is not an AWS account id (12 digits)",
@@ -43,7 +42,11 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
         }
         for (i, version) in record.versions().enumerate() {
             if version.name != *name {
-                return Err(format!("{here}: version {} is named '{}'", i + 1, version.name));
+                return Err(format!(
+                    "{here}: version {} is named '{}'",
+                    i + 1,
+                    version.name
+                ));
             }
         }
         let runtime = &record.runtime;
@@ -51,7 +54,10 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
         for (seq, execution) in &runtime.executions {
             let there = format!("{here}, execution {}", execution.id);
             if *seq != execution.sequence {
-                return Err(format!("{there}: filed under sequence {seq} but has {}", execution.sequence));
+                return Err(format!(
+                    "{there}: filed under sequence {seq} but has {}",
+                    execution.sequence
+                ));
             }
             if *seq > runtime.next_sequence {
                 return Err(format!("{there}: sequence {seq} is past next_sequence"));
@@ -80,7 +86,9 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
             }
         }
         if runtime.execution_ids.len() != runtime.executions.len() {
-            return Err(format!("{here}: execution_ids names executions that do not exist"));
+            return Err(format!(
+                "{here}: execution_ids names executions that do not exist"
+            ));
         }
         for (seq, action) in &runtime.action_executions {
             let there = format!("{here}, action execution {}", action.id);
@@ -90,7 +98,10 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
             if runtime.action_execution_ids.get(&action.id) != Some(seq) {
                 return Err(format!("{there}: missing from action_execution_ids"));
             }
-            if !runtime.execution_ids.contains_key(&action.pipeline_execution_id) {
+            if !runtime
+                .execution_ids
+                .contains_key(&action.pipeline_execution_id)
+            {
                 return Err(format!(
                     "{there}: its pipeline execution {} does not exist",
                     action.pipeline_execution_id
@@ -104,14 +115,19 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
         }
         for (seq, rule) in &runtime.rule_executions {
             if *seq != rule.sequence || *seq > runtime.next_rule_sequence {
-                return Err(format!("{here}, rule execution {}: bad sequence {seq}", rule.id));
+                return Err(format!(
+                    "{here}, rule execution {}: bad sequence {seq}",
+                    rule.id
+                ));
             }
         }
     }
     for (key, registered) in &state.action_types {
         let expected = action_type_key(&registered.action_type.id);
         if *key != expected {
-            return Err(format!("action type '{key}': its id makes the key '{expected}'"));
+            return Err(format!(
+                "action type '{key}': its id makes the key '{expected}'"
+            ));
         }
     }
     for (name, webhook) in &state.webhooks {
@@ -127,7 +143,10 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
             return Err(format!("job '{id}': its record has id '{}'", job.id));
         }
         if job.sequence > state.jobs.next_sequence {
-            return Err(format!("job '{id}': sequence {} is past next_sequence", job.sequence));
+            return Err(format!(
+                "job '{id}': sequence {} is past next_sequence",
+                job.sequence
+            ));
         }
     }
     persistence::rebuild_indexes(state);

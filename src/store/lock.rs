@@ -51,7 +51,10 @@ impl DataDirLock {
             .and_then(|_| file.rewind())
             .and_then(|_| writeln!(file, "{holder}"));
         if let Err(e) = written {
-            return Err(format!("cannot write the lock file {}: {e}", path.display()));
+            return Err(format!(
+                "cannot write the lock file {}: {e}",
+                path.display()
+            ));
         }
         Ok(DataDirLock { _file: file })
     }

@@ -12,8 +12,8 @@
 //! one (`Store::read`).
 
 mod action_types;
-pub mod invariants;
 pub mod commits;
+pub mod invariants;
 mod lock;
 pub mod persistence;
 mod pipelines;

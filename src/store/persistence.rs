@@ -588,7 +588,9 @@ fn select<const N: usize>(
     order: &str,
     only: Option<&Scope>,
 ) -> Fallible<Vec<[String; N]>> {
-    let query = format!("{query} WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) {order}");
+    let query = format!(
+        "{query} WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) {order}"
+    );
     let mut statement = connection.prepare(&query).map_err(sql)?;
     let rows = statement
         .query_map(
