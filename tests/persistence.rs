@@ -578,6 +578,9 @@ async fn a_removed_data_dir_refuses_writes_instead_of_losing_them() {
         .send()
         .await
         .unwrap();
+    // Exclusive locking mode: no memory-mapped WAL index that could SIGBUS the process.
+    assert!(dir.join("codepipeline-local.sqlite3-wal").exists());
+    assert!(!dir.join("codepipeline-local.sqlite3-shm").exists());
     std::fs::remove_dir_all(&dir).unwrap();
     let (code, message) = service_error(
         c.create_pipeline()
