@@ -2,6 +2,8 @@
 //! (the AWS SDK for Rust, and raw HTTP for protocol-level checks).
 #![allow(dead_code)]
 
+pub mod admin;
+pub mod data_dir;
 pub mod engine;
 
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
