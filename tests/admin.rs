@@ -179,13 +179,7 @@ async fn import_replaces_the_named_scopes_and_rejects_bad_documents() {
     assert_eq!(empty["pipelines"], json!({}));
 
     let document = json!([{"account": "000000000000", "region": "us-east-1", "state": empty}]);
-    let (status, body) = admin(
-        &t,
-        reqwest::Method::PUT,
-        "/state",
-        Some(document.to_string()),
-    )
-    .await;
+    let (status, body) = import(&t, &document).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,

@@ -52,13 +52,7 @@ async fn import_checks_the_whole_document_and_a_bad_one_changes_nothing() {
         (json!([good, good]), "twice"),
     ];
     for (document, problem) in cases {
-        let (status, body) = admin(
-            &t,
-            reqwest::Method::PUT,
-            "/state",
-            Some(document.to_string()),
-        )
-        .await;
+        let (status, body) = import(&t, &document).await;
         assert_eq!(status, 400, "{problem}: {body}");
         assert_eq!(body["error"], "BadRequest");
         let message = body["message"].as_str().unwrap();
@@ -206,7 +200,7 @@ async fn secrets_are_masked_in_the_export_and_the_configuration_unless_asked_for
     assert!(text.contains("hook-secret-value"));
 
     // A masked export cannot be imported: it would overwrite the real secrets with ****.
-    let (status, body) = admin(&t, reqwest::Method::PUT, "/state", Some(masked.to_string())).await;
+    let (status, body) = import(&t, &masked).await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("masked"),
@@ -217,7 +211,7 @@ async fn secrets_are_masked_in_the_export_and_the_configuration_unless_asked_for
         .to_string()
         .contains("gh-secret-value"));
     // The full backup imports.
-    let (status, body) = admin(&t, reqwest::Method::PUT, "/state", Some(full.to_string())).await;
+    let (status, body) = import(&t, &full).await;
     assert_eq!(status, 200, "{body}");
     assert!(export_full(&t, "us-east-1")
         .await

@@ -44,3 +44,14 @@ pub async fn create(c: &Client, name: &str) {
         .await
         .expect("create pipeline");
 }
+
+/// `PUT /_codepipeline-local/state` with `document`.
+pub async fn import(t: &TestServer, document: &Value) -> (u16, Value) {
+    admin(
+        t,
+        reqwest::Method::PUT,
+        "/state",
+        Some(document.to_string()),
+    )
+    .await
+}
