@@ -7,6 +7,7 @@ mod common;
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;
 use aws_sdk_codepipeline::types::*;
 use common::data_dir::*;
+use common::engine::*;
 use common::*;
 use std::process::{Command, Stdio};
 
@@ -313,4 +314,74 @@ async fn a_database_with_rows_that_do_not_fit_together_is_refused_at_start() {
     assert!(err.contains("inconsistent"), "{err}");
     assert!(err.contains("pipeline 'halved'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits (bounded) on the event stream for the action `action` of `pipeline` to reach `state`.
+async fn wait_action_event(events: &mut reqwest::Response, action: &str, state: &str) {
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), events.chunk())
+            .await
+            .expect("the event within 20 seconds")
+            .expect("read the event stream")
+            .expect("the stream goes on");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        for line in buffer.lines() {
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                continue;
+            };
+            let detail = &event["detail"];
+            if detail["action"] == action
+                && detail["state"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(state))
+            {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn engine_work_that_cannot_be_saved_is_rolled_back_too() {
+    use codepipeline_local::engine::behavior::{ActionRule, Behavior};
+    let dir = data_dir("engine-rollback");
+    let mut config = persistent_config(&dir);
+    config.actions = vec![ActionRule {
+        duration_ms: Some(300),
+        ..common::engine::rule("CodeBuild", Behavior::Succeed)
+    }];
+    let t = start_with(config).await;
+    let c = &t.client;
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("slow"))
+        .send()
+        .await
+        .unwrap();
+    let mut events = reqwest::get(format!(
+        "{}/_codepipeline-local/events?pipeline=slow",
+        t.url
+    ))
+    .await
+    .unwrap();
+    let id = start_execution(c, "slow").await;
+    wait_action_event(&mut events, "Build", "STARTED").await;
+    // From now on nothing can be saved: the build's end (a timer) is computed, published and
+    // then rolled back, since it could not be written.
+    std::fs::remove_dir_all(&dir).unwrap();
+    wait_action_event(&mut events, "Build", "SUCCEEDED").await;
+    assert_eq!(
+        execution(c, "slow", &id).await.status(),
+        Some(&PipelineExecutionStatus::InProgress)
+    );
+    let build = action_executions(c, "slow", &id)
+        .await
+        .into_iter()
+        .find(|a| a.action_name() == Some("Build"))
+        .expect("the build's action execution");
+    assert_eq!(build.status(), Some(&ActionExecutionStatus::InProgress));
+    t.server.shutdown().await.unwrap();
 }
