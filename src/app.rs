@@ -3,14 +3,20 @@
 use crate::config::Config;
 use crate::engine::timers::{self, Due, TimerKey};
 use crate::events::EventBus;
+use crate::protocol::Scope;
 use crate::runtime::timers::TimerWheel;
 use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// The engine's timer wheel.
 pub type Timers = TimerWheel<TimerKey, Due>;
+
+/// After a change could not be persisted and was rolled back, the region's executions are
+/// resumed this much later (and again after every further failure, until writes succeed).
+const RESUME_AFTER_ROLLBACK: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct App(Arc<AppInner>);
@@ -27,16 +33,22 @@ pub struct AppInner {
 
 impl App {
     /// An application with the state of `config.data_dir` (or an empty in-memory state).
-    pub fn new(config: Config) -> Result<Self, String> {
+    /// `listen` names this server in the data directory's lock file.
+    pub fn new(config: Config, listen: &str) -> Result<Self, String> {
         let persistence = match &config.data_dir {
-            Some(dir) => Some(Persistence::open(dir, config.data_dir_full_sync)?),
+            Some(dir) => Some(Persistence::open(
+                dir,
+                config.data_dir_full_sync,
+                config.data_dir_max_bytes,
+                &format!("pid {}, listening on {listen}", std::process::id()),
+            )?),
             None => None,
         };
         let store = Store::open(persistence)?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| format!("codepipeline-local needs a tokio runtime: {e}"))?;
         // The wheel holds a weak handle: it ends when the application is dropped.
-        Ok(App(Arc::new_cyclic(|app: &Weak<AppInner>| {
+        let app = App(Arc::new_cyclic(|app: &Weak<AppInner>| {
             let app = app.clone();
             AppInner {
                 config,
@@ -49,8 +61,32 @@ impl App {
                 }),
                 running: Default::default(),
             }
-        })))
+        }));
+        let weak = Arc::downgrade(&app.0);
+        app.store
+            .on_rollback(Box::new(move |scope| resume_later(weak.clone(), scope)));
+        Ok(app)
     }
+}
+
+/// Resumes a rolled-back region's executions (`engine::resume`): a timer or an advance whose
+/// change was lost runs again.
+fn resume_later(app: Weak<AppInner>, scope: &Scope) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::error!("cannot resume executions after a rollback: no async runtime");
+        return;
+    };
+    let scope = scope.clone();
+    runtime.spawn(async move {
+        tokio::time::sleep(RESUME_AFTER_ROLLBACK).await;
+        let Some(app) = app.upgrade().map(App) else {
+            return;
+        };
+        if let Some(region) = app.store.get(&scope) {
+            region.resume_started();
+            crate::engine::resume(&app, &region);
+        }
+    });
 }
 
 impl Deref for App {

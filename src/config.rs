@@ -118,6 +118,14 @@ pub struct Flags {
     )]
     pub data_dir_full_sync: Option<bool>,
 
+    /// With --data-dir: the largest the database may grow, in bytes; a write past it is
+    /// refused with an error (default: no limit)
+    #[arg(
+        long = "data-dir-max-bytes",
+        env = "CODEPIPELINE_LOCAL_DATA_DIR_MAX_BYTES"
+    )]
+    pub data_dir_max_bytes: Option<u64>,
+
     /// Log format: text or json [default: text]
     #[arg(long = "log-format", env = "CODEPIPELINE_LOCAL_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -222,6 +230,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub data_dir_full_sync: Option<bool>,
+    pub data_dir_max_bytes: Option<u64>,
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub no_auto_start: Option<bool>,
@@ -268,6 +277,8 @@ pub struct Config {
     /// Where state is persisted; `None` keeps it in memory.
     pub data_dir: Option<PathBuf>,
     pub data_dir_full_sync: bool,
+    /// Caps the database's size (`None`: no cap).
+    pub data_dir_max_bytes: Option<u64>,
     pub region: String,
     pub account_id: String,
     pub auto_start: bool,
@@ -323,6 +334,7 @@ impl Default for Config {
             listen: "127.0.0.1:4566".to_string(),
             data_dir: None,
             data_dir_full_sync: false,
+            data_dir_max_bytes: None,
             region: "us-east-1".to_string(),
             account_id: "000000000000".to_string(),
             auto_start: true,
@@ -374,6 +386,7 @@ impl Config {
                 .data_dir_full_sync
                 .or(file.data_dir_full_sync)
                 .unwrap_or(d.data_dir_full_sync),
+            data_dir_max_bytes: flags.data_dir_max_bytes.or(file.data_dir_max_bytes),
             region: flags.region.or(file.region).unwrap_or(d.region),
             account_id: flags.account_id.or(file.account_id).unwrap_or(d.account_id),
             auto_start: !flags

@@ -26,6 +26,7 @@ pub fn router(app: App) -> Router {
         .merge(crate::webhooks::routes())
         .merge(crate::admin::routes())
         .with_state(app)
+        .layer(axum::middleware::from_fn(refuse_uncommitted))
         // A bug must not drop the connection (clients would retry into a hang): answer it.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             internal_failure,
@@ -40,6 +41,37 @@ fn internal_failure(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     );
     tracing::error!("a request handler panicked");
     crate::protocol::error_response(&uuid::Uuid::new_v4().to_string(), &error)
+}
+
+/// A request whose change could not be persisted (and was rolled back, see `store`) gets a
+/// server error instead of the success its handler computed: AWS's `InternalFailure` on the AWS
+/// API, a JSON 500 elsewhere.
+async fn refuse_uncommitted(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let aws_api = request.uri().path() == "/";
+    let (response, failure) = crate::store::commits::track(next.run(request)).await;
+    let Some(failure) = failure else {
+        return response;
+    };
+    let message = format!("The change could not be saved and was not made: {failure}");
+    if aws_api {
+        let request_id = response
+            .headers()
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let error =
+            crate::protocol::ApiError::new(crate::model::ErrorCode::InternalFailure, message);
+        return crate::protocol::error_response(&request_id, &error);
+    }
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": "InternalFailure", "message": message })),
+    )
+        .into_response()
 }
 
 async fn json11(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
@@ -91,10 +123,13 @@ impl RunningServer {
             let _ = tx.send(());
         }
         self.app.running.shutdown().await;
-        match self.task.await {
+        let result = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
-        }
+        };
+        // Releases the data directory: another server may use it now.
+        self.app.store.close();
+        result
     }
 
     /// Waits until the server stops (after `shutdown_signal` fires).
@@ -110,7 +145,7 @@ impl RunningServer {
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = App::new(config).map_err(std::io::Error::other)?;
+    let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
         crate::engine::resume(&app, &region);

@@ -5,54 +5,13 @@
 mod common;
 
 use aws_sdk_codepipeline::types::{ApprovalResult, ApprovalStatus, PipelineExecutionStatus};
-use aws_sdk_codepipeline::Client;
 use codepipeline_local::config::{self, Config, Flags};
 use codepipeline_local::engine::behavior::Behavior;
+use common::admin::*;
 use common::engine::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
-
-const ADMIN: &str = "/_codepipeline-local";
-
-async fn admin(
-    t: &TestServer,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<String>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{}{ADMIN}{path}", t.url));
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
-    }
-    let response = request.send().await.expect("admin request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, body)
-}
-
-async fn names(c: &Client) -> Vec<String> {
-    c.list_pipelines()
-        .send()
-        .await
-        .expect("list pipelines")
-        .pipelines
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.name().map(str::to_string))
-        .collect()
-}
-
-async fn create(c: &Client, name: &str) {
-    c.create_pipeline()
-        .pipeline(two_stage_pipeline(name))
-        .send()
-        .await
-        .expect("create pipeline");
-}
 
 fn approval_pipeline(name: &str) -> aws_sdk_codepipeline::types::PipelineDeclaration {
     pipeline(name)
@@ -220,13 +179,7 @@ async fn import_replaces_the_named_scopes_and_rejects_bad_documents() {
     assert_eq!(empty["pipelines"], json!({}));
 
     let document = json!([{"account": "000000000000", "region": "us-east-1", "state": empty}]);
-    let (status, body) = admin(
-        &t,
-        reqwest::Method::PUT,
-        "/state",
-        Some(document.to_string()),
-    )
-    .await;
+    let (status, body) = import(&t, &document).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,

@@ -5,35 +5,9 @@ mod common;
 
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;
 use aws_sdk_codepipeline::types::*;
-use codepipeline_local::Config;
+use common::data_dir::*;
 use common::engine::*;
 use common::*;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cpl-{name}-{}", uuid_like()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
-fn persistent_config(dir: &std::path::Path) -> Config {
-    Config {
-        data_dir: Some(dir.to_path_buf()),
-        ..manual_config()
-    }
-}
 
 fn custom_type() -> ActionTypeId {
     ActionTypeId::builder()
@@ -252,46 +226,6 @@ async fn all_state_survives_a_restart() {
     );
     t.server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the real binary on a free port with a data directory.
-async fn spawn_binary(dir: &std::path::Path) -> (Killed, String) {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--no-auto-start",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the server binary");
-    let url = format!("http://127.0.0.1:{port}");
-    let health = format!("{url}/health");
-    wait_for("the binary to answer", || async {
-        reqwest::get(&health)
-            .await
-            .ok()
-            .filter(|r| r.status().is_success())
-            .map(|_| ())
-    })
-    .await;
-    (Killed(child), url)
 }
 
 #[tokio::test]

@@ -3,21 +3,22 @@
 //! | Route | What it does |
 //! |---|---|
 //! | `POST /_codepipeline-local/reset[?account=A&region=R]` | empties all state, or one account and region |
-//! | `GET /_codepipeline-local/state[?account=A&region=R]` | exports state: `[{account, region, state}]` |
-//! | `PUT /_codepipeline-local/state` | imports such a list, replacing those scopes, and resumes their executions |
-//! | `GET /_codepipeline-local/config` | the effective configuration |
+//! | `GET /_codepipeline-local/state[?account=A&region=R][&secrets=true]` | exports state: `[{account, region, state}]` (secrets `****` unless `secrets=true`) |
+//! | `PUT /_codepipeline-local/state` | checks, then imports such a list, replacing those scopes, and resumes their executions |
+//! | `GET /_codepipeline-local/config[?secrets=true]` | the effective configuration |
 //! | `GET /_codepipeline-local/health` | liveness and internal counts (`health`) |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
 
 mod events;
 pub mod health;
+mod secrets;
+mod state;
 mod ui;
 
 use crate::app::App;
 use crate::protocol::Scope;
 use crate::store::RegionState;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -37,8 +38,8 @@ pub fn routes() -> Router<App> {
         .route(&format!("{ADMIN_PATH}/reset"), post(reset))
         .route(
             &format!("{ADMIN_PATH}/state"),
-            get(export_state)
-                .put(import_state)
+            get(state::export_state)
+                .put(state::import_state)
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(&format!("{ADMIN_PATH}/config"), get(config))
@@ -119,67 +120,28 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
     }
 }
 
-async fn export_state(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Response {
-    let only = query.scope(&app);
-    let mut regions = match &only {
-        Some(scope) => vec![app.store.region(scope)],
-        None => app.store.regions(),
-    };
-    regions.sort_by(|a, b| a.scope.cmp(&b.scope));
-    // Serialize each region under its lock, one at a time; regions that only exist because
-    // something read them are left out, unless asked for by name.
-    let empty = serde_json::to_value(RegionState::default()).unwrap_or_default();
-    let mut out = Vec::with_capacity(regions.len());
-    for region in &regions {
-        let state = region.lock();
-        let value = match serde_json::to_value(&*state) {
-            Ok(value) => value,
-            Err(e) => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({ "error": "InternalFailure", "message": e.to_string() })),
-                )
-                    .into_response()
-            }
-        };
-        drop(state);
-        if only.is_none() && value == empty {
-            continue;
-        }
-        out.push(json!({
-            "account": region.scope.account,
-            "region": region.scope.region,
-            "state": value,
-        }));
-    }
-    Json(serde_json::Value::Array(out)).into_response()
+/// `?secrets=true`: show secrets in the answer (hidden by default, see `secrets`).
+#[derive(Debug, Default, Deserialize)]
+pub struct SecretsQuery {
+    #[serde(default)]
+    pub secrets: bool,
 }
 
-async fn import_state(State(app): State<App>, body: Bytes) -> Response {
-    let scoped: Vec<ScopedState> = match serde_json::from_slice(&body) {
-        Ok(scoped) => scoped,
-        Err(e) => {
-            return bad_request(format!(
-                "expected a JSON list of {{account, region, state}}: {e}"
-            ))
-        }
+async fn config(State(app): State<App>, Query(query): Query<SecretsQuery>) -> Response {
+    let mut config = match serde_json::to_value(&app.config) {
+        Ok(config) => config,
+        Err(e) => return internal_failure(e.to_string()),
     };
-    let mut imported = Vec::with_capacity(scoped.len());
-    for item in scoped {
-        let scope = Scope {
-            account: item.account,
-            region: item.region,
-        };
-        let pipelines = item.state.pipelines.len();
-        crate::engine::timers::cancel_scope(&app, &scope);
-        let region = app.store.replace(&scope, item.state);
-        crate::engine::resume(&app, &region);
-        tracing::info!(account = %scope.account, region = %scope.region, pipelines, "admin: state imported");
-        imported.push(scope_json(&scope));
+    if !query.secrets {
+        secrets::mask_config(&mut config);
     }
-    Json(json!({ "imported": imported })).into_response()
+    Json(config).into_response()
 }
 
-async fn config(State(app): State<App>) -> Response {
-    Json(&app.config).into_response()
+fn internal_failure(message: String) -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "error": "InternalFailure", "message": message })),
+    )
+        .into_response()
 }

@@ -18,7 +18,7 @@ pub fn list_action_executions(
 ) -> Result<ListActionExecutionsOutput, ApiError> {
     let before = decode_position(input.next_token.as_deref())?;
     let size = page_size(input.max_results, 100);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let pipeline_record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
     let filter = ExecutionFilter::new(

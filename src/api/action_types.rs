@@ -120,7 +120,7 @@ pub fn list_action_types(
             .map_err(|_| ApiError::invalid_next_token())?,
         None => 0,
     };
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let mut all: Vec<ActionType> = catalog::action_types()
         .iter()
@@ -158,7 +158,7 @@ pub fn get_action_type(
         version: input.version,
     };
     let key = action_type_key(&id);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     if let Some(registered) = state.action_types.get(&key) {
         return Ok(GetActionTypeOutput {

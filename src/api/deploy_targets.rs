@@ -20,7 +20,7 @@ pub fn list_deploy_action_execution_targets(
         None => 0,
     };
     let size = page_size(input.max_results, 100);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let action = match &input.pipeline_name {
         Some(name) => state

@@ -66,7 +66,7 @@ pub fn get_pipeline_execution(
     ctx: &RequestContext,
     input: GetPipelineExecutionInput,
 ) -> Result<GetPipelineExecutionOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
     let execution = find_execution(record, &input.pipeline_name, &input.pipeline_execution_id)?;
@@ -98,7 +98,7 @@ pub fn list_pipeline_executions(
         .filter
         .and_then(|f| f.succeeded_in_stage)
         .and_then(|s| s.stage_name);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
     let (summaries, next_token) =

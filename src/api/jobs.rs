@@ -18,7 +18,7 @@ pub fn poll_for_jobs(
     ctx: &RequestContext,
     input: PollForJobsInput,
 ) -> Result<PollForJobsOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let mut state = region.lock();
     let id = &input.action_type_id;
     let queryable: Vec<String> = match id.owner {
@@ -94,7 +94,7 @@ pub fn get_job_details(
     ctx: &RequestContext,
     input: GetJobDetailsInput,
 ) -> Result<GetJobDetailsOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let mut state = region.lock();
     let job = worker_job_mut(&mut state, &input.job_id)?;
     Ok(GetJobDetailsOutput {

@@ -78,7 +78,7 @@ pub fn get_pipeline(
     ctx: &RequestContext,
     input: GetPipelineInput,
 ) -> Result<GetPipelineOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let record = state
         .pipelines
@@ -129,7 +129,7 @@ pub fn update_pipeline(
         .ok_or_else(|| ApiError::pipeline_not_found(&name, &ctx.scope.account))?;
     // The version in the request is ignored: every accepted update becomes the next version.
     pipeline.version = Some(record.version() + 1);
-    record.versions.push(Arc::new(pipeline));
+    record.push_version(Arc::new(pipeline));
     record.updated = Timestamp::now();
     let current = record.current().clone();
     state.touch_pipeline(&name);
@@ -176,7 +176,7 @@ pub fn list_pipelines(
 ) -> Result<ListPipelinesOutput, ApiError> {
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
     let size = page_size(input.max_results, 100);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let range = match &after {
         Some(last) => state

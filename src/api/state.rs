@@ -14,7 +14,7 @@ pub fn get_pipeline_state(
     ctx: &RequestContext,
     input: GetPipelineStateInput,
 ) -> Result<GetPipelineStateOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let record = pipeline(&state.pipelines, &input.name, ctx)?;
     let runtime = &record.runtime;

@@ -79,7 +79,7 @@ pub fn list_tags_for_resource(
         None => 0,
     };
     let size = page_size(input.max_results, 50);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     check_scope(&input.resource_arn, &region, &ctx.scope, &resource)?;
     let mut state = region.lock();
     let tags = tags_mut(&mut state, &resource)

@@ -26,7 +26,7 @@ pub fn poll_for_third_party_jobs(
             ),
         ));
     }
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let mut state = region.lock();
     let batch = input.max_batch_size.unwrap_or(1).clamp(1, 100) as usize;
     let picked = state.jobs.take(&QueueKey::new(id, true), batch, |_| true);
@@ -50,7 +50,7 @@ pub fn get_third_party_job_details(
     ctx: &RequestContext,
     input: GetThirdPartyJobDetailsInput,
 ) -> Result<GetThirdPartyJobDetailsOutput, ApiError> {
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let mut state = region.lock();
     let job = third_party_job(&mut state, &input.job_id, &input.client_token)?;
     let data = job.data.clone();

@@ -95,7 +95,7 @@ pub fn list_webhooks(
 ) -> Result<ListWebhooksOutput, ApiError> {
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
     let size = page_size(input.max_results, 100);
-    let region = app.store.region(&ctx.scope);
+    let region = app.store.read(&ctx.scope);
     let state = region.lock();
     let range = match &after {
         Some(last) => state

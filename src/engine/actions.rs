@@ -55,7 +55,7 @@ pub struct Started {
 }
 
 /// Starts one action of a stage for an execution. Returns the action execution's sequence
-/// number (and a job to queue, for worker-run actions).
+/// number (and a job to queue, for worker-run actions); `None` if the execution is gone.
 pub fn start_action(
     cx: &Cx,
     pipeline_name: &str,
@@ -64,16 +64,19 @@ pub fn start_action(
     execution_sequence: u64,
     stage: &StageDeclaration,
     action: &ActionDeclaration,
-) -> Started {
+) -> Option<Started> {
     runtime.next_action_sequence += 1;
     let sequence = runtime.next_action_sequence;
     let id = uuid::Uuid::new_v4().to_string();
     let now = Timestamp::now();
     let region = cx.region.scope.region.clone();
-    let execution = runtime
-        .executions
-        .get_mut(&execution_sequence)
-        .expect("the execution starting an action exists");
+    let Some(execution) = runtime.executions.get_mut(&execution_sequence) else {
+        tracing::error!(
+            pipeline = pipeline_name,
+            "bug: an action started for an execution that does not exist"
+        );
+        return None;
+    };
 
     let configuration = action.configuration.clone().unwrap_or_default();
     let resolved = VariableScope::of(execution).resolve_map(&configuration);
@@ -291,7 +294,7 @@ pub fn start_action(
         },
     );
     runtime.action_executions.insert(sequence, record);
-    Started { sequence, job }
+    Some(Started { sequence, job })
 }
 
 /// The outcome of a simulated action, computed when its timer fires.

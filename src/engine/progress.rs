@@ -307,9 +307,12 @@ fn step_actions(
                 .get(&stage.name)
                 .is_some_and(|run| run.actions.contains_key(&action.name));
             if !started {
-                let started = actions::start_action(cx, name, arn, runtime, seq, stage, action);
-                effects.jobs.extend(started.job);
-                changed = true;
+                if let Some(started) =
+                    actions::start_action(cx, name, arn, runtime, seq, stage, action)
+                {
+                    effects.jobs.extend(started.job);
+                    changed = true;
+                }
             }
         }
     }

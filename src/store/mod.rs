@@ -4,9 +4,17 @@
 //!
 //! With a data directory, what changed under the lock is written to SQLite when the lock is
 //! released (`RegionGuard`'s drop), before any answer goes out: an acknowledged write is on disk.
-//! Changes are tracked in `RegionState::dirty` (and `PipelineRuntime::touched`).
+//! Changes are tracked in `RegionState::dirty` (and `PipelineRuntime::touched`). A change that
+//! cannot be written is not kept: the region is read back from the database (its last committed
+//! state), the request gets an error (`commits`), and the engine resumes the region's executions.
+//!
+//! Only writes create a region: reads of an unknown account or region see an empty, detached
+//! one (`Store::read`).
 
 mod action_types;
+pub mod commits;
+pub mod invariants;
+mod lock;
 pub mod persistence;
 mod pipelines;
 mod webhooks;
@@ -22,53 +30,96 @@ use persistence::Persistence;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Called (outside any lock) after a region was rolled back to its committed state, to pick its
+/// executions up again (`engine::resume`).
+pub type RollbackHook = Box<dyn Fn(&Scope) + Send + Sync>;
 
 /// Every account and region's state.
 #[derive(Default)]
 pub struct Store {
     regions: DashMap<Scope, Arc<Region>>,
-    persistence: Option<Arc<Persistence>>,
+    shared: Arc<Shared>,
+}
+
+/// What every region of a store shares.
+#[derive(Default)]
+struct Shared {
+    persistence: Option<Persistence>,
+    on_rollback: OnceLock<RollbackHook>,
 }
 
 impl Store {
     /// A store that keeps its state in `persistence` (loaded from it first), or only in memory.
     pub fn open(persistence: Option<Persistence>) -> Result<Store, String> {
-        let persistence = persistence.map(Arc::new);
+        let loaded = match &persistence {
+            Some(persistence) => persistence.load(None)?,
+            None => Vec::new(),
+        };
         let store = Store {
             regions: DashMap::new(),
-            persistence: persistence.clone(),
+            shared: Arc::new(Shared {
+                persistence,
+                on_rollback: OnceLock::new(),
+            }),
         };
-        if let Some(persistence) = &persistence {
-            for (scope, state) in persistence.load()? {
-                store.regions.insert(
-                    scope.clone(),
-                    Arc::new(Region {
-                        scope,
-                        state: Mutex::new(state),
-                        persistence: Some(persistence.clone()),
-                    }),
-                );
-            }
+        for (scope, state) in loaded {
+            let region = store.new_region(&scope, state);
+            store.regions.insert(scope, region);
         }
         Ok(store)
     }
 
-    /// The state of one account and region, created empty on first use.
+    /// Sets what runs after a region was rolled back (once, when the application starts).
+    pub fn on_rollback(&self, hook: RollbackHook) {
+        let _ = self.shared.on_rollback.set(hook);
+    }
+
+    /// Releases the database and its lock (at shutdown); later writes fail.
+    pub fn close(&self) {
+        if let Some(persistence) = &self.shared.persistence {
+            persistence.close();
+        }
+    }
+
+    fn new_region(&self, scope: &Scope, state: RegionState) -> Arc<Region> {
+        Arc::new(Region {
+            scope: scope.clone(),
+            state: Mutex::new(state),
+            shared: Some(self.shared.clone()),
+            resume_pending: AtomicBool::new(false),
+        })
+    }
+
+    /// The state of one account and region, created empty on first use: for writes.
     pub fn region(&self, scope: &Scope) -> Arc<Region> {
         if let Some(region) = self.regions.get(scope) {
             return region.clone();
         }
         self.regions
             .entry(scope.clone())
-            .or_insert_with(|| {
-                Arc::new(Region {
-                    scope: scope.clone(),
-                    state: Mutex::new(RegionState::default()),
-                    persistence: self.persistence.clone(),
-                })
-            })
+            .or_insert_with(|| self.new_region(scope, RegionState::default()))
             .clone()
+    }
+
+    /// The state of one account and region if it exists.
+    pub fn get(&self, scope: &Scope) -> Option<Arc<Region>> {
+        self.regions.get(scope).map(|r| r.value().clone())
+    }
+
+    /// The state of one account and region for a read: an unknown one is an empty region that
+    /// is not kept (a read creates nothing). A change made to it is refused.
+    pub fn read(&self, scope: &Scope) -> Arc<Region> {
+        self.get(scope).unwrap_or_else(|| {
+            Arc::new(Region {
+                scope: scope.clone(),
+                state: Mutex::new(RegionState::default()),
+                shared: None,
+                resume_pending: AtomicBool::new(false),
+            })
+        })
     }
 
     /// The regions that hold state.
@@ -76,10 +127,11 @@ impl Store {
         self.regions.iter().map(|r| r.value().clone()).collect()
     }
 
-    /// Empties one account and region (admin reset). Whoever still holds its `Region` sees the
-    /// empty state; timers of its old executions find nothing and do nothing.
+    /// Empties one account and region (admin reset). The region stays the same object, emptied
+    /// under its lock: a handler that already holds it writes into the emptied state, which is
+    /// the one kept in memory and on disk. Timers of its old executions find nothing.
     pub fn reset(&self, scope: &Scope) {
-        if let Some((_, region)) = self.regions.remove(scope) {
+        if let Some(region) = self.get(scope) {
             let mut state = region.lock();
             *state = RegionState::default();
             // Persisted: the region's rows are deleted.
@@ -89,9 +141,8 @@ impl Store {
 
     /// Empties every account and region (admin reset).
     pub fn reset_all(&self) {
-        let scopes: Vec<Scope> = self.regions.iter().map(|r| r.key().clone()).collect();
-        for scope in &scopes {
-            self.reset(scope);
+        for region in self.regions() {
+            self.reset(&region.scope);
         }
     }
 
@@ -113,16 +164,24 @@ impl Store {
 pub struct Region {
     pub scope: Scope,
     state: Mutex<RegionState>,
-    persistence: Option<Arc<Persistence>>,
+    /// `None` for the detached region a read of an unknown scope sees.
+    shared: Option<Arc<Shared>>,
+    /// A resume after a rollback is scheduled.
+    resume_pending: AtomicBool,
 }
 
 impl Region {
     /// Locks the region's state; what changes is persisted when the guard is dropped.
     pub fn lock(&self) -> RegionGuard<'_> {
-        RegionGuard {
+        let mut guard = RegionGuard {
             region: self,
             guard: self.state.lock(),
+        };
+        if guard.guard.unreadable {
+            // The last rollback could not read the database back: try again.
+            guard.reload();
         }
+        guard
     }
 
     /// `arn:aws:codepipeline:REGION:ACCOUNT:RESOURCE`.
@@ -133,6 +192,25 @@ impl Region {
             self.scope.region,
             self.scope.account
         )
+    }
+
+    fn persistence(&self) -> Option<&Persistence> {
+        self.shared.as_ref().and_then(|s| s.persistence.as_ref())
+    }
+
+    /// Runs the rollback hook for this region, unless a run is already pending.
+    fn schedule_resume(&self) {
+        let Some(hook) = self.shared.as_ref().and_then(|s| s.on_rollback.get()) else {
+            return;
+        };
+        if !self.resume_pending.swap(true, Ordering::AcqRel) {
+            hook(&self.scope);
+        }
+    }
+
+    /// Marks the scheduled resume as started (the hook calls it before resuming).
+    pub fn resume_started(&self) {
+        self.resume_pending.store(false, Ordering::Release);
     }
 }
 
@@ -155,18 +233,55 @@ impl DerefMut for RegionGuard<'_> {
     }
 }
 
+impl RegionGuard<'_> {
+    /// Writes what changed; an error means nothing of it is on disk.
+    fn commit(&mut self) -> Result<(), String> {
+        if self.region.shared.is_none() {
+            return Err("internal error: a read changed the state of an unknown region".into());
+        }
+        match self.region.persistence() {
+            Some(_) if self.guard.unreadable => {
+                Err("the state could not be read back from the data directory".into())
+            }
+            Some(persistence) => persistence.flush(&self.region.scope, &mut self.guard),
+            None => {
+                self.guard.forget_changes();
+                Ok(())
+            }
+        }
+    }
+
+    /// Puts the region back to its last committed state.
+    fn reload(&mut self) {
+        let scope = &self.region.scope;
+        let restored = match self.region.persistence() {
+            Some(persistence) => persistence.load_region(scope),
+            None => Ok(RegionState::default()),
+        };
+        match restored {
+            Ok(state) => *self.guard = state,
+            Err(e) => {
+                tracing::error!(account = %scope.account, region = %scope.region, "cannot read the state back: {e}; the region refuses writes until it can");
+                *self.guard = RegionState {
+                    unreadable: true,
+                    ..RegionState::default()
+                };
+            }
+        }
+    }
+}
+
 impl Drop for RegionGuard<'_> {
     fn drop(&mut self) {
         if !self.guard.dirty.any() && self.guard.jobs.dirty.is_empty() {
             return;
         }
-        match &self.region.persistence {
-            Some(persistence) => {
-                if let Err(e) = persistence.flush(&self.region.scope, &mut self.guard) {
-                    tracing::error!(account = %self.region.scope.account, region = %self.region.scope.region, "could not persist state: {e}");
-                }
-            }
-            None => self.guard.forget_changes(),
+        if let Err(e) = self.commit() {
+            let scope = &self.region.scope;
+            tracing::error!(account = %scope.account, region = %scope.region, "could not persist state, change rolled back: {e}");
+            commits::record_failure(&e);
+            self.reload();
+            self.region.schedule_resume();
         }
     }
 }
@@ -243,4 +358,8 @@ pub struct RegionState {
     /// What changed since the state was last persisted.
     #[serde(skip)]
     pub dirty: Dirty,
+    /// A rollback could not read the committed state back: the state is empty and refuses
+    /// writes until a later lock reads it back.
+    #[serde(skip)]
+    unreadable: bool,
 }

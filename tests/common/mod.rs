@@ -2,6 +2,8 @@
 //! (the AWS SDK for Rust, and raw HTTP for protocol-level checks).
 #![allow(dead_code)]
 
+pub mod admin;
+pub mod data_dir;
 pub mod aws_cli;
 pub mod engine;
 pub mod moto;

@@ -8,21 +8,30 @@
 //! Only what changed is written (`Dirty`), in one transaction, when the region's lock is
 //! released. SQLite's WAL with `synchronous=NORMAL` makes a committed transaction survive the
 //! process being killed (`kill -9`); `--data-dir-sync full` also survives power loss.
+//!
+//! The database is opened in `locking_mode=EXCLUSIVE` (this process alone uses it, see `lock`):
+//! the WAL index then lives in heap memory, not in a memory-mapped `-shm` file, so a data
+//! directory that vanishes or turns read-only makes writes fail instead of killing the process
+//! with SIGBUS. Before each commit the database file is checked to still be the one opened: a
+//! deleted or moved data directory refuses writes rather than acknowledging writes to a file
+//! that no longer has a name.
 
 use super::{Dirty, PipelineRecord, RegionState};
 use crate::engine::{
-    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, PipelineRuntime,
-    RuleExecutionRecord, StageTransitions,
+    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, RuleExecutionRecord,
+    StageTransitions,
 };
-use crate::jobs::JobRecord;
 use crate::model::{PipelineDeclaration, Tag, Timestamp};
 use crate::protocol::Scope;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+mod load;
+
+pub use load::rebuild_indexes;
 
 pub const DATABASE_FILE: &str = "codepipeline-local.sqlite3";
 
@@ -49,7 +58,12 @@ const JOB_BOARD: &str = "job_board";
 
 /// The database, shared by every region.
 pub struct Persistence {
-    connection: Mutex<Connection>,
+    /// `None` once closed (at shutdown).
+    connection: Mutex<Option<Connection>>,
+    path: PathBuf,
+    /// The database file as opened (device, inode).
+    identity: Option<(u64, u64)>,
+    lock: Mutex<Option<super::lock::DataDirLock>>,
 }
 
 /// A pipeline's row: everything but its versions and executions.
@@ -93,11 +107,23 @@ fn json(e: serde_json::Error) -> String {
 }
 
 impl Persistence {
-    /// Opens (or creates) the database in `dir`. `full_sync` makes every commit fsync.
-    pub fn open(dir: &Path, full_sync: bool) -> Fallible<Persistence> {
+    /// Opens (or creates) the database in `dir`, taking the directory's lock in the name of
+    /// `holder`. `full_sync` makes every commit fsync; `max_bytes` caps the database's size.
+    pub fn open(
+        dir: &Path,
+        full_sync: bool,
+        max_bytes: Option<u64>,
+        holder: &str,
+    ) -> Fallible<Persistence> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
-        let connection = Connection::open(dir.join(DATABASE_FILE)).map_err(sql)?;
+        let lock = super::lock::DataDirLock::acquire(dir, holder)?;
+        let path = dir.join(DATABASE_FILE);
+        let connection = Connection::open(&path).map_err(sql)?;
+        // Before the first access, so that WAL never maps a -shm file (see the module doc).
+        connection
+            .pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(sql)?;
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(sql)?;
@@ -108,188 +134,67 @@ impl Persistence {
                 if full_sync { "FULL" } else { "NORMAL" },
             )
             .map_err(sql)?;
+        if let Some(max_bytes) = max_bytes {
+            let page_size: i64 = connection
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .map_err(sql)?;
+            let pages = (max_bytes / page_size.max(1) as u64).max(1);
+            connection
+                .pragma_update(None, "max_page_count", pages as i64)
+                .map_err(sql)?;
+        }
         connection.execute_batch(SCHEMA).map_err(sql)?;
         Ok(Persistence {
-            connection: Mutex::new(connection),
+            connection: Mutex::new(Some(connection)),
+            identity: file_identity(&path),
+            path,
+            lock: Mutex::new(Some(lock)),
         })
     }
 
-    /// Reads every region's state back.
-    pub fn load(&self) -> Fallible<Vec<(Scope, RegionState)>> {
-        let connection = self.connection.lock();
-        let mut regions: BTreeMap<Scope, RegionState> = BTreeMap::new();
-        let scope = |account: String, region: String| Scope { account, region };
+    /// Closes the database and releases the data directory's lock; later writes fail.
+    pub fn close(&self) {
+        if let Some(connection) = self.connection.lock().take() {
+            if let Err((_, e)) = connection.close() {
+                tracing::error!("closing the database: {e}");
+            }
+        }
+        self.lock.lock().take();
+    }
 
-        let mut versions: HashMap<(Scope, String), Vec<Arc<PipelineDeclaration>>> = HashMap::new();
-        let mut statement = connection
-            .prepare("SELECT account, region, name, data FROM pipeline_versions ORDER BY account, region, name, version")
-            .map_err(sql)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (account, region, name, data) = row.map_err(sql)?;
-            let declaration: PipelineDeclaration = serde_json::from_str(&data).map_err(json)?;
-            versions
-                .entry((scope(account, region), name))
-                .or_default()
-                .push(Arc::new(declaration));
+    /// Fails unless the database file at its path is still the one opened.
+    fn check_file(&self) -> Fallible<()> {
+        let Some(opened) = self.identity else {
+            return Ok(());
+        };
+        match file_identity(&self.path) {
+            Some(now) if now == opened => Ok(()),
+            _ => Err(format!(
+                "the database file {} was deleted or replaced (data directory removed or moved?): writes are refused",
+                self.path.display()
+            )),
         }
+    }
 
-        let mut statement = connection
-            .prepare("SELECT account, region, name, data FROM pipelines")
-            .map_err(sql)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (account, region, name, data) = row.map_err(sql)?;
-            let row: PipelineRow = serde_json::from_str(&data).map_err(json)?;
-            let scope = scope(account, region);
-            let Some(versions) = versions.remove(&(scope.clone(), name.clone())) else {
-                continue;
-            };
-            let runtime = PipelineRuntime {
-                next_sequence: row.next_sequence,
-                next_action_sequence: row.next_action_sequence,
-                next_rule_sequence: row.next_rule_sequence,
-                stage_latest: row.stage_latest,
-                action_latest: row.action_latest,
-                current_revisions: row.current_revisions,
-                transitions: row.transitions,
-                client_tokens: row.client_tokens,
-                ..PipelineRuntime::default()
-            };
-            regions.entry(scope).or_default().pipelines.insert(
-                name,
-                PipelineRecord {
-                    arn: row.arn,
-                    versions,
-                    created: row.created,
-                    updated: row.updated,
-                    tags: row.tags,
-                    runtime,
-                },
-            );
-        }
-
-        let mut statement = connection
-            .prepare("SELECT account, region, pipeline, data FROM executions ORDER BY seq")
-            .map_err(sql)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (account, region, pipeline, data) = row.map_err(sql)?;
-            let row: ExecutionRow = serde_json::from_str(&data).map_err(json)?;
-            let Some(record) = regions
-                .get_mut(&scope(account, region))
-                .and_then(|r| r.pipelines.get_mut(&pipeline))
-            else {
-                continue;
-            };
-            let runtime = &mut record.runtime;
-            for action in row.actions {
-                runtime
-                    .action_execution_ids
-                    .insert(action.id.clone(), action.sequence);
-                runtime.action_executions.insert(action.sequence, action);
-            }
-            for rule in row.rules {
-                runtime.rule_executions.insert(rule.sequence, rule);
-            }
-            let execution = row.execution;
-            runtime
-                .execution_ids
-                .insert(execution.id.clone(), execution.sequence);
-            runtime.executions.insert(execution.sequence, execution);
-        }
-
-        let mut statement = connection
-            .prepare("SELECT account, region, kind, key, data FROM items")
-            .map_err(sql)?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (account, region, kind, key, data) = row.map_err(sql)?;
-            let state = regions.entry(scope(account, region)).or_default();
-            match kind.as_str() {
-                ACTION_TYPE => {
-                    state
-                        .action_types
-                        .insert(key, serde_json::from_str(&data).map_err(json)?);
-                }
-                RETIRED_ACTION_TYPE => {
-                    state.retired_action_types.insert(key);
-                }
-                WEBHOOK => {
-                    state
-                        .webhooks
-                        .insert(key, serde_json::from_str(&data).map_err(json)?);
-                }
-                JOB => {
-                    let job: JobRecord = serde_json::from_str(&data).map_err(json)?;
-                    state.jobs.jobs.insert(key, job);
-                }
-                JOB_BOARD => {
-                    let board: JobBoardRow = serde_json::from_str(&data).map_err(json)?;
-                    state.jobs.next_sequence = board.next_sequence;
-                }
-                _ => {}
-            }
-        }
-        for state in regions.values_mut() {
-            for record in state.pipelines.values_mut() {
-                record.runtime.rebuild_active();
-            }
-            let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
-            jobs.sort_by_key(|j| j.sequence);
-            for job in jobs {
-                if job.is_finished() {
-                    state.jobs.finished.push_back(job.id.clone());
-                } else if job.status == crate::model::JobStatus::Queued {
-                    state.jobs.queued.insert(job);
-                }
-            }
-        }
-        Ok(regions.into_iter().collect())
+    /// Reads one region's committed state back (empty when it has no rows).
+    pub fn load_region(&self, scope: &Scope) -> Fallible<RegionState> {
+        Ok(self
+            .load(Some(scope))?
+            .into_iter()
+            .find(|(s, _)| s == scope)
+            .map(|(_, state)| state)
+            .unwrap_or_default())
     }
 
     /// Writes what changed in a region (and clears the change marks).
     pub fn flush(&self, scope: &Scope, state: &mut RegionState) -> Fallible<()> {
         let mut dirty = std::mem::take(&mut state.dirty);
         let mut dirty_jobs = std::mem::take(&mut state.jobs.dirty);
+        self.check_file()?;
         let mut connection = self.connection.lock();
+        let connection = connection
+            .as_mut()
+            .ok_or_else(|| "the database is closed (the server is shutting down)".to_string())?;
         let tx = connection.transaction().map_err(sql)?;
         let (account, region) = (scope.account.as_str(), scope.region.as_str());
         if dirty.all {
@@ -308,7 +213,7 @@ impl Persistence {
             };
             for (name, record) in state.pipelines.iter_mut() {
                 record.runtime.touched = record.runtime.executions.keys().copied().collect();
-                for (i, version) in record.versions.iter().enumerate() {
+                for (i, version) in record.versions().enumerate() {
                     write_version(&tx, account, region, name, i as i64 + 1, version)?;
                 }
             }
@@ -520,4 +425,18 @@ fn delete_item(
     )
     .map_err(sql)?;
     Ok(())
+}
+
+/// The (device, inode) of a file, where the OS has them.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }

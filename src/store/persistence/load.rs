@@ -1,0 +1,217 @@
+//! Reading the database back: every region at start, one region after a failed commit.
+
+use super::{
+    json, sql, ExecutionRow, Fallible, JobBoardRow, Persistence, PipelineRow, ACTION_TYPE, JOB,
+    JOB_BOARD, RETIRED_ACTION_TYPE, WEBHOOK,
+};
+use crate::engine::PipelineRuntime;
+use crate::jobs::JobRecord;
+use crate::model::PipelineDeclaration;
+use crate::protocol::Scope;
+use crate::store::{PipelineRecord, RegionState};
+use rusqlite::{params, Connection};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+impl Persistence {
+    /// Reads every region's state back, or one region's. Rows that do not fit together (a
+    /// pipeline without versions, versions or executions without their pipeline, an unknown
+    /// item kind) fail the load: nothing acknowledged is dropped silently.
+    pub fn load(&self, only: Option<&Scope>) -> Fallible<Vec<(Scope, RegionState)>> {
+        let connection = self.connection.lock();
+        let connection = connection
+            .as_ref()
+            .ok_or_else(|| "the database is closed".to_string())?;
+        let mut regions: BTreeMap<Scope, RegionState> = BTreeMap::new();
+        let scope = |account: String, region: String| Scope { account, region };
+        let inconsistent = |what: String| {
+            format!(
+                "the database {} is inconsistent: {what}. Restore a backup, or remove the row(s) with the sqlite3 tool",
+                self.path.display()
+            )
+        };
+
+        let mut versions: HashMap<(Scope, String), Vec<Arc<PipelineDeclaration>>> = HashMap::new();
+        for [account, region, name, data] in select(
+            connection,
+            "SELECT account, region, name, data FROM pipeline_versions",
+            "ORDER BY account, region, name, version",
+            only,
+        )? {
+            let declaration: PipelineDeclaration = serde_json::from_str(&data).map_err(json)?;
+            versions
+                .entry((scope(account, region), name))
+                .or_default()
+                .push(Arc::new(declaration));
+        }
+
+        for [account, region, name, data] in select(
+            connection,
+            "SELECT account, region, name, data FROM pipelines",
+            "",
+            only,
+        )? {
+            let row: PipelineRow = serde_json::from_str(&data).map_err(json)?;
+            let scope = scope(account, region);
+            let versions = versions
+                .remove(&(scope.clone(), name.clone()))
+                .unwrap_or_default();
+            let runtime = PipelineRuntime {
+                next_sequence: row.next_sequence,
+                next_action_sequence: row.next_action_sequence,
+                next_rule_sequence: row.next_rule_sequence,
+                stage_latest: row.stage_latest,
+                action_latest: row.action_latest,
+                current_revisions: row.current_revisions,
+                transitions: row.transitions,
+                client_tokens: row.client_tokens,
+                ..PipelineRuntime::default()
+            };
+            let record = PipelineRecord::from_versions(
+                row.arn,
+                versions,
+                row.created,
+                row.updated,
+                row.tags,
+                runtime,
+            )
+            .ok_or_else(|| {
+                inconsistent(format!(
+                    "pipeline '{name}' of account {} in {} has no version rows",
+                    scope.account, scope.region
+                ))
+            })?;
+            regions
+                .entry(scope)
+                .or_default()
+                .pipelines
+                .insert(name, record);
+        }
+        if let Some(((scope, name), _)) = versions.into_iter().next() {
+            return Err(inconsistent(format!(
+                "versions of pipeline '{name}' of account {} in {} have no pipeline row",
+                scope.account, scope.region
+            )));
+        }
+
+        for [account, region, pipeline, data] in select(
+            connection,
+            "SELECT account, region, pipeline, data FROM executions",
+            "ORDER BY seq",
+            only,
+        )? {
+            let row: ExecutionRow = serde_json::from_str(&data).map_err(json)?;
+            let scope = scope(account, region);
+            let Some(record) = regions
+                .get_mut(&scope)
+                .and_then(|r| r.pipelines.get_mut(&pipeline))
+            else {
+                return Err(inconsistent(format!(
+                    "execution {} of pipeline '{pipeline}' of account {} in {} has no pipeline row",
+                    row.execution.id, scope.account, scope.region
+                )));
+            };
+            let runtime = &mut record.runtime;
+            for action in row.actions {
+                runtime
+                    .action_execution_ids
+                    .insert(action.id.clone(), action.sequence);
+                runtime.action_executions.insert(action.sequence, action);
+            }
+            for rule in row.rules {
+                runtime.rule_executions.insert(rule.sequence, rule);
+            }
+            let execution = row.execution;
+            runtime
+                .execution_ids
+                .insert(execution.id.clone(), execution.sequence);
+            runtime.executions.insert(execution.sequence, execution);
+        }
+
+        for [account, region, kind, key, data] in select(
+            connection,
+            "SELECT account, region, kind, key, data FROM items",
+            "",
+            only,
+        )? {
+            let state = regions.entry(scope(account, region)).or_default();
+            match kind.as_str() {
+                ACTION_TYPE => {
+                    state
+                        .action_types
+                        .insert(key, serde_json::from_str(&data).map_err(json)?);
+                }
+                RETIRED_ACTION_TYPE => {
+                    state.retired_action_types.insert(key);
+                }
+                WEBHOOK => {
+                    state
+                        .webhooks
+                        .insert(key, serde_json::from_str(&data).map_err(json)?);
+                }
+                JOB => {
+                    let job: JobRecord = serde_json::from_str(&data).map_err(json)?;
+                    state.jobs.jobs.insert(key, job);
+                }
+                JOB_BOARD => {
+                    let board: JobBoardRow = serde_json::from_str(&data).map_err(json)?;
+                    state.jobs.next_sequence = board.next_sequence;
+                }
+                other => {
+                    return Err(inconsistent(format!(
+                        "item '{key}' has an unknown kind '{other}'"
+                    )))
+                }
+            }
+        }
+        for state in regions.values_mut() {
+            rebuild_indexes(state);
+        }
+        Ok(regions.into_iter().collect())
+    }
+}
+
+/// The rows of a `SELECT` of N text columns, all or one scope's (`only`), in `order`.
+fn select<const N: usize>(
+    connection: &Connection,
+    query: &str,
+    order: &str,
+    only: Option<&Scope>,
+) -> Fallible<Vec<[String; N]>> {
+    let query = format!(
+        "{query} WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) {order}"
+    );
+    let mut statement = connection.prepare(&query).map_err(sql)?;
+    let rows = statement
+        .query_map(
+            params![only.map(|s| &s.account), only.map(|s| &s.region)],
+            |r| {
+                let mut row: [String; N] = std::array::from_fn(|_| String::new());
+                for (i, column) in row.iter_mut().enumerate() {
+                    *column = r.get(i)?;
+                }
+                Ok(row)
+            },
+        )
+        .map_err(sql)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+}
+
+/// Rebuilds what a region's state derives from its records (the active executions, the job
+/// queue), after a load or an import.
+pub fn rebuild_indexes(state: &mut RegionState) {
+    for record in state.pipelines.values_mut() {
+        record.runtime.rebuild_active();
+    }
+    let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
+    jobs.sort_by_key(|j| j.sequence);
+    state.jobs.finished.clear();
+    state.jobs.queued = crate::jobs::JobQueues::default();
+    for job in jobs {
+        if job.is_finished() {
+            state.jobs.finished.push_back(job.id.clone());
+        } else if job.status == crate::model::JobStatus::Queued {
+            state.jobs.queued.insert(job);
+        }
+    }
+}
