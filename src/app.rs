@@ -14,6 +14,8 @@ pub struct AppInner {
     pub config: Config,
     pub store: Store,
     pub events: EventBus,
+    /// What loaded templates left for pipelines: stack outputs, CodeBuild projects, exports.
+    pub stacks: crate::templates::LoadedStacks,
 }
 
 impl App {
@@ -28,6 +30,7 @@ impl App {
             config,
             store,
             events: EventBus::default(),
+            stacks: Default::default(),
         })))
     }
 }

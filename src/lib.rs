@@ -7,13 +7,15 @@
 //! - `actions`: actions that do real work when configured (S3 artifacts, S3 source/deploy,
 //!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
-//! - `config`, `server`: how it runs.
+//! - `config`, `server`, `cli`: how it runs (serve, `validate`, `run`).
+//! - `templates`: CloudFormation templates, CDK cloud assemblies and pipeline JSON, loaded.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 
 pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
@@ -22,6 +24,7 @@ pub mod model;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod templates;
 pub mod webhooks;
 
 pub use app::App;

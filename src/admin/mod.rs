@@ -6,11 +6,13 @@
 //! | `GET /_codepipeline-local/state[?account=A&region=R]` | exports state: `[{account, region, state}]` |
 //! | `PUT /_codepipeline-local/state` | imports such a list, replacing those scopes, and resumes their executions |
 //! | `GET /_codepipeline-local/config` | the effective configuration |
+//! | `POST /_codepipeline-local/load[?account=A&region=R&stack-name=S&parameter=K=V]` | loads a template or pipeline JSON (`load`) |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
 
 mod events;
 pub mod health;
+mod load;
 mod ui;
 
 use crate::app::App;
@@ -41,6 +43,7 @@ pub fn routes() -> Router<App> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(&format!("{ADMIN_PATH}/config"), get(config))
+        .route(&format!("{ADMIN_PATH}/load"), post(load::load))
         .route(&format!("{ADMIN_PATH}/events"), get(events::stream))
         .merge(ui::routes())
 }

@@ -1,0 +1,288 @@
+//! One CloudFormation template to a `Stack`: parameters (defaults, overrides, pseudo
+//! parameters), conditions, the CodePipeline resources, and `Outputs` (with their exports).
+//! Every problem is collected, each naming its resource and JSON path.
+
+use super::intrinsics::{join, placeholder, Resolver};
+use super::names::StackId;
+use super::resources::{
+    self, ActionTypeResource, PipelineResource, ProjectResource, WebhookResource,
+};
+use super::{Problem, TemplateError};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What a template defines, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The file it came from (for messages).
+    pub file: String,
+    pub id: StackId,
+    pub action_types: Vec<ActionTypeResource>,
+    pub pipelines: Vec<PipelineResource>,
+    pub webhooks: Vec<WebhookResource>,
+    pub codebuild_projects: Vec<ProjectResource>,
+    /// `Outputs`, by logical id.
+    pub outputs: BTreeMap<String, String>,
+    /// `Outputs.*.Export.Name` -> value.
+    pub exports: BTreeMap<String, String>,
+}
+
+impl Stack {
+    pub fn empty(file: &str, id: StackId) -> Stack {
+        Stack {
+            file: file.to_string(),
+            id,
+            action_types: Vec::new(),
+            pipelines: Vec::new(),
+            webhooks: Vec::new(),
+            codebuild_projects: Vec::new(),
+            outputs: BTreeMap::new(),
+            exports: BTreeMap::new(),
+        }
+    }
+}
+
+/// Sections of a template; anything else at the top level is an error.
+const SECTIONS: &[&str] = &[
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Rules",
+    "Mappings",
+    "Conditions",
+    "Transform",
+    "Resources",
+    "Outputs",
+];
+
+/// Reads a template. `overrides` are parameter values (`--parameter NAME=VALUE`); `imports`
+/// the exports of stacks loaded before in the same account and region.
+pub fn from_template(
+    template: &Value,
+    file: &str,
+    id: StackId,
+    overrides: &BTreeMap<String, String>,
+    imports: &BTreeMap<String, String>,
+) -> Result<Stack, Vec<Problem>> {
+    let problem = |resource: &str, e: TemplateError| Problem::new(file, resource, e);
+    let Some(top) = template.as_object() else {
+        return Err(vec![problem(
+            "",
+            TemplateError::new("", "Template format error: a template must be an object"),
+        )]);
+    };
+    let mut problems = Vec::new();
+    for key in top.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
+        problems.push(problem(
+            "",
+            TemplateError::new(
+                key,
+                format!("Template format error: Invalid template property or properties [{key}]"),
+            ),
+        ));
+    }
+    if let Some(transform) = top.get("Transform") {
+        problems.push(problem("", TemplateError::new("Transform", format!("the transform {transform} is not supported by codepipeline-local: load the processed template"))));
+    }
+    let empty = Map::new();
+    let section = |name: &str| top.get(name).and_then(Value::as_object).unwrap_or(&empty);
+    let parameters = match parameter_values(section("Parameters"), overrides) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(problem("", e));
+            return Err(problems);
+        }
+    };
+    let resources_section = section("Resources");
+    let resolver = Resolver::new(
+        &id,
+        &parameters,
+        section("Conditions"),
+        resources_section,
+        section("Mappings"),
+        imports,
+    );
+    let mut stack = Stack::empty(file, id.clone());
+    for (logical_id, resource) in resources_section {
+        if let Err(e) = read_resource(&resolver, &mut stack, logical_id, resource) {
+            problems.push(problem(logical_id, e));
+        }
+    }
+    for (logical_id, output) in section("Outputs") {
+        if let Err(e) = read_output(&resolver, &mut stack, logical_id, output) {
+            problems.push(problem(logical_id, e));
+        }
+    }
+    if problems.is_empty() {
+        Ok(stack)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parameter values: overrides, then defaults; list types become lists, SSM-typed ones a
+/// placeholder. A parameter without a value is AWS's `Parameters: [X] must have values`.
+fn parameter_values(
+    declared: &Map<String, Value>,
+    overrides: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Value>, TemplateError> {
+    let mut values = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (name, declaration) in declared {
+        let kind = declaration
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("String");
+        let value = match overrides.get(name) {
+            Some(v) => Some(v.clone()),
+            None => match declaration.get("Default") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Array(items)) => Some(
+                    items
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Some(other) if !other.is_null() => Some(other.to_string()),
+                _ => None,
+            },
+        };
+        let Some(value) = value else {
+            missing.push(name.clone());
+            continue;
+        };
+        let value = if kind.starts_with("AWS::SSM::Parameter::Value") {
+            Value::String(placeholder(&format!("ssm:{value}")))
+        } else if kind == "CommaDelimitedList" || kind.starts_with("List<") {
+            Value::Array(
+                value
+                    .split(',')
+                    .map(|s| Value::String(s.trim().to_string()))
+                    .collect(),
+            )
+        } else {
+            Value::String(value)
+        };
+        values.insert(name.clone(), value);
+    }
+    if let Some(unknown) = overrides.keys().find(|k| !declared.contains_key(*k)) {
+        return Err(TemplateError::new(
+            "Parameters",
+            format!("Parameters: [{unknown}] do not exist in the template"),
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(TemplateError::new(
+            "Parameters",
+            format!("Parameters: [{}] must have values", missing.join(", ")),
+        ));
+    }
+    Ok(values)
+}
+
+fn read_resource(
+    resolver: &Resolver,
+    stack: &mut Stack,
+    logical_id: &str,
+    resource: &Value,
+) -> Result<(), TemplateError> {
+    let base = format!("Resources.{logical_id}");
+    let resource_type = resource
+        .get("Type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            TemplateError::new(
+                &join(&base, "Type"),
+                "Template format error: every resource must have a Type",
+            )
+        })?;
+    if !matches!(
+        resource_type,
+        "AWS::CodePipeline::Pipeline"
+            | "AWS::CodePipeline::Webhook"
+            | "AWS::CodePipeline::CustomActionType"
+            | "AWS::CodeBuild::Project"
+    ) {
+        // Other resources (roles, buckets, keys, ...) are only referred to: Ref and GetAtt give
+        // their physical ids and ARNs.
+        return Ok(());
+    }
+    if let Some(condition) = resource.get("Condition") {
+        let name = condition.as_str().ok_or_else(|| {
+            TemplateError::new(
+                &join(&base, "Condition"),
+                "a resource's Condition must name a condition",
+            )
+        })?;
+        if !resolver.condition(name, &join(&base, "Condition"))? {
+            return Ok(());
+        }
+    }
+    let path = join(&base, "Properties");
+    let properties = match resource.get("Properties") {
+        Some(p) => resolver.resolve(p, &path)?.unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    match resource_type {
+        "AWS::CodePipeline::Pipeline" => {
+            let name = resolver.physical_name(logical_id, &path)?;
+            stack
+                .pipelines
+                .push(resources::pipeline(logical_id, properties, name, &path)?);
+        }
+        "AWS::CodePipeline::Webhook" => {
+            let name = resolver.physical_name(logical_id, &path)?;
+            stack
+                .webhooks
+                .push(resources::webhook(logical_id, properties, name, &path)?);
+        }
+        "AWS::CodePipeline::CustomActionType" => {
+            stack.action_types.push(resources::custom_action_type(
+                logical_id, properties, &path,
+            )?);
+        }
+        _ => {
+            let name = resolver.physical_name(logical_id, &path)?;
+            stack.codebuild_projects.push(resources::codebuild_project(
+                logical_id,
+                &properties,
+                name,
+                &path,
+            )?);
+        }
+    }
+    Ok(())
+}
+
+fn read_output(
+    resolver: &Resolver,
+    stack: &mut Stack,
+    logical_id: &str,
+    output: &Value,
+) -> Result<(), TemplateError> {
+    let base = format!("Outputs.{logical_id}");
+    if let Some(condition) = output.get("Condition").and_then(Value::as_str) {
+        if !resolver.condition(condition, &join(&base, "Condition"))? {
+            return Ok(());
+        }
+    }
+    let value = output.get("Value").ok_or_else(|| {
+        TemplateError::new(
+            &join(&base, "Value"),
+            "Template format error: every Outputs member must contain a Value object",
+        )
+    })?;
+    let value = resolver.resolve_string(value, &join(&base, "Value"))?;
+    if let Some(export) = output.pointer("/Export/Name") {
+        let export = resolver.resolve_string(export, &join(&base, "Export.Name"))?;
+        stack.exports.insert(export, value.clone());
+    }
+    stack.outputs.insert(logical_id.to_string(), value);
+    Ok(())
+}
