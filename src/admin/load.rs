@@ -26,6 +26,7 @@ pub async fn load(
         region: app.config.region.clone(),
         stack_name: None,
         parameters: app.config.parameters.clone(),
+        keep_going: false,
     };
     for (key, value) in query {
         match key.as_str() {

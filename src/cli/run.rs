@@ -169,16 +169,33 @@ async fn watch(caller: &Caller<'_>, pipeline: &str, id: &str, answer: Option<&st
     let mut answered: HashSet<String> = HashSet::new();
     let mut waiting_noted: HashSet<String> = HashSet::new();
     loop {
-        if let Ok(state) = caller
+        let state = caller
             .call(Operation::GetPipelineState, json!({ "name": pipeline }))
             .await
-        {
-            for stage in state["stageStates"].as_array().into_iter().flatten() {
-                let name = stage["stageName"].as_str().unwrap_or_default();
-                let latest = &stage["latestExecution"];
-                if latest["pipelineExecutionId"].as_str() != Some(id) {
-                    continue;
-                }
+            .unwrap_or_default();
+        let listed = caller
+            .call(Operation::ListActionExecutions, json!({ "pipelineName": pipeline, "filter": { "pipelineExecutionId": id }, "maxResults": 100 }))
+            .await
+            .unwrap_or_default();
+        // Oldest first (the API lists the newest first).
+        let mut details: Vec<&Value> = listed["actionExecutionDetails"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .collect();
+        details.sort_by(|a, b| {
+            a["startTime"]
+                .as_f64()
+                .partial_cmp(&b["startTime"].as_f64())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut running = Vec::new();
+        for stage in state["stageStates"].as_array().into_iter().flatten() {
+            let name = stage["stageName"].as_str().unwrap_or_default();
+            let latest = &stage["latestExecution"];
+            let ours = latest["pipelineExecutionId"].as_str() == Some(id);
+            if ours {
                 let status = latest["status"].as_str().unwrap_or_default();
                 if stages
                     .insert(name.to_string(), status.to_string())
@@ -187,70 +204,14 @@ async fn watch(caller: &Caller<'_>, pipeline: &str, id: &str, answer: Option<&st
                 {
                     output.line(&format!("{name}: {status}"));
                 }
-                for action in stage["actionStates"].as_array().into_iter().flatten() {
-                    let Some(token) = action["latestExecution"]["token"].as_str() else {
-                        continue;
-                    };
-                    if action["latestExecution"]["status"] != "InProgress"
-                        || answered.contains(token)
-                    {
-                        continue;
-                    }
-                    let action_name = action["actionName"].as_str().unwrap_or_default();
-                    let decision = match answer {
-                        Some(a) => Some(a.to_string()),
-                        None if std::io::stdin().is_terminal() => {
-                            ask(&output, name, action_name).await
-                        }
-                        None => None,
-                    };
-                    match decision {
-                        Some(status) => {
-                            let input = json!({
-                                "pipelineName": pipeline, "stageName": name, "actionName": action_name, "token": token,
-                                "result": { "status": status, "summary": format!("{status} by codepipeline-local run") },
-                            });
-                            if let Err(e) = caller.call(Operation::PutApprovalResult, input).await {
-                                output.line(&format!(
-                                    "  {name}/{action_name}: could not answer the approval: {}",
-                                    e.message
-                                ));
-                            }
-                            answered.insert(token.to_string());
-                        }
-                        None => {
-                            if waiting_noted.insert(token.to_string()) {
-                                output.line(&format!("  {name}/{action_name}: waiting for approval (PutApprovalResult, or run with --approve/--reject)"));
-                            }
-                        }
-                    }
-                }
             }
-        }
-        let listed = caller
-            .call(Operation::ListActionExecutions, json!({ "pipelineName": pipeline, "filter": { "pipelineExecutionId": id }, "maxResults": 100 }))
-            .await;
-        let mut running = Vec::new();
-        if let Ok(listed) = listed {
-            let mut details: Vec<&Value> = listed["actionExecutionDetails"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .collect();
-            details.sort_by(|a, b| {
-                a["startTime"]
-                    .as_f64()
-                    .partial_cmp(&b["startTime"].as_f64())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-            for detail in details {
+            for detail in details.iter().filter(|d| d["stageName"] == name) {
                 let key = detail["actionExecutionId"]
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
                 let label = format!(
-                    "{}/{}",
-                    detail["stageName"].as_str().unwrap_or_default(),
+                    "{name}/{}",
                     detail["actionName"].as_str().unwrap_or_default()
                 );
                 let status = detail["status"].as_str().unwrap_or_default().to_string();
@@ -259,6 +220,43 @@ async fn watch(caller: &Caller<'_>, pipeline: &str, id: &str, answer: Option<&st
                 }
                 if actions.insert(key, status.clone()).as_deref() != Some(status.as_str()) {
                     output.line(&action_line(&label, &status, detail));
+                }
+            }
+            if !ours {
+                continue;
+            }
+            for action in stage["actionStates"].as_array().into_iter().flatten() {
+                let Some(token) = action["latestExecution"]["token"].as_str() else {
+                    continue;
+                };
+                if action["latestExecution"]["status"] != "InProgress" || answered.contains(token) {
+                    continue;
+                }
+                let action_name = action["actionName"].as_str().unwrap_or_default();
+                let decision = match answer {
+                    Some(a) => Some(a.to_string()),
+                    None if std::io::stdin().is_terminal() => ask(&output, name, action_name).await,
+                    None => None,
+                };
+                match decision {
+                    Some(status) => {
+                        let input = json!({
+                            "pipelineName": pipeline, "stageName": name, "actionName": action_name, "token": token,
+                            "result": { "status": status, "summary": format!("{status} by codepipeline-local run") },
+                        });
+                        if let Err(e) = caller.call(Operation::PutApprovalResult, input).await {
+                            output.line(&format!(
+                                "  {name}/{action_name}: could not answer the approval: {}",
+                                e.message
+                            ));
+                        }
+                        answered.insert(token.to_string());
+                    }
+                    None => {
+                        if waiting_noted.insert(token.to_string()) {
+                            output.line(&format!("  {name}/{action_name}: waiting for approval (PutApprovalResult, or run with --approve/--reject)"));
+                        }
+                    }
                 }
             }
         }

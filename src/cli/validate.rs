@@ -22,6 +22,7 @@ pub async fn validate(args: ValidateArgs) -> i32 {
         region: config.region.clone(),
         stack_name: None,
         parameters: args.parameters.into_iter().collect(),
+        keep_going: true,
     };
     let app = match App::new(config) {
         Ok(app) => app,
@@ -37,6 +38,7 @@ pub async fn validate(args: ValidateArgs) -> i32 {
         match templates::read_path(path, &options, &mut exports) {
             Ok(stacks) => {
                 pipelines += stacks.iter().map(|s| s.pipelines.len()).sum::<usize>();
+                problems.extend(stacks.iter().flat_map(|s| s.problems.iter().cloned()));
                 let (_, found) = templates::apply(&app, &stacks, ApplyMode::CollectAll, None).await;
                 problems.extend(found);
             }

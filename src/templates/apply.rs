@@ -57,6 +57,7 @@ pub fn prepare_startup(mut config: Config) -> Result<(Config, Vec<Stack>), Strin
         region: config.region.clone(),
         stack_name: None,
         parameters: config.parameters.clone(),
+        keep_going: false,
     };
     let mut exports = Default::default();
     let mut stacks = Vec::new();

@@ -75,7 +75,7 @@ impl Problem {
         Problem::new(file, "", TemplateError::new("", message))
     }
 
-    fn is_missing_import(&self) -> bool {
+    pub(crate) fn is_missing_import(&self) -> bool {
         self.message.starts_with("No export named")
     }
 }

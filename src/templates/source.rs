@@ -22,6 +22,9 @@ pub struct LoadOptions {
     pub stack_name: Option<String>,
     /// Template parameter values, for every stack that declares them.
     pub parameters: BTreeMap<String, String>,
+    /// Keep the readable resources of a template with problems (`Stack::problems`) instead of
+    /// failing it (`validate` reports everything).
+    pub keep_going: bool,
 }
 
 /// Exports by (account, region): what `Fn::ImportValue` can read.
@@ -94,7 +97,12 @@ fn read_template(
 ) -> Result<Stack, Vec<Problem>> {
     let scope = (id.account.clone(), id.region.clone());
     let imports = exports.get(&scope).cloned().unwrap_or_default();
-    let stack = from_template(document, file, id, &options.parameters, &imports)?;
+    let mut stack = from_template(document, file, id, &options.parameters, &imports);
+    let missing_imports_only =
+        !stack.problems.is_empty() && stack.problems.iter().all(Problem::is_missing_import);
+    if !stack.problems.is_empty() && (!options.keep_going || missing_imports_only) {
+        return Err(std::mem::take(&mut stack.problems));
+    }
     exports
         .entry(scope)
         .or_default()

@@ -25,6 +25,8 @@ pub struct Stack {
     pub outputs: BTreeMap<String, String>,
     /// `Outputs.*.Export.Name` -> value.
     pub exports: BTreeMap<String, String>,
+    /// Problems of resources left out (only with `LoadOptions::keep_going`).
+    pub problems: Vec<Problem>,
 }
 
 impl Stack {
@@ -38,6 +40,7 @@ impl Stack {
             codebuild_projects: Vec::new(),
             outputs: BTreeMap::new(),
             exports: BTreeMap::new(),
+            problems: Vec::new(),
         }
     }
 }
@@ -57,20 +60,23 @@ const SECTIONS: &[&str] = &[
 ];
 
 /// Reads a template. `overrides` are parameter values (`--parameter NAME=VALUE`); `imports`
-/// the exports of stacks loaded before in the same account and region.
+/// the exports of stacks loaded before in the same account and region. The stack holds the
+/// resources that could be read; the problems of the others are in `Stack::problems`.
 pub fn from_template(
     template: &Value,
     file: &str,
     id: StackId,
     overrides: &BTreeMap<String, String>,
     imports: &BTreeMap<String, String>,
-) -> Result<Stack, Vec<Problem>> {
+) -> Stack {
     let problem = |resource: &str, e: TemplateError| Problem::new(file, resource, e);
     let Some(top) = template.as_object() else {
-        return Err(vec![problem(
+        let mut stack = Stack::empty(file, id);
+        stack.problems.push(problem(
             "",
             TemplateError::new("", "Template format error: a template must be an object"),
-        )]);
+        ));
+        return stack;
     };
     let mut problems = Vec::new();
     for key in top.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
@@ -91,7 +97,9 @@ pub fn from_template(
         Ok(p) => p,
         Err(e) => {
             problems.push(problem("", e));
-            return Err(problems);
+            let mut stack = Stack::empty(file, id);
+            stack.problems = problems;
+            return stack;
         }
     };
     let resources_section = section("Resources");
@@ -114,11 +122,8 @@ pub fn from_template(
             problems.push(problem(logical_id, e));
         }
     }
-    if problems.is_empty() {
-        Ok(stack)
-    } else {
-        Err(problems)
-    }
+    stack.problems = problems;
+    stack
 }
 
 /// Parameter values: overrides, then defaults; list types become lists, SSM-typed ones a
