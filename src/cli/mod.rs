@@ -52,7 +52,7 @@ pub struct RunArgs {
     /// A template (JSON/YAML), cdk.out directory or pipeline JSON file
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// The pipeline to run, when PATH defines several
+    /// The pipeline to run (its name, or the logical id of its resource), when PATH defines several
     #[arg(long)]
     pub pipeline: Option<String>,
     /// A pipeline variable of the execution (repeatable)

@@ -89,36 +89,36 @@ fn fail(code: i32, message: &str) -> i32 {
 
 /// The pipeline to run: the one named, or the only one loaded.
 fn choose_pipeline(
-    loaded: &[(Scope, String)],
+    loaded: &[(Scope, String, String)],
     wanted: Option<&str>,
     path: &str,
 ) -> Result<(Scope, String), String> {
-    match wanted {
-        Some(name) => loaded
-            .iter()
-            .find(|(_, p)| p == name)
-            .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "{path} defines no pipeline named '{name}' (it defines: {})",
-                    names(loaded)
-                )
-            }),
-        None => match loaded {
-            [one] => Ok(one.clone()),
-            [] => Err(format!("{path} defines no pipeline")),
-            _ => Err(format!(
-                "{path} defines several pipelines ({}): choose one with --pipeline",
-                names(loaded)
-            )),
+    let chosen: Vec<&(Scope, String, String)> = match wanted {
+        // A pipeline name, or the logical id of a pipeline resource.
+        Some(wanted) => match loaded.iter().find(|(_, _, name)| name == wanted) {
+            Some(found) => vec![found],
+            None => loaded.iter().filter(|(_, id, _)| id == wanted).collect(),
         },
+        None => loaded.iter().collect(),
+    };
+    match (chosen.as_slice(), wanted) {
+        ([(scope, _, name)], _) => Ok((scope.clone(), name.clone())),
+        ([], None) => Err(format!("{path} defines no pipeline")),
+        ([], Some(wanted)) => Err(format!(
+            "{path} defines no pipeline named '{wanted}' (it defines: {})",
+            names(loaded)
+        )),
+        (_, _) => Err(format!(
+            "{path} defines several pipelines ({}): choose one with --pipeline",
+            names(loaded)
+        )),
     }
 }
 
-fn names(loaded: &[(Scope, String)]) -> String {
+fn names(loaded: &[(Scope, String, String)]) -> String {
     loaded
         .iter()
-        .map(|(_, p)| p.as_str())
+        .map(|(_, _, name)| name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -313,7 +313,11 @@ async fn apply_stack(
                 .iter()
                 .map(|p| p.project.clone())
                 .collect(),
-            pipelines: stack.pipelines.iter().map(|p| p.name.clone()).collect(),
+            pipelines: stack
+                .pipelines
+                .iter()
+                .map(|p| (p.logical_id.clone(), p.name.clone()))
+                .collect(),
         },
     );
     (report, problems)

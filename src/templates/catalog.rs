@@ -22,7 +22,8 @@ pub struct LoadedStack {
     pub outputs: BTreeMap<String, String>,
     pub exports: BTreeMap<String, String>,
     pub codebuild_projects: Vec<CodeBuildProject>,
-    pub pipelines: Vec<String>,
+    /// (logical id, pipeline name).
+    pub pipelines: Vec<(String, String)>,
 }
 
 /// Every loaded stack, by account, region and stack name.
@@ -56,13 +57,16 @@ impl LoadedStacks {
             .cloned()
     }
 
-    /// Every loaded pipeline: its account and region, name.
-    pub fn pipelines(&self) -> Vec<(Scope, String)> {
+    /// Every loaded pipeline: its account and region, logical id and name.
+    pub fn pipelines(&self) -> Vec<(Scope, String, String)> {
         self.stacks
             .read()
             .iter()
             .flat_map(|((scope, _), stack)| {
-                stack.pipelines.iter().map(|p| (scope.clone(), p.clone()))
+                stack
+                    .pipelines
+                    .iter()
+                    .map(|(logical_id, name)| (scope.clone(), logical_id.clone(), name.clone()))
             })
             .collect()
     }
