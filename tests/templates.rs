@@ -190,7 +190,7 @@ async fn every_fixture_loads_at_startup_on_the_real_binary() {
         .any(|t| t.id().unwrap().provider() == "SecurityScan"));
     let state = c.get_pipeline_state().name("frozen").send().await.unwrap();
     let scan = &state.stage_states()[1];
-    assert_eq!(scan.inbound_transition_state().unwrap().enabled(), false);
+    assert!(!scan.inbound_transition_state().unwrap().enabled());
     assert_eq!(
         scan.inbound_transition_state().unwrap().disabled_reason(),
         Some("Change freeze")
