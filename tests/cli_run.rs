@@ -1,22 +1,19 @@
 //! The `validate` and `run` commands of the real binary, on the committed fixtures.
 
+mod common;
+
+use common::fixtures::{fixture, good_fixtures};
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 use tokio::process::Command;
 
-fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
-
 /// Runs the binary with these arguments (bounded: a hang fails the test).
-async fn binary(args: &[&str], paths: &[&str]) -> Output {
+async fn binary(args: &[&str], paths: &[PathBuf]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"));
     command.args(args);
     for path in paths {
-        command.arg(fixture(path));
+        command.arg(path);
     }
     let output = command.kill_on_drop(true).output();
     tokio::time::timeout(Duration::from_secs(90), output)
@@ -35,18 +32,7 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test]
 async fn validate_passes_every_fixture() {
-    let output = binary(
-        &["validate"],
-        &[
-            "templates/shared.yaml",
-            "templates/release.yaml",
-            "templates/cross-region.json",
-            "templates/pipeline.json",
-            "cdk/cdk-pipelines.out",
-            "cdk/classic.out",
-        ],
-    )
-    .await;
+    let output = binary(&["validate"], &good_fixtures()).await;
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -63,9 +49,9 @@ async fn validate_prints_one_line_per_problem_and_exits_1() {
     let output = binary(
         &["validate"],
         &[
-            "templates/broken/structure.yaml",
-            "templates/broken/unknown-property.yaml",
-            "templates/broken/unsupported-intrinsic.yaml",
+            fixture("templates/broken/structure.yaml"),
+            fixture("templates/broken/unknown-property.yaml"),
+            fixture("templates/broken/unsupported-intrinsic.yaml"),
         ],
     )
     .await;
@@ -85,7 +71,7 @@ async fn validate_prints_one_line_per_problem_and_exits_1() {
         ]
     );
     // A missing import is a problem too.
-    let output = binary(&["validate"], &["templates/release.yaml"]).await;
+    let output = binary(&["validate"], &[fixture("templates/release.yaml")]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stdout(&output).contains("No export named shared-PipelineRole found"),
@@ -110,7 +96,7 @@ async fn run_takes_every_fixture_to_succeeded() {
     for (extra, path) in cases {
         let mut args = vec!["run", "--approve", "--listen", "127.0.0.1:0"];
         args.extend(extra);
-        let output = binary(&args, &[path]).await;
+        let output = binary(&args, &[fixture(path)]).await;
         let out = stdout(&output);
         assert_eq!(
             output.status.code(),
@@ -143,7 +129,7 @@ async fn run_shows_each_action_and_answers_approvals() {
             "--variable",
             "DeployTarget=production",
         ],
-        &["templates/release.yaml"],
+        &[fixture("templates/release.yaml")],
     )
     .await;
     let out = stdout(&output);
@@ -167,7 +153,7 @@ async fn run_shows_each_action_and_answers_approvals() {
             "--load",
             &shared,
         ],
-        &["templates/release.yaml"],
+        &[fixture("templates/release.yaml")],
     )
     .await;
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
@@ -195,7 +181,7 @@ async fn run_exits_1_when_an_action_fails_and_2_on_a_load_error() {
             "--config",
             config.to_str().unwrap(),
         ],
-        &["templates/pipeline.json"],
+        &[fixture("templates/pipeline.json")],
     )
     .await;
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
@@ -207,7 +193,7 @@ async fn run_exits_1_when_an_action_fails_and_2_on_a_load_error() {
 
     let output = binary(
         &["run", "--listen", "127.0.0.1:0"],
-        &["templates/broken/structure.yaml"],
+        &[fixture("templates/broken/structure.yaml")],
     )
     .await;
     assert_eq!(output.status.code(), Some(2));
@@ -219,7 +205,7 @@ async fn run_exits_1_when_an_action_fails_and_2_on_a_load_error() {
 
     let output = binary(
         &["run", "--listen", "127.0.0.1:0"],
-        &["templates/cross-region.json"],
+        &[fixture("templates/cross-region.json")],
     )
     .await;
     assert_eq!(output.status.code(), Some(2));

@@ -7,32 +7,12 @@ mod common;
 use aws_sdk_codepipeline::types::{ActionOwner, PipelineType};
 use codepipeline_local::protocol::Scope;
 use common::engine::wait_for;
+use common::fixtures::{fixture, good_fixtures};
 use common::{client, start_with, test_config};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
-
-fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
-
-/// Every fixture that loads clean, in an order that satisfies their imports.
-fn good_fixtures() -> Vec<PathBuf> {
-    [
-        "templates/shared.yaml",
-        "templates/release.yaml",
-        "templates/cross-region.json",
-        "templates/pipeline.json",
-        "cdk/cdk-pipelines.out",
-        "cdk/classic.out",
-    ]
-    .iter()
-    .map(|f| fixture(f))
-    .collect()
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -291,3 +291,149 @@ fn read_output(
     stack.outputs.insert(logical_id.to_string(), value);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::parse::parse_document;
+    use serde_json::json;
+
+    fn stack_id() -> StackId {
+        StackId {
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            name: "app".into(),
+        }
+    }
+
+    /// A template with one pipeline whose first action's configuration is `configuration`.
+    fn read(yaml_configuration: &str, overrides: &[(&str, &str)]) -> Stack {
+        let text = format!(
+            r#"
+Parameters:
+  Env: {{ Type: String, Default: prod }}
+  Names: {{ Type: CommaDelimitedList, Default: "a,b,c" }}
+  Version: {{ Type: "AWS::SSM::Parameter::Value<String>", Default: /cdk/version }}
+Mappings:
+  Sizes: {{ prod: {{ Cpu: 4 }} }}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  Both: !And [!Condition IsProd, !Not [!Equals [!Ref Env, dev]]]
+Resources:
+  Role: {{ Type: AWS::IAM::Role }}
+  Bucket: {{ Type: AWS::S3::Bucket, Properties: {{ BucketName: !Sub "b-${{AWS::Region}}" }} }}
+  P:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      RoleArn: !GetAtt Role.Arn
+      ArtifactStore: {{ Type: S3, Location: !Ref Bucket }}
+      Stages:
+        - Name: S
+          Actions:
+            - Name: A
+              ActionTypeId: {{ Category: Source, Owner: AWS, Provider: S3, Version: 1 }}
+              Configuration:
+{yaml_configuration}
+"#
+        );
+        let template = parse_document(&text).unwrap();
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let imports = BTreeMap::from([("shared-Bucket".to_string(), "shared-bucket".to_string())]);
+        from_template(&template, "t.yaml", stack_id(), &overrides, &imports)
+    }
+
+    fn configuration(stack: &Stack) -> Value {
+        assert_eq!(stack.problems, [], "no problems");
+        stack.pipelines[0].declaration["stages"][0]["actions"][0]["configuration"].clone()
+    }
+
+    #[test]
+    fn intrinsics_resolve_as_cloudformation_resolves_them() {
+        let stack = read(
+            r#"
+                Sub1: !Sub "${AWS::StackName}-${Env}-${Bucket}-${!Literal}"
+                Sub2: !Sub ["${X}/${Role.Arn}", { X: !Select [2, !Ref Names] }]
+                If: !If [Both, yes, no]
+                Gone: !If [IsProd, !Ref "AWS::NoValue", kept]
+                Map: !FindInMap [Sizes, !Ref Env, Cpu]
+                Split: !Join ["+", !Split ["/", "x/y"]]
+                Az: !Select [1, !GetAZs ""]
+                Import: !ImportValue shared-Bucket
+                B64: !Base64 hi
+                Ssm: !Ref Version
+                Secret: "{{resolve:secretsmanager:token:SecretString:t}}"
+                Json: !ToJsonString { a: 1 }"#,
+            &[],
+        );
+        let c = configuration(&stack);
+        assert_eq!(c["Sub1"], "app-prod-b-eu-west-1-${Literal}");
+        assert_eq!(
+            c["Sub2"],
+            format!(
+                "c/arn:aws:iam::111122223333:role/{}",
+                stack_id().generated_name("Role", 64)
+            )
+        );
+        assert_eq!(c["If"], "yes");
+        assert!(c.get("Gone").is_none(), "AWS::NoValue removes the key");
+        assert_eq!(c["Map"], "4");
+        assert_eq!(c["Split"], "x+y");
+        assert_eq!(c["Az"], "eu-west-1b");
+        assert_eq!(c["Import"], "shared-bucket");
+        assert_eq!(c["B64"], "aGk=");
+        assert_eq!(c["Ssm"], "local-placeholder:ssm:/cdk/version");
+        assert_eq!(
+            c["Secret"],
+            "local-placeholder:resolve:secretsmanager:token:SecretString:t"
+        );
+        assert_eq!(c["Json"], r#"{"a":1}"#);
+        assert_eq!(
+            stack.pipelines[0].declaration["artifactStore"]["location"],
+            "b-eu-west-1"
+        );
+        assert!(stack.pipelines[0].generated_name);
+    }
+
+    #[test]
+    fn overrides_win_over_defaults() {
+        let stack = read(
+            "                If: !If [IsProd, yes, no]",
+            &[("Env", "dev")],
+        );
+        assert_eq!(configuration(&stack), json!({"If": "no"}));
+    }
+
+    #[test]
+    fn problems_name_the_resource_and_path() {
+        let stack = read("                X: !Ref Nowhere", &[]);
+        assert_eq!(stack.problems.len(), 1);
+        let p = &stack.problems[0];
+        assert_eq!(
+            (p.resource.as_str(), p.code.as_str()),
+            ("P", "ValidationError")
+        );
+        assert_eq!(
+            p.path,
+            "Resources.P.Properties.Stages[0].Actions[0].Configuration.X.Ref"
+        );
+        assert!(
+            p.message
+                .contains("Unresolved resource dependencies [Nowhere]"),
+            "{}",
+            p.message
+        );
+
+        let stack = read("                X: !ImportValue missing", &[]);
+        assert!(stack.problems[0]
+            .message
+            .starts_with("No export named missing found"));
+
+        let stack = read("                X: y", &[("Unknown", "1")]);
+        assert!(stack.problems[0]
+            .message
+            .contains("Parameters: [Unknown] do not exist"));
+    }
+}
