@@ -168,6 +168,18 @@ async fn every_fixture_loads_at_startup_on_the_real_binary() {
         .action_types()
         .iter()
         .any(|t| t.id().unwrap().provider() == "SecurityScan"));
+    let hooks = c.list_webhooks().send().await.unwrap();
+    let hook = hooks
+        .webhooks()
+        .iter()
+        .find(|w| w.definition().unwrap().target_pipeline() == generated)
+        .expect("the webhook");
+    assert!(hook
+        .definition()
+        .unwrap()
+        .name()
+        .starts_with("cross-region-Webhook-"));
+    assert!(hook.url().starts_with(&url), "{}", hook.url());
     let state = c.get_pipeline_state().name("frozen").send().await.unwrap();
     let scan = &state.stage_states()[1];
     assert!(!scan.inbound_transition_state().unwrap().enabled());
@@ -341,6 +353,20 @@ async fn the_load_endpoint_creates_then_updates_in_place() {
     let (status, body) = post_load(&server.url, "", read("templates/broken/structure.yaml")).await;
     assert_eq!(status, 400);
     assert_eq!(body["problems"][0]["code"], "InvalidStructureException");
+    let (status, body) = post_load(
+        &server.url,
+        "parameter=Nope=1",
+        read("templates/pipeline.json"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Parameters: [Nope] do not exist in the template"),
+        "{body}"
+    );
     let (status, body) = post_load(&server.url, "", "Resources: [".to_string()).await;
     assert_eq!(status, 400);
     assert!(
@@ -416,5 +442,76 @@ async fn loaded_outputs_and_codebuild_projects_are_kept_for_the_simulation() {
         app.stacks.exports()[&("000000000000".to_string(), "us-east-1".to_string())]
             ["ClassicPipelineName"],
         classic["PipelineName"]
+    );
+}
+
+#[tokio::test]
+async fn load_and_parameters_come_from_the_config_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let shared = fixture("templates/shared.yaml");
+    let release = fixture("templates/release.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "load = [{:?}, {:?}]\n[parameters]\nEnvironment = \"dev\"\n",
+            shared.display().to_string(),
+            release.display().to_string()
+        ),
+    )
+    .unwrap();
+    let config = codepipeline_local::Config::load(codepipeline_local::config::Flags {
+        config: Some(file),
+        listen: Some("127.0.0.1:0".into()),
+        no_auto_start: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(config.load, [shared.clone(), release.clone()]);
+    let server = start_with(config).await;
+    let p = server
+        .client
+        .get_pipeline()
+        .name("payments-service-release")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.pipeline().unwrap().variables()[0].default_value(),
+        Some("development")
+    );
+
+    // CODEPIPELINE_LOCAL_LOAD: comma-separated.
+    let port = free_port();
+    let _child = Command::new(env!("CARGO_BIN_EXE_codepipeline-local"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--no-auto-start"])
+        .env(
+            "CODEPIPELINE_LOCAL_LOAD",
+            format!("{},{}", shared.display(), release.display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for("the binary to answer", || async {
+        reqwest::get(format!("{url}/health"))
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ())
+    })
+    .await;
+    let c = client(&url, "test", "us-east-1");
+    let p = c
+        .get_pipeline()
+        .name("payments-service-release")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.pipeline().unwrap().variables()[0].default_value(),
+        Some("production")
     );
 }

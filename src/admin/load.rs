@@ -50,6 +50,9 @@ pub async fn load(
         Ok(stacks) => stacks,
         Err(problems) => return failed(templates::describe(&problems), problems),
     };
+    if let Some(problem) = templates::unknown_parameters(&stacks, &options) {
+        return failed(problem.to_string(), vec![problem]);
+    }
     let host = headers.get("host").and_then(|h| h.to_str().ok());
     let (reports, problems) = templates::apply(&app, &stacks, ApplyMode::StopAtFirst, host).await;
     if !problems.is_empty() {

@@ -34,16 +34,21 @@ pub async fn validate(args: ValidateArgs) -> i32 {
     let mut problems: Vec<Problem> = Vec::new();
     let mut exports = Exports::new();
     let mut pipelines = 0;
+    let mut read = Vec::new();
     for path in &args.paths {
         match templates::read_path(path, &options, &mut exports) {
             Ok(stacks) => {
                 pipelines += stacks.iter().map(|s| s.pipelines.len()).sum::<usize>();
                 problems.extend(stacks.iter().flat_map(|s| s.problems.iter().cloned()));
+                read.extend(stacks.iter().cloned());
                 let (_, found) = templates::apply(&app, &stacks, ApplyMode::CollectAll, None).await;
                 problems.extend(found);
             }
             Err(found) => problems.extend(found),
         }
+    }
+    if let Some(problem) = templates::unknown_parameters(&read, &options) {
+        problems.push(problem);
     }
     for problem in &problems {
         println!("{problem}");

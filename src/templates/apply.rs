@@ -65,6 +65,9 @@ pub fn prepare_startup(mut config: Config) -> Result<(Config, Vec<Stack>), Strin
         let read = read_path(path, &options, &mut exports).map_err(|p| describe(&p))?;
         stacks.extend(read);
     }
+    if let Some(problem) = super::source::unknown_parameters(&stacks, &options) {
+        return Err(problem.to_string());
+    }
     for project in stacks.iter().flat_map(|s| s.codebuild_projects.iter()) {
         if !config
             .codebuild_projects

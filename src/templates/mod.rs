@@ -24,7 +24,7 @@ pub use apply::{apply, load_at_startup, prepare_startup, ApplyMode, StackReport}
 pub use caller::Caller;
 pub use catalog::{LoadedStack, LoadedStacks};
 pub use names::StackId;
-pub use source::{read_path, read_text, Exports, LoadOptions};
+pub use source::{read_path, read_text, unknown_parameters, Exports, LoadOptions};
 pub use stack::Stack;
 
 use std::fmt;

@@ -55,6 +55,34 @@ pub fn read_path(
     read_text(&text, &file, &stem, options, exports)
 }
 
+/// A problem when a parameter value is given that no stack of the load declares (a typo would
+/// otherwise go unnoticed): CloudFormation's `Parameters: [X] do not exist in the template`.
+pub fn unknown_parameters(stacks: &[Stack], options: &LoadOptions) -> Option<Problem> {
+    let unknown: Vec<&str> = options
+        .parameters
+        .keys()
+        .filter(|name| !stacks.iter().any(|s| s.parameters.contains(name)))
+        .map(String::as_str)
+        .collect();
+    let file = stacks
+        .first()
+        .map(|s| s.file.as_str())
+        .unwrap_or("--parameter");
+    (!unknown.is_empty()).then(|| {
+        Problem::new(
+            file,
+            "",
+            TemplateError::new(
+                "Parameters",
+                format!(
+                    "Parameters: [{}] do not exist in the template",
+                    unknown.join(", ")
+                ),
+            ),
+        )
+    })
+}
+
 /// Reads a template or pipeline JSON given as text (the load endpoint's body).
 pub fn read_text(
     text: &str,

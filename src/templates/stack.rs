@@ -27,6 +27,8 @@ pub struct Stack {
     pub exports: BTreeMap<String, String>,
     /// Problems of resources left out (only with `LoadOptions::keep_going`).
     pub problems: Vec<Problem>,
+    /// The parameters the template declares.
+    pub parameters: Vec<String>,
 }
 
 impl Stack {
@@ -41,6 +43,7 @@ impl Stack {
             outputs: BTreeMap::new(),
             exports: BTreeMap::new(),
             problems: Vec::new(),
+            parameters: Vec::new(),
         }
     }
 }
@@ -59,7 +62,8 @@ const SECTIONS: &[&str] = &[
     "Outputs",
 ];
 
-/// Reads a template. `overrides` are parameter values (`--parameter NAME=VALUE`); `imports`
+/// Reads a template. `overrides` are parameter values (`--parameter NAME=VALUE`; those the
+/// template does not declare are for other stacks, see `source::unknown_parameters`); `imports`
 /// the exports of stacks loaded before in the same account and region. The stack holds the
 /// resources that could be read; the problems of the others are in `Stack::problems`.
 pub fn from_template(
@@ -112,6 +116,7 @@ pub fn from_template(
         imports,
     );
     let mut stack = Stack::empty(file, id.clone());
+    stack.parameters = section("Parameters").keys().cloned().collect();
     for (logical_id, resource) in resources_section {
         if let Err(e) = read_resource(&resolver, &mut stack, logical_id, resource) {
             problems.push(problem(logical_id, e));
@@ -162,6 +167,15 @@ fn parameter_values(
             missing.push(name.clone());
             continue;
         };
+        if let Some(allowed) = declaration.get("AllowedValues").and_then(Value::as_array) {
+            let allowed: Vec<String> = allowed.iter().map(scalar_text).collect();
+            if !allowed.contains(&value) {
+                return Err(TemplateError::new(
+                    &format!("Parameters.{name}"),
+                    format!("Parameter '{name}' must be one of AllowedValues"),
+                ));
+            }
+        }
         let value = if kind.starts_with("AWS::SSM::Parameter::Value") {
             Value::String(placeholder(&format!("ssm:{value}")))
         } else if kind == "CommaDelimitedList" || kind.starts_with("List<") {
@@ -176,12 +190,6 @@ fn parameter_values(
         };
         values.insert(name.clone(), value);
     }
-    if let Some(unknown) = overrides.keys().find(|k| !declared.contains_key(*k)) {
-        return Err(TemplateError::new(
-            "Parameters",
-            format!("Parameters: [{unknown}] do not exist in the template"),
-        ));
-    }
     if !missing.is_empty() {
         return Err(TemplateError::new(
             "Parameters",
@@ -189,6 +197,14 @@ fn parameter_values(
         ));
     }
     Ok(values)
+}
+
+/// A scalar as CloudFormation compares parameter values: as text.
+fn scalar_text(value: &Value) -> String {
+    value
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| value.to_string())
 }
 
 fn read_resource(
@@ -311,7 +327,7 @@ mod tests {
         let text = format!(
             r#"
 Parameters:
-  Env: {{ Type: String, Default: prod }}
+  Env: {{ Type: String, Default: prod, AllowedValues: [dev, prod] }}
   Names: {{ Type: CommaDelimitedList, Default: "a,b,c" }}
   Version: {{ Type: "AWS::SSM::Parameter::Value<String>", Default: /cdk/version }}
 Mappings:
@@ -431,9 +447,11 @@ Resources:
             .message
             .starts_with("No export named missing found"));
 
-        let stack = read("                X: y", &[("Unknown", "1")]);
-        assert!(stack.problems[0]
-            .message
-            .contains("Parameters: [Unknown] do not exist"));
+        let stack = read("                X: y", &[("Env", "staging")]);
+        assert_eq!(stack.problems[0].path, "Parameters.Env");
+        assert_eq!(
+            stack.problems[0].message,
+            "Parameter 'Env' must be one of AllowedValues"
+        );
     }
 }

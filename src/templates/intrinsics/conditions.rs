@@ -21,7 +21,11 @@ impl Resolver<'_> {
         .map(|v| v == Some(Value::Bool(true)))
     }
 
-    pub(super) fn condition_name(&self, value: &Value, path: &str) -> Result<String, TemplateError> {
+    pub(super) fn condition_name(
+        &self,
+        value: &Value,
+        path: &str,
+    ) -> Result<String, TemplateError> {
         value.as_str().map(str::to_string).ok_or_else(|| {
             error(
                 path,
