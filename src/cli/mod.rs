@@ -10,10 +10,15 @@ use std::path::PathBuf;
 pub use run::run;
 pub use validate::validate;
 
-/// `codepipeline-local [server flags]`, `codepipeline-local validate ...`,
-/// `codepipeline-local run ...`.
+// `codepipeline-local [server flags]`, `codepipeline-local validate ...`,
+// `codepipeline-local run ...`.
 #[derive(Debug, Parser)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    name = "codepipeline-local",
+    version,
+    about = "A local AWS CodePipeline emulator: the whole API over AWS JSON 1.1, with pipelines that really run.",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub flags: Flags,
