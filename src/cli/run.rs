@@ -169,6 +169,19 @@ async fn watch(caller: &Caller<'_>, pipeline: &str, id: &str, answer: Option<&st
     let mut answered: HashSet<String> = HashSet::new();
     let mut waiting_noted: HashSet<String> = HashSet::new();
     loop {
+        // The status first: once it is final, the states read after it are final too.
+        let execution = caller
+            .call(
+                Operation::GetPipelineExecution,
+                json!({ "pipelineName": pipeline, "pipelineExecutionId": id }),
+            )
+            .await;
+        let status = execution
+            .as_ref()
+            .ok()
+            .and_then(|e| e["pipelineExecution"]["status"].as_str())
+            .unwrap_or("InProgress")
+            .to_string();
         let state = caller
             .call(Operation::GetPipelineState, json!({ "name": pipeline }))
             .await
@@ -261,18 +274,6 @@ async fn watch(caller: &Caller<'_>, pipeline: &str, id: &str, answer: Option<&st
             }
         }
         output.running(&running.join(", "));
-        let execution = caller
-            .call(
-                Operation::GetPipelineExecution,
-                json!({ "pipelineName": pipeline, "pipelineExecutionId": id }),
-            )
-            .await;
-        let status = execution
-            .as_ref()
-            .ok()
-            .and_then(|e| e["pipelineExecution"]["status"].as_str())
-            .unwrap_or("InProgress")
-            .to_string();
         if !matches!(status.as_str(), "InProgress" | "Stopping") {
             output.finish();
             println!("{pipeline}: execution {id} {status}");

@@ -5,6 +5,7 @@
 
 use super::caller::Caller;
 use super::catalog::LoadedStack;
+use super::resources::{ActionTypeResource, PipelineResource, WebhookResource};
 use super::source::{read_path, LoadOptions};
 use super::stack::Stack;
 use super::{describe, Problem, TemplateError};
@@ -151,158 +152,42 @@ async fn apply_stack(
         ..StackReport::default()
     };
     let mut problems = Vec::new();
-    let problem = |logical_id: &str, path: &str, e: ApiError| {
-        Problem::new(
-            &stack.file,
-            logical_id,
-            TemplateError {
-                path: path.to_string(),
-                code: e.code.as_str(),
-                message: e.message,
-            },
-        )
-    };
-    macro_rules! check {
-        ($result:expr, $logical_id:expr, $path:expr) => {
-            match $result {
-                Ok(value) => value,
-                Err(e) => {
-                    problems.push(problem($logical_id, $path, e));
-                    if mode == ApplyMode::StopAtFirst {
-                        return (report, problems);
-                    }
-                    continue;
-                }
-            }
-        };
-    }
+    let stop = mode == ApplyMode::StopAtFirst;
     for action_type in &stack.action_types {
-        let id = format!(
-            "Custom/{}/{}/{}",
-            action_type.input["category"].as_str().unwrap_or_default(),
-            action_type.input["provider"].as_str().unwrap_or_default(),
-            action_type.input["version"].as_str().unwrap_or_default()
-        );
-        let result = match caller
-            .call(Operation::CreateCustomActionType, action_type.input.clone())
-            .await
-        {
-            Ok(_) => "created",
-            // The same type loaded again: custom action types cannot be updated.
-            Err(e) if e.code == ErrorCode::ActionTypeAlreadyExistsException => "unchanged",
+        match apply_action_type(&caller, action_type).await {
+            Ok(applied) => report.action_types.push(applied),
             Err(e) => {
-                problems.push(problem(&action_type.logical_id, "Properties", e));
-                if mode == ApplyMode::StopAtFirst {
+                problems.push(problem(&stack.file, &action_type.logical_id, e));
+                if stop {
                     return (report, problems);
                 }
-                continue;
             }
-        };
-        report.action_types.push(Applied {
-            logical_id: action_type.logical_id.clone(),
-            name: id,
-            result,
-            version: None,
-        });
+        }
     }
     for pipeline in &stack.pipelines {
         if pipeline.generated_name {
             tracing::info!(stack = %stack.id.name, "pipeline {} has no Name: named it {}", pipeline.logical_id, pipeline.name);
         }
-        let exists = app
-            .store
-            .region(&scope)
-            .lock()
-            .pipelines
-            .contains_key(&pipeline.name);
-        let has_tags = pipeline.tags.as_array().is_some_and(|t| !t.is_empty());
-        let (output, result) = if exists {
-            let output = check!(
-                caller
-                    .call(
-                        Operation::UpdatePipeline,
-                        json!({ "pipeline": pipeline.declaration })
-                    )
-                    .await,
-                &pipeline.logical_id,
-                "Properties"
-            );
-            if has_tags {
-                let arn = app.store.region(&scope).arn(&pipeline.name);
-                check!(
-                    caller
-                        .call(
-                            Operation::TagResource,
-                            json!({ "resourceArn": arn, "tags": pipeline.tags })
-                        )
-                        .await,
-                    &pipeline.logical_id,
-                    "Properties.Tags"
-                );
+        match apply_pipeline(app, &caller, &scope, pipeline).await {
+            Ok(applied) => report.pipelines.push(applied),
+            Err(e) => {
+                problems.push(problem(&stack.file, &pipeline.logical_id, e));
+                if stop {
+                    return (report, problems);
+                }
             }
-            (output, "updated")
-        } else {
-            let mut input = json!({ "pipeline": pipeline.declaration });
-            if has_tags {
-                input["tags"] = pipeline.tags.clone();
-            }
-            (
-                check!(
-                    caller.call(Operation::CreatePipeline, input).await,
-                    &pipeline.logical_id,
-                    "Properties"
-                ),
-                "created",
-            )
-        };
-        for (stage, reason) in &pipeline.disabled_transitions {
-            let input = json!({ "pipelineName": pipeline.name, "stageName": stage, "transitionType": "Inbound", "reason": reason });
-            check!(
-                caller.call(Operation::DisableStageTransition, input).await,
-                &pipeline.logical_id,
-                "Properties.DisableInboundStageTransitions"
-            );
         }
-        report.pipelines.push(Applied {
-            logical_id: pipeline.logical_id.clone(),
-            name: pipeline.name.clone(),
-            result,
-            version: output.pointer("/pipeline/version").and_then(Value::as_i64),
-        });
     }
     for webhook in &stack.webhooks {
-        let name = webhook
-            .input
-            .pointer("/webhook/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let existed = app.store.region(&scope).lock().webhooks.contains_key(&name);
-        check!(
-            caller
-                .call(Operation::PutWebhook, webhook.input.clone())
-                .await,
-            &webhook.logical_id,
-            "Properties"
-        );
-        if webhook.register_with_third_party {
-            check!(
-                caller
-                    .call(
-                        Operation::RegisterWebhookWithThirdParty,
-                        json!({ "webhookName": name })
-                    )
-                    .await,
-                &webhook.logical_id,
-                "Properties.RegisterWithThirdParty"
-            );
+        match apply_webhook(app, &caller, &scope, webhook).await {
+            Ok(applied) => report.webhooks.push(applied),
+            Err(e) => {
+                problems.push(problem(&stack.file, &webhook.logical_id, e));
+                if stop {
+                    return (report, problems);
+                }
+            }
         }
-        report.webhooks.push(Applied {
-            logical_id: webhook.logical_id.clone(),
-            name,
-            result: if existed { "updated" } else { "created" },
-            version: None,
-        });
     }
     app.stacks.insert(
         scope.clone(),
@@ -324,4 +209,137 @@ async fn apply_stack(
         },
     );
     (report, problems)
+}
+
+/// An API error, and the path (below the resource) of what caused it.
+type Failure = (&'static str, ApiError);
+
+fn problem(file: &str, logical_id: &str, (path, e): Failure) -> Problem {
+    let error = TemplateError {
+        path: path.to_string(),
+        code: e.code.as_str(),
+        message: e.message,
+    };
+    Problem::new(file, logical_id, error)
+}
+
+fn at(path: &'static str) -> impl Fn(ApiError) -> Failure {
+    move |e| (path, e)
+}
+
+async fn apply_action_type(
+    caller: &Caller<'_>,
+    action_type: &ActionTypeResource,
+) -> Result<Applied, Failure> {
+    let field = |key: &str| {
+        action_type.input[key]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let id = format!(
+        "Custom/{}/{}/{}",
+        field("category"),
+        field("provider"),
+        field("version")
+    );
+    let result = match caller
+        .call(Operation::CreateCustomActionType, action_type.input.clone())
+        .await
+    {
+        Ok(_) => "created",
+        // The same type loaded again: custom action types cannot be updated.
+        Err(e) if e.code == ErrorCode::ActionTypeAlreadyExistsException => "unchanged",
+        Err(e) => return Err(("Properties", e)),
+    };
+    Ok(Applied {
+        logical_id: action_type.logical_id.clone(),
+        name: id,
+        result,
+        version: None,
+    })
+}
+
+/// CreatePipeline, or UpdatePipeline (and TagResource) when it exists; then the disabled
+/// transitions.
+async fn apply_pipeline(
+    app: &App,
+    caller: &Caller<'_>,
+    scope: &Scope,
+    pipeline: &PipelineResource,
+) -> Result<Applied, Failure> {
+    let region = app.store.region(scope);
+    let exists = region.lock().pipelines.contains_key(&pipeline.name);
+    let has_tags = pipeline.tags.as_array().is_some_and(|t| !t.is_empty());
+    let mut input = json!({ "pipeline": pipeline.declaration });
+    let output = if exists {
+        let output = caller
+            .call(Operation::UpdatePipeline, input)
+            .await
+            .map_err(at("Properties"))?;
+        if has_tags {
+            let tags = json!({ "resourceArn": region.arn(&pipeline.name), "tags": pipeline.tags });
+            caller
+                .call(Operation::TagResource, tags)
+                .await
+                .map_err(at("Properties.Tags"))?;
+        }
+        output
+    } else {
+        if has_tags {
+            input["tags"] = pipeline.tags.clone();
+        }
+        caller
+            .call(Operation::CreatePipeline, input)
+            .await
+            .map_err(at("Properties"))?
+    };
+    for (stage, reason) in &pipeline.disabled_transitions {
+        let input = json!({ "pipelineName": pipeline.name, "stageName": stage, "transitionType": "Inbound", "reason": reason });
+        caller
+            .call(Operation::DisableStageTransition, input)
+            .await
+            .map_err(at("Properties.DisableInboundStageTransitions"))?;
+    }
+    Ok(Applied {
+        logical_id: pipeline.logical_id.clone(),
+        name: pipeline.name.clone(),
+        result: if exists { "updated" } else { "created" },
+        version: output.pointer("/pipeline/version").and_then(Value::as_i64),
+    })
+}
+
+/// PutWebhook (creates or replaces), and RegisterWebhookWithThirdParty when asked.
+async fn apply_webhook(
+    app: &App,
+    caller: &Caller<'_>,
+    scope: &Scope,
+    webhook: &WebhookResource,
+) -> Result<Applied, Failure> {
+    let name = webhook
+        .input
+        .pointer("/webhook/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let existed = app.store.region(scope).lock().webhooks.contains_key(&name);
+    caller
+        .call(Operation::PutWebhook, webhook.input.clone())
+        .await
+        .map_err(at("Properties"))?;
+    if webhook.register_with_third_party {
+        caller
+            .call(
+                Operation::RegisterWebhookWithThirdParty,
+                json!({ "webhookName": name }),
+            )
+            .await
+            .map_err(at("Properties.RegisterWithThirdParty"))?;
+    }
+    Ok(Applied {
+        logical_id: webhook.logical_id.clone(),
+        name,
+        result: if existed { "updated" } else { "created" },
+        version: None,
+    })
 }
