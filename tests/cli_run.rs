@@ -83,6 +83,7 @@ async fn validate_prints_one_line_per_problem_and_exits_1() {
 #[tokio::test]
 async fn run_takes_every_fixture_to_succeeded() {
     let shared = fixture("templates/shared.yaml").display().to_string();
+    let cross = fixture("templates/cross-region.json").display().to_string();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--load", &shared], "templates/release.yaml"),
         (
@@ -90,6 +91,8 @@ async fn run_takes_every_fixture_to_succeeded() {
             "templates/cross-region.json",
         ),
         (vec![], "templates/pipeline.json"),
+        // The pipelines of other --load paths do not count: PATH defines one.
+        (vec!["--load", &cross], "templates/pipeline.json"),
         (vec![], "cdk/cdk-pipelines.out"),
         (vec![], "cdk/classic.out"),
     ];

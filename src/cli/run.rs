@@ -41,8 +41,14 @@ pub async fn run(args: RunArgs, init_logging: fn(&Config)) -> i32 {
         server.url()
     );
     let app = server.app.clone();
+    // The pipelines of PATH (not those of other --load paths); a cloud assembly's templates
+    // are in the directory of its manifest.
+    let prefix = match args.path.file_name() {
+        Some(name) if name == "manifest.json" => args.path.parent().unwrap_or(&args.path),
+        _ => args.path.as_path(),
+    };
     let (scope, pipeline) = match choose_pipeline(
-        &app.stacks.pipelines(),
+        &app.stacks.pipelines(&prefix.display().to_string()),
         args.pipeline.as_deref(),
         &args.path.display().to_string(),
     ) {

@@ -57,11 +57,13 @@ impl LoadedStacks {
             .cloned()
     }
 
-    /// Every loaded pipeline: its account and region, logical id and name.
-    pub fn pipelines(&self) -> Vec<(Scope, String, String)> {
+    /// The loaded pipelines of files whose path starts with `file_prefix` (a template, or the
+    /// directory of a cloud assembly): account and region, logical id and name.
+    pub fn pipelines(&self, file_prefix: &str) -> Vec<(Scope, String, String)> {
         self.stacks
             .read()
             .iter()
+            .filter(|(_, stack)| stack.file.starts_with(file_prefix))
             .flat_map(|((scope, _), stack)| {
                 stack
                     .pipelines
