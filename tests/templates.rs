@@ -296,6 +296,16 @@ async fn the_load_endpoint_creates_then_updates_in_place() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["loaded"][0]["pipelines"][0]["result"], "updated");
     assert_eq!(body["loaded"][0]["pipelines"][0]["version"], 2);
+    // The same again: nothing changes.
+    let (status, body) = post_load(
+        &server.url,
+        "stack-name=release",
+        read("templates/release.yaml"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["loaded"][0]["pipelines"][0]["result"], "unchanged");
+    assert_eq!(body["loaded"][0]["pipelines"][0]["version"], 2);
     let p = server
         .client
         .get_pipeline()

@@ -11,8 +11,10 @@ use super::stack::Stack;
 use super::{describe, Problem, TemplateError};
 use crate::app::App;
 use crate::config::Config;
-use crate::model::{ErrorCode, Operation};
+use crate::model::structure::fill_defaults;
+use crate::model::{ErrorCode, Operation, PipelineDeclaration};
 use crate::protocol::{ApiError, Scope};
+use crate::store::Region;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -272,28 +274,32 @@ async fn apply_pipeline(
     let exists = region.lock().pipelines.contains_key(&pipeline.name);
     let has_tags = pipeline.tags.as_array().is_some_and(|t| !t.is_empty());
     let mut input = json!({ "pipeline": pipeline.declaration });
-    let output = if exists {
+    let (version, result) = if let Some(version) = unchanged_version(&region, pipeline) {
+        // As a stack update without changes: no new version (nor execution).
+        (Some(version), "unchanged")
+    } else if exists {
         let output = caller
             .call(Operation::UpdatePipeline, input)
             .await
             .map_err(at("Properties"))?;
-        if has_tags {
-            let tags = json!({ "resourceArn": region.arn(&pipeline.name), "tags": pipeline.tags });
-            caller
-                .call(Operation::TagResource, tags)
-                .await
-                .map_err(at("Properties.Tags"))?;
-        }
-        output
+        (pipeline_version(&output), "updated")
     } else {
         if has_tags {
             input["tags"] = pipeline.tags.clone();
         }
-        caller
+        let output = caller
             .call(Operation::CreatePipeline, input)
             .await
-            .map_err(at("Properties"))?
+            .map_err(at("Properties"))?;
+        (pipeline_version(&output), "created")
     };
+    if exists && has_tags {
+        let tags = json!({ "resourceArn": region.arn(&pipeline.name), "tags": pipeline.tags });
+        caller
+            .call(Operation::TagResource, tags)
+            .await
+            .map_err(at("Properties.Tags"))?;
+    }
     for (stage, reason) in &pipeline.disabled_transitions {
         let input = json!({ "pipelineName": pipeline.name, "stageName": stage, "transitionType": "Inbound", "reason": reason });
         caller
@@ -304,9 +310,27 @@ async fn apply_pipeline(
     Ok(Applied {
         logical_id: pipeline.logical_id.clone(),
         name: pipeline.name.clone(),
-        result: if exists { "updated" } else { "created" },
-        version: output.pointer("/pipeline/version").and_then(Value::as_i64),
+        result,
+        version,
     })
+}
+
+fn pipeline_version(output: &Value) -> Option<i64> {
+    output.pointer("/pipeline/version").and_then(Value::as_i64)
+}
+
+/// The current version of the pipeline when the declaration is the same as that version's
+/// (with AWS's defaults filled in).
+fn unchanged_version(region: &Region, pipeline: &PipelineResource) -> Option<i64> {
+    let mut declaration: PipelineDeclaration =
+        serde_json::from_value(pipeline.declaration.clone()).ok()?;
+    fill_defaults(&mut declaration);
+    let state = region.lock();
+    let current = state.pipelines.get(&pipeline.name)?.current();
+    declaration.version = current.version;
+    (**current == declaration)
+        .then_some(current.version)
+        .flatten()
 }
 
 /// PutWebhook (creates or replaces), and RegisterWebhookWithThirdParty when asked.
