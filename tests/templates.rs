@@ -324,6 +324,26 @@ async fn the_load_endpoint_creates_then_updates_in_place() {
         Some("development")
     );
 
+    // A JSON template: two pipelines, a webhook and a custom action type.
+    let (status, body) = post_load(
+        &server.url,
+        "stack-name=cross-region",
+        read("templates/cross-region.json"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let loaded = &body["loaded"][0];
+    assert_eq!(loaded["pipelines"].as_array().unwrap().len(), 2);
+    assert_eq!(loaded["webhooks"][0]["result"], "created");
+    assert_eq!(
+        loaded["actionTypes"][0]["name"],
+        "Custom/Test/SecurityScan/1"
+    );
+    assert!(loaded["webhooks"][0]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("cross-region-Webhook-"));
+
     // Another account and region; a pipeline JSON body.
     let (status, body) = post_load(
         &server.url,
