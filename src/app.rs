@@ -29,6 +29,8 @@ pub struct AppInner {
     pub timers: Timers,
     /// The real actions running in the background (see `actions::running`).
     pub running: crate::actions::running::Running,
+    /// What loaded templates left for pipelines: stack outputs, CodeBuild projects, exports.
+    pub stacks: crate::templates::LoadedStacks,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
                     }
                 }),
                 running: Default::default(),
+                stacks: Default::default(),
             }
         }));
         let weak = Arc::downgrade(&app.0);

@@ -5,6 +5,7 @@ pub use crate::actions::commands::CodeBuildProject;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -216,6 +217,21 @@ pub struct Flags {
     #[arg(long = "iam-endpoint", env = "CODEPIPELINE_LOCAL_IAM_ENDPOINT")]
     pub iam_endpoint: Option<String>,
 
+    /// Load a CloudFormation template (JSON/YAML), a CDK cloud assembly directory (cdk.out) or
+    /// a pipeline JSON at startup, before serving (repeatable; the variable is comma-separated)
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "CODEPIPELINE_LOCAL_LOAD",
+        value_delimiter = ','
+    )]
+    pub load: Vec<PathBuf>,
+
+    /// A template parameter value for --load, NAME=VALUE (repeatable; the variable is
+    /// semicolon-separated)
+    #[arg(long = "parameter", value_name = "NAME=VALUE", env = "CODEPIPELINE_LOCAL_PARAMETER", value_delimiter = ';', value_parser = parse_key_value)]
+    pub parameters: Vec<(String, String)>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -262,6 +278,12 @@ pub struct FileConfig {
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
     pub codebuild_projects: Vec<CodeBuildProject>,
+    /// Templates, cloud assemblies or pipeline JSON loaded at startup (see `templates`).
+    #[serde(default)]
+    pub load: Vec<PathBuf>,
+    /// Template parameter values for `load`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
     /// Action behaviour rules, first match wins (see `engine::behavior`).
     #[serde(default, alias = "action")]
     pub actions: Vec<ActionRule>,
@@ -326,6 +348,10 @@ pub struct Config {
     /// CreatePipeline and UpdatePipeline check roleArn against this IAM; `None`: no check.
     pub iam_endpoint: Option<String>,
     pub codebuild_projects: Vec<CodeBuildProject>,
+    /// Loaded at startup, before serving (`templates`).
+    pub load: Vec<PathBuf>,
+    /// Template parameter values for `load`.
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -367,6 +393,8 @@ impl Default for Config {
             lambda_endpoint: None,
             iam_endpoint: None,
             codebuild_projects: Vec::new(),
+            load: Vec::new(),
+            parameters: BTreeMap::new(),
         }
     }
 }
@@ -477,6 +505,16 @@ impl Config {
             lambda_endpoint: flags.lambda_endpoint.or(file.lambda_endpoint),
             iam_endpoint: flags.iam_endpoint.or(file.iam_endpoint),
             codebuild_projects: file.codebuild_projects,
+            load: if flags.load.is_empty() {
+                file.load
+            } else {
+                flags.load
+            },
+            parameters: if flags.parameters.is_empty() {
+                file.parameters
+            } else {
+                flags.parameters.into_iter().collect()
+            },
         })
         .and_then(Config::checked)
     }
@@ -523,6 +561,14 @@ pub fn parse_file(text: &str) -> Result<FileConfig, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// `NAME=VALUE`.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got '{text}'")),
     }
 }
 

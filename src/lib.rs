@@ -7,7 +7,8 @@
 //! - `actions`: actions that do real work when configured (S3 artifacts, S3 source/deploy,
 //!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
-//! - `config`, `server`: how it runs.
+//! - `config`, `server`, `cli`: how it runs (serve, `validate`, `run`).
+//! - `templates`: CloudFormation templates, CDK cloud assemblies and pipeline JSON, loaded.
 //! - `runtime`: what performs the engine's effects in time (the timer wheel).
 //! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
@@ -16,6 +17,7 @@ pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
@@ -26,6 +28,7 @@ pub mod runtime;
 pub mod role_check;
 pub mod server;
 pub mod store;
+pub mod templates;
 pub mod webhooks;
 
 pub use app::App;

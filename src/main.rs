@@ -1,6 +1,7 @@
 use clap::Parser;
 use codepipeline_local::admin::health;
-use codepipeline_local::config::{Config, Flags};
+use codepipeline_local::cli::{self, Cli, Command};
+use codepipeline_local::config::Config;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc: under load the server allocates many small, short-lived values from several
@@ -12,7 +13,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() {
-    let flags = Flags::parse();
+    let cli = Cli::parse();
+    let flags = match cli.command {
+        Some(Command::Validate(args)) => std::process::exit(cli::validate(args).await),
+        Some(Command::Run(args)) => std::process::exit(cli::run(*args, init_logging).await),
+        None => cli.flags,
+    };
     let healthcheck = flags.healthcheck.clone();
     let config = match Config::load(flags) {
         Ok(config) => config,

@@ -145,11 +145,17 @@ impl RunningServer {
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
+    let (config, stacks) =
+        crate::templates::prepare_startup(config).map_err(std::io::Error::other)?;
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
         crate::engine::resume(&app, &region);
     }
+    // `--load`: before the server answers; a problem stops it.
+    crate::templates::load_at_startup(&app, &stacks, Some(&addr.to_string()))
+        .await
+        .map_err(std::io::Error::other)?;
     let (tx, rx) = oneshot::channel::<()>();
     // Open event streams end at shutdown (graceful shutdown waits for every connection).
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);

@@ -7,6 +7,7 @@
 //! | `PUT /_codepipeline-local/state` | checks, then imports such a list, replacing those scopes, and resumes their executions |
 //! | `GET /_codepipeline-local/config[?secrets=true]` | the effective configuration |
 //! | `GET /_codepipeline-local/health` | liveness and internal counts (`health`) |
+//! | `POST /_codepipeline-local/load[?account=A&region=R&stack-name=S&parameter=K=V]` | loads a template or pipeline JSON (`load`) |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
 
@@ -14,6 +15,7 @@ mod events;
 pub mod health;
 mod secrets;
 mod state;
+mod load;
 mod ui;
 
 use crate::app::App;
@@ -44,6 +46,7 @@ pub fn routes() -> Router<App> {
         )
         .route(&format!("{ADMIN_PATH}/config"), get(config))
         .route(&format!("{ADMIN_PATH}/health"), get(health::status))
+        .route(&format!("{ADMIN_PATH}/load"), post(load::load))
         .route(&format!("{ADMIN_PATH}/events"), get(events::stream))
         .merge(ui::routes())
 }

@@ -8,6 +8,7 @@ pub mod aws_cli;
 pub mod engine;
 pub mod moto;
 pub mod real;
+pub mod fixtures;
 
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;
