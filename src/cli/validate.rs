@@ -24,7 +24,7 @@ pub async fn validate(args: ValidateArgs) -> i32 {
         parameters: args.parameters.into_iter().collect(),
         keep_going: true,
     };
-    let app = match App::new(config) {
+    let app = match App::new(config, "validate (no server)") {
         Ok(app) => app,
         Err(e) => {
             eprintln!("codepipeline-local: {e}");

@@ -7,7 +7,8 @@
 use super::convert::to_api;
 use super::intrinsics::{join, placeholder};
 use super::TemplateError;
-use crate::actions::commands::{BuildspecArtifacts, CodeBuildProject};
+use crate::actions::buildspec::BuildspecArtifacts;
+use crate::actions::commands::CodeBuildProject;
 use serde_json::{json, Map, Value};
 
 /// A pipeline resource as CreatePipeline/UpdatePipeline take it.
