@@ -8,9 +8,11 @@
 //! | `GET /_codepipeline-local/config` | the effective configuration |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
+//! | `GET /_codepipeline-local/logs/{actionExecutionId}[?offset=N]` | a locally executed action's log (`logs`) |
 
 mod events;
 pub mod health;
+mod logs;
 mod ui;
 
 use crate::app::App;
@@ -43,6 +45,7 @@ pub fn routes() -> Router<App> {
         .route(&format!("{ADMIN_PATH}/config"), get(config))
         .route(&format!("{ADMIN_PATH}/events"), get(events::stream))
         .merge(ui::routes())
+        .merge(logs::routes())
 }
 
 /// `?account=&region=`: one scope when either is given (the other defaults to the configured
