@@ -30,7 +30,7 @@ function h(tag, attrs, ...children) {
     else if (key === "class") el.className = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -179,6 +179,7 @@ async function refresh() {
       if (known && ui.execution) {
         renderPipeline(null);
         renderExecution(await loadExecution(ui.pipeline, ui.execution));
+        $("welcome").hidden = true;
       } else {
         renderExecution(null);
         renderPipeline(known ? await loadPipeline(ui.pipeline) : null);
