@@ -103,7 +103,6 @@ async fn the_dashboard_approves_a_pending_manual_approval() {
     );
 }
 
-
 /// Runs `tests/ui/steps.mjs` on `url` (bounded in time) and fails the test if a step fails.
 async fn browser_steps(url: &str, steps: Value) {
     require_browser_tools();
@@ -131,7 +130,10 @@ fn see(selector: &str, text: &str) -> Value {
 }
 
 fn execution_url(t: &TestServer, pipeline: &str, id: &str) -> String {
-    format!("{}/_codepipeline-local/ui/#/pipelines/{pipeline}/executions/{id}", t.url)
+    format!(
+        "{}/_codepipeline-local/ui/#/pipelines/{pipeline}/executions/{id}",
+        t.url
+    )
 }
 
 fn variable_check(name: &str, variable: &str, value: &str) -> RuleDeclaration {
@@ -159,7 +161,9 @@ fn rule_type(provider: &str) -> RuleTypeId {
 fn release_config() -> Config {
     let mut config = manual_config();
     let mut build = rule("CodeBuild", Behavior::Succeed);
-    build.output_variables.insert("BuildID".into(), "build-42".into());
+    build
+        .output_variables
+        .insert("BuildID".into(), "build-42".into());
     let mut deploy = rule("CodeDeploy", Behavior::Fail);
     deploy.message = Some("Deployment group app-prod is gone".into());
     config.actions = vec![build, deploy];
@@ -458,7 +462,10 @@ async fn a_local_executor_actions_log_shows_and_grows_while_it_runs() {
         .await
         .unwrap();
     let text = whole["text"].as_str().unwrap();
-    assert!(text.contains("first line from hello") && text.contains("second line"), "{whole}");
+    assert!(
+        text.contains("first line from hello") && text.contains("second line"),
+        "{whole}"
+    );
     assert_eq!(whole["status"], "Succeeded");
     let end = whole["offset"].as_u64().unwrap();
     assert_eq!(end, text.len() as u64);
@@ -476,7 +483,10 @@ async fn a_local_executor_actions_log_shows_and_grows_while_it_runs() {
         .find(|a| a.action_name() == Some("Source"))
         .unwrap();
     for (path, status) in [
-        (format!("{logs}/{}", source_run.action_execution_id().unwrap()), 404),
+        (
+            format!("{logs}/{}", source_run.action_execution_id().unwrap()),
+            404,
+        ),
         (format!("{logs}/..%2F..%2Fetc%2Fpasswd"), 404),
         (format!("{logs}/{action_execution_id}?offset=-1"), 400),
     ] {
@@ -500,7 +510,11 @@ async fn the_execution_view_screenshot_is_a_png_of_the_viewport() {
     )
     .await;
     let png = std::fs::read(&shot).expect("the screenshot was written");
-    assert!(png.len() > 10_000, "a real picture, not an empty one: {} bytes", png.len());
+    assert!(
+        png.len() > 10_000,
+        "a real picture, not an empty one: {} bytes",
+        png.len()
+    );
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
     assert_eq!(&png[12..16], b"IHDR");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());

@@ -68,6 +68,19 @@ function executionHref(name, id) {
   return `${pipelineHref(name)}/executions/${encodeURIComponent(id)}`;
 }
 
+// Labelled values side by side, as the console's summary panels show them; null when empty.
+function fields(entries) {
+  const shown = entries.filter(([, value]) => value !== undefined && value !== null && value !== "");
+  if (!shown.length) return null;
+  return h(
+    "div",
+    { class: "fields" },
+    shown.map(([label, value]) =>
+      h("div", { class: "field" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value)),
+    ),
+  );
+}
+
 // A two-column table of names and values ({} or [[name, value]]); null when empty.
 function keyValues(entries, className) {
   const rows = (Array.isArray(entries) ? entries : Object.entries(entries || {})).filter(

@@ -57,24 +57,26 @@ function renderExecution(data) {
   const started = summary && summary.startTime;
   const updated = summary && summary.lastUpdateTime;
   const finished = execution.status !== "InProgress" && execution.status !== "Stopping";
-  $("execution-summary").replaceChildren(
-    keyValues([
+  const summaryParts = [
+    fields([
       ["Pipeline", h("a", { href: pipelineHref(name) }, name)],
       ["Pipeline version", execution.pipelineVersion],
-      ["Status", statusBadge(execution.status)],
-      ["Status summary", execution.statusSummary],
       ["Execution mode", execution.executionMode],
       ["Execution type", execution.executionType],
-      ["Trigger", [trigger.triggerType, trigger.triggerDetail].filter(Boolean).join(": ")],
       ["Started", when(started)],
       [finished ? "Ended" : "Last updated", when(updated)],
       ["Duration", finished ? h("span", { class: "duration" }, duration(started, updated)) : null],
+      ["Trigger", [trigger.triggerType, trigger.triggerDetail].filter(Boolean).join(": ")],
       [
         "Rollback of",
         execution.rollbackMetadata && execution.rollbackMetadata.rollbackTargetPipelineExecutionId,
       ],
-    ], "summary-table"),
-  );
+    ]),
+    execution.statusSummary
+      ? h("div", { class: `status-summary s-${execution.status}` }, execution.statusSummary)
+      : null,
+  ];
+  $("execution-summary").replaceChildren(...summaryParts.filter(Boolean));
   renderRevisions(execution.artifactRevisions || []);
   renderResolvedVariables(execution.variables || [], declaration.variables || []);
   renderTimeline(data);

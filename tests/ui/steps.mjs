@@ -6,7 +6,8 @@
 // Steps: {"see": SELECTOR, "text"?: TEXT} waits for an element (holding TEXT);
 // {"lacks": SELECTOR, "text": TEXT} checks the first such element does not hold TEXT now;
 // {"hash": "#/..."} sets location.hash; {"click": SELECTOR}; {"touch": FILE} creates a file;
-// {"screenshot": FILE} saves a PNG of the viewport.
+// {"screenshot": FILE} saves a PNG of the viewport. FULL_SCREENSHOT=FILE saves a PNG of the whole
+// page at the end (to look at it).
 import { writeFileSync } from "node:fs";
 import { withPage } from "./browser.mjs";
 
@@ -44,4 +45,5 @@ await withPage(async (page) => {
     }
     console.log(`ok ${where}`);
   }
+  if (process.env.FULL_SCREENSHOT) await page.screenshot({ path: process.env.FULL_SCREENSHOT, fullPage: true });
 });
