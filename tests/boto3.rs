@@ -63,9 +63,7 @@ print(json.dumps({"names": names, "arn": arn, "status": status, "error": error})
 
 #[tokio::test(flavor = "multi_thread")]
 async fn boto3_creates_pages_runs_and_reads_modelled_errors() {
-    let boto3 = Command::new("python3")
-        .args(["-c", "import boto3"])
-        .output();
+    let boto3 = Command::new("python3").args(["-c", "import boto3"]).output();
     assert!(
         boto3.is_ok_and(|o| o.status.success()),
         "python3 with boto3 is needed: run scripts/test-prereqs.sh"

@@ -33,9 +33,9 @@ async fn aws(url: &str, args: &[&str]) -> Output {
         .env_remove("AWS_ENDPOINT_URL");
     let description = format!("aws codepipeline {}", args.join(" "));
     tokio::task::spawn_blocking(move || {
-        command
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run the aws CLI ({e}): run scripts/test-prereqs.sh"))
+        command.output().unwrap_or_else(|e| {
+            panic!("cannot run the aws CLI ({e}): run scripts/test-prereqs.sh")
+        })
     })
     .await
     .unwrap_or_else(|e| panic!("{description}: {e}"))
