@@ -67,22 +67,7 @@ async fn the_dashboard_approves_a_pending_manual_approval() {
     wait_approval_token(c, "gate", "Approve", "Approval").await;
 
     let url = format!("{}/_codepipeline-local/ui/", t.url);
-    let mut command = tokio::process::Command::new("node");
-    command
-        .arg(ui_dir().join("approve.mjs"))
-        .args([&url, "gate", "Approve", "Approval"])
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the browser test finishes within a minute")
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_browser_script("approve.mjs", &[&url, "gate", "Approve", "Approval"]).await;
 
     let execution = wait_finished(c, "gate", &id).await;
     assert_eq!(
@@ -103,14 +88,13 @@ async fn the_dashboard_approves_a_pending_manual_approval() {
     );
 }
 
-/// Runs `tests/ui/steps.mjs` on `url` (bounded in time) and fails the test if a step fails.
-async fn browser_steps(url: &str, steps: Value) {
+/// Runs a browser script of `tests/ui/` with node (bounded in time); fails the test if it fails.
+async fn run_browser_script(script: &str, args: &[&str]) {
     require_browser_tools();
     let mut command = tokio::process::Command::new("node");
     command
-        .arg(ui_dir().join("steps.mjs"))
-        .arg(url)
-        .arg(steps.to_string())
+        .arg(ui_dir().join(script))
+        .args(args)
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(90), command.output())
         .await
@@ -123,6 +107,11 @@ async fn browser_steps(url: &str, steps: Value) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Runs `tests/ui/steps.mjs` on `url`: each step waits (bounded) for what it expects.
+async fn browser_steps(url: &str, steps: Value) {
+    run_browser_script("steps.mjs", &[url, &steps.to_string()]).await;
 }
 
 fn see(selector: &str, text: &str) -> Value {
@@ -407,19 +396,9 @@ async fn a_local_executor_actions_log_shows_and_grows_while_it_runs() {
     ]))
     .build()
     .unwrap();
-    let source = action(
-        "Source",
-        type_id(ActionCategory::Source, ActionOwner::Aws, "S3"),
-        &[],
-        &["Src"],
-    )
-    .configuration("S3Bucket", "source-bucket")
-    .configuration("S3ObjectKey", "app.zip")
-    .build()
-    .unwrap();
     let declaration = pipeline("local-log")
         .pipeline_type(PipelineType::V2)
-        .stages(stage("Source", vec![source]))
+        .stages(stage("Source", vec![s3_source("Source", "Src")]))
         .stages(stage("Build", vec![commands]))
         .build()
         .unwrap();
