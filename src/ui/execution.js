@@ -168,6 +168,9 @@ function renderTimelineStage(stage, runs, ruleRuns, current) {
   const ran = [...runs, ...ruleRuns];
   const start = ran.length ? Math.min(...ran.map((r) => r.startTime)) : null;
   const actions = [...stage.actions].sort((a, b) => (a.runOrder || 1) - (b.runOrder || 1));
+  const conditions = CONDITION_KINDS.map(([kind, title, stateKey]) =>
+    renderConditionRuns(stage, kind, title, ruleRuns, current && current[stateKey]),
+  );
   return h(
     "div",
     { class: `tl-stage s-${status || "none"}`, "data-stage": stage.name },
@@ -179,14 +182,14 @@ function renderTimelineStage(stage, runs, ruleRuns, current) {
       h("span", { class: "spacer" }),
       start && status !== "InProgress" ? h("span", { class: "muted duration" }, duration(start, lastUpdate(ran))) : null,
     ),
-    CONDITION_KINDS.map(([kind, title, stateKey]) =>
-      renderConditionRuns(stage, kind, title, ruleRuns, current && current[stateKey]),
-    ),
+    // As the console: entry conditions, the actions, then success and failure conditions.
+    conditions.slice(0, 1),
     actions.map((action) => {
       const attempts = runs.filter((r) => r.actionName === action.name);
       if (!attempts.length) return renderNotRun(action);
       return attempts.map((run) => renderActionRun(action, run));
     }),
+    conditions.slice(1),
   );
 }
 
@@ -234,7 +237,9 @@ function renderRuleRun(run) {
       h("span", { class: "spacer" }),
       h("span", { class: "muted" }, duration(run.startTime, run.lastUpdateTime)),
     ),
-    result.externalExecutionSummary ? h("div", { class: "summary" }, result.externalExecutionSummary) : null,
+    result.externalExecutionSummary && !(error && error.message === result.externalExecutionSummary)
+      ? h("div", { class: "summary" }, result.externalExecutionSummary)
+      : null,
     error ? h("div", { class: "action-error" }, `${error.code || "Error"}: ${error.message || ""}`) : null,
     keyValues(input.resolvedConfiguration || input.configuration, "configuration"),
   );
