@@ -252,7 +252,7 @@ async fn a_deep_link_to_an_execution_shows_its_stages_actions_artifacts_variable
             see(&format!("{build} .action-status"), "Succeeded"),
             // Start and end times, and how long it took.
             see(&format!("{build} .times"), "Ended"),
-            see(&format!("{build} .duration"), " s"),
+            { "see": format!("{build} .duration"), "pattern": r"^\d+(\.\d)? (ms|s)$" },
             // The resolved configuration: the variable's value of this execution.
             see(&format!("{build} .configuration"), "production"),
             see(&format!("{build} .configuration"), "app-build"),

@@ -3,7 +3,8 @@
 //
 //   node tests/ui/steps.mjs URL 'STEPS_JSON'
 //
-// Steps: {"see": SELECTOR, "text"?: TEXT} waits for an element (holding TEXT);
+// Steps: {"see": SELECTOR, "text"?: TEXT, "pattern"?: REGEX} waits for an element (holding TEXT,
+// or text matching REGEX);
 // {"lacks": SELECTOR, "text": TEXT} checks the first such element does not hold TEXT now;
 // {"hash": "#/..."} sets location.hash; {"click": SELECTOR}; {"touch": FILE} creates a file;
 // {"screenshot": FILE} saves a PNG of the viewport. FULL_SCREENSHOT=FILE saves a PNG of the whole
@@ -24,7 +25,8 @@ await withPage(async (page) => {
     const where = `step ${i + 1} ${JSON.stringify(step)}`;
     try {
       if (step.see) {
-        const options = step.text === undefined ? {} : { hasText: step.text };
+        const options =
+          step.pattern !== undefined ? { hasText: new RegExp(step.pattern) } : step.text !== undefined ? { hasText: step.text } : {};
         await page.locator(step.see, options).first().waitFor();
       } else if (step.lacks) {
         const text = await page.locator(step.lacks).first().innerText();
