@@ -191,8 +191,13 @@ async function refresh() {
       const known = ui.pipeline && pipelines.some((p) => p.name === ui.pipeline);
       if (known && ui.execution) {
         renderPipeline(null);
-        renderExecution(await loadExecution(ui.pipeline, ui.execution));
         $("welcome").hidden = true;
+        // An execution that does not exist (any more) shows the error alone.
+        const execution = await loadExecution(ui.pipeline, ui.execution).catch((e) => {
+          renderExecution(null);
+          throw e;
+        });
+        renderExecution(execution);
       } else {
         renderExecution(null);
         renderPipeline(known ? await loadPipeline(ui.pipeline) : null);
