@@ -10,12 +10,14 @@
 //! | `POST /_codepipeline-local/load[?account=A&region=R&stack-name=S&parameter=K=V]` | loads a template or pipeline JSON (`load`) |
 //! | `GET /_codepipeline-local/events[?pipeline=P&execution-id=E]` | state-change events as Server-Sent Events (`events`) |
 //! | `GET /_codepipeline-local/ui/` | the dashboard (`ui`) |
+//! | `GET /_codepipeline-local/logs/{actionExecutionId}[?offset=N]` | a locally executed action's log (`logs`) |
 
 mod events;
 pub mod health;
 mod secrets;
 mod state;
 mod load;
+mod logs;
 mod ui;
 
 use crate::app::App;
@@ -49,6 +51,7 @@ pub fn routes() -> Router<App> {
         .route(&format!("{ADMIN_PATH}/load"), post(load::load))
         .route(&format!("{ADMIN_PATH}/events"), get(events::stream))
         .merge(ui::routes())
+        .merge(logs::routes())
 }
 
 /// `?account=&region=`: one scope when either is given (the other defaults to the configured

@@ -1,6 +1,8 @@
 // codepipeline-local dashboard: plain JavaScript, no build step.
 // Talks to the emulator the way the AWS SDKs do (POST / with X-Amz-Target, AWS JSON 1.1) and
 // follows the state-change stream (/_codepipeline-local/events) to refresh what is shown.
+// This file: helpers, API calls, routing and live updates; pipeline.js draws a pipeline,
+// execution.js one execution (and follows local logs).
 "use strict";
 
 const ADMIN = "/_codepipeline-local";
@@ -9,6 +11,7 @@ const TARGET_PREFIX = "CodePipeline_20150709.";
 const ui = {
   scope: { account: "", region: "" },
   pipeline: null, // the pipeline shown, from the URL hash #/pipelines/NAME
+  execution: null, // the execution shown, from #/pipelines/NAME/executions/ID
   comments: {}, // approval comments being typed, by "stage/action"
   refreshing: false,
   refreshAgain: false,
@@ -27,7 +30,7 @@ function h(tag, attrs, ...children) {
     else if (key === "class") el.className = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -37,6 +40,58 @@ function h(tag, attrs, ...children) {
 function when(seconds) {
   if (seconds === undefined || seconds === null) return "";
   return new Date(seconds * 1000).toLocaleString();
+}
+
+// "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min".
+function duration(fromSeconds, toSeconds) {
+  if (fromSeconds === undefined || fromSeconds === null) return "";
+  if (toSeconds === undefined || toSeconds === null) return "";
+  const ms = Math.max(0, (toSeconds - fromSeconds) * 1000);
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const pad = (n) => String(n).padStart(2, "0");
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${pad(Math.floor(s % 60))} s`;
+  return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
+}
+
+function statusBadge(status, extraClass) {
+  return h("span", { class: `badge s-${status || "none"} ${extraClass || ""}` }, status || "Didn't run");
+}
+
+function pipelineHref(name) {
+  return `#/pipelines/${encodeURIComponent(name)}`;
+}
+
+function executionHref(name, id) {
+  return `${pipelineHref(name)}/executions/${encodeURIComponent(id)}`;
+}
+
+// Labelled values side by side, as the console's summary panels show them; null when empty.
+function fields(entries) {
+  const shown = entries.filter(([, value]) => value !== undefined && value !== null && value !== "");
+  if (!shown.length) return null;
+  return h(
+    "div",
+    { class: "fields" },
+    shown.map(([label, value]) =>
+      h("div", { class: "field" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value)),
+    ),
+  );
+}
+
+// A two-column table of names and values ({} or [[name, value]]); null when empty.
+function keyValues(entries, className) {
+  const rows = (Array.isArray(entries) ? entries : Object.entries(entries || {})).filter(
+    ([, value]) => value !== undefined && value !== null && value !== "",
+  );
+  if (!rows.length) return null;
+  return h(
+    "table",
+    { class: `kv ${className || ""}` },
+    h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))),
+  );
 }
 
 function showError(error) {
@@ -100,6 +155,18 @@ async function listPipelines() {
   return pipelines.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+// Every page of a paginated list operation.
+async function listAll(operation, input, key) {
+  const items = [];
+  let nextToken;
+  do {
+    const page = await api(operation, nextToken ? { ...input, nextToken } : input);
+    items.push(...(page[key] || []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return items;
+}
+
 async function loadPipeline(name) {
   const [pipeline, state, executions] = await Promise.all([
     api("GetPipeline", { name }),
@@ -121,10 +188,19 @@ async function refresh() {
       ui.refreshAgain = false;
       const pipelines = await listPipelines();
       renderList(pipelines);
-      if (ui.pipeline && pipelines.some((p) => p.name === ui.pipeline)) {
-        renderPipeline(await loadPipeline(ui.pipeline));
-      } else {
+      const known = ui.pipeline && pipelines.some((p) => p.name === ui.pipeline);
+      if (known && ui.execution) {
         renderPipeline(null);
+        $("welcome").hidden = true;
+        // An execution that does not exist (any more) shows the error alone.
+        const execution = await loadExecution(ui.pipeline, ui.execution).catch((e) => {
+          renderExecution(null);
+          throw e;
+        });
+        renderExecution(execution);
+      } else {
+        renderExecution(null);
+        renderPipeline(known ? await loadPipeline(ui.pipeline) : null);
       }
     } while (ui.refreshAgain);
   } catch (e) {
@@ -155,7 +231,7 @@ function renderList(pipelines) {
         h(
           "a",
           {
-            href: `#/pipelines/${encodeURIComponent(p.name)}`,
+            href: pipelineHref(p.name),
             class: p.name === ui.pipeline ? "selected" : "",
             "data-pipeline": p.name,
           },
@@ -165,216 +241,6 @@ function renderList(pipelines) {
     ),
   );
   $("no-pipelines").hidden = pipelines.length > 0;
-}
-
-function renderPipeline(data) {
-  $("welcome").hidden = !!data;
-  $("pipeline").hidden = !data;
-  if (!data) return;
-  const declaration = data.pipeline.pipeline;
-  const metadata = data.pipeline.metadata || {};
-  $("pipeline-name").textContent = declaration.name;
-  $("pipeline-meta").textContent =
-    `${declaration.pipelineType || "V1"} · version ${declaration.version} · ` +
-    `${declaration.executionMode || "SUPERSEDED"}` +
-    (metadata.pipelineArn ? ` · ${metadata.pipelineArn}` : "");
-  const stateByName = new Map((data.state.stageStates || []).map((s) => [s.stageName, s]));
-  const columns = [];
-  declaration.stages.forEach((stage, index) => {
-    const state = stateByName.get(stage.name) || {};
-    if (index > 0) columns.push(renderTransition(declaration.name, stage.name, state));
-    columns.push(renderStage(declaration.name, stage, state));
-  });
-  $("stages").replaceChildren(...columns);
-  renderHistory(declaration.name, data.executions);
-}
-
-function renderTransition(pipeline, stageName, state) {
-  const transition = state.inboundTransitionState || { enabled: true };
-  const enabled = transition.enabled !== false;
-  return h(
-    "div",
-    {
-      class: `transition ${enabled ? "enabled" : "disabled"}`,
-      "data-transition": stageName,
-      title: enabled ? "Transition enabled" : `Disabled: ${transition.disabledReason || ""}`,
-    },
-    h("span", { class: "arrow" }, enabled ? "→" : "⊘"),
-    enabled
-      ? h(
-          "button",
-          {
-            class: "disable-transition",
-            onclick: () =>
-              act("DisableStageTransition", {
-                pipelineName: pipeline,
-                stageName,
-                transitionType: "Inbound",
-                reason: "Disabled from the dashboard",
-              }),
-          },
-          "Disable",
-        )
-      : h(
-          "button",
-          {
-            class: "enable-transition",
-            onclick: () =>
-              act("EnableStageTransition", {
-                pipelineName: pipeline,
-                stageName,
-                transitionType: "Inbound",
-              }),
-          },
-          "Enable",
-        ),
-  );
-}
-
-function renderStage(pipeline, stage, state) {
-  const latest = state.latestExecution;
-  const status = latest ? latest.status : "";
-  const actionStates = new Map((state.actionStates || []).map((a) => [a.actionName, a]));
-  // Actions grouped by runOrder, as the console shows them.
-  const groups = new Map();
-  for (const action of stage.actions) {
-    const order = action.runOrder || 1;
-    if (!groups.has(order)) groups.set(order, []);
-    groups.get(order).push(action);
-  }
-  const orders = [...groups.keys()].sort((a, b) => a - b);
-  const waiting = (state.inboundExecutions || []).map((e) => e.pipelineExecutionId);
-  return h(
-    "div",
-    { class: `stage ${status ? "s-" + status : ""}`, "data-stage": stage.name },
-    h(
-      "h4",
-      {},
-      h("span", {}, stage.name),
-      h("span", { class: `status stage-status s-${status}` }, status || "Didn't run"),
-    ),
-    latest
-      ? h(
-          "div",
-          { class: "stage-execution muted" },
-          "Execution ",
-          h("code", {}, latest.pipelineExecutionId),
-        )
-      : null,
-    waiting.length
-      ? h("div", { class: "stage-execution muted" }, `Waiting to enter: ${waiting.join(", ")}`)
-      : null,
-    orders.map((order) =>
-      h(
-        "div",
-        { class: "group", "data-run-order": order },
-        groups.get(order).map((action) => renderAction(pipeline, stage.name, action, actionStates.get(action.name))),
-      ),
-    ),
-    status === "Failed" && latest
-      ? h(
-          "button",
-          {
-            class: "retry",
-            onclick: () =>
-              act("RetryStageExecution", {
-                pipelineName: pipeline,
-                stageName: stage.name,
-                pipelineExecutionId: latest.pipelineExecutionId,
-                retryMode: "FAILED_ACTIONS",
-              }),
-          },
-          "Retry failed actions",
-        )
-      : null,
-  );
-}
-
-function renderAction(pipeline, stageName, action, state) {
-  const latest = (state && state.latestExecution) || null;
-  const status = latest ? latest.status : "";
-  const type = action.actionTypeId;
-  const key = `${stageName}/${action.name}`;
-  const pendingApproval =
-    type.category === "Approval" && status === "InProgress" && latest && latest.token;
-  const decide = (decision) => {
-    const summary = (ui.comments[key] || "").trim() || `${decision} from the dashboard`;
-    delete ui.comments[key];
-    return act("PutApprovalResult", {
-      pipelineName: pipeline,
-      stageName,
-      actionName: action.name,
-      token: latest.token,
-      result: { status: decision, summary },
-    });
-  };
-  return h(
-    "div",
-    { class: `action ${status ? "s-" + status : ""}`, "data-action": action.name },
-    h("div", { class: "name" }, action.name),
-    h("div", { class: "provider" }, `${type.provider} (${type.category}, ${type.owner})`),
-    h("div", { class: `status action-status s-${status}` }, status || "Didn't run"),
-    latest && latest.summary ? h("div", { class: "summary" }, latest.summary) : null,
-    latest && latest.errorDetails
-      ? h("div", { class: "summary" }, `${latest.errorDetails.code || ""}: ${latest.errorDetails.message || ""}`)
-      : null,
-    latest && latest.lastStatusChange
-      ? h("div", { class: "when" }, when(latest.lastStatusChange))
-      : null,
-    pendingApproval
-      ? h("input", {
-          class: "comment",
-          placeholder: "Comment (optional)",
-          value: ui.comments[key] || "",
-          oninput: (e) => {
-            ui.comments[key] = e.target.value;
-          },
-        })
-      : null,
-    pendingApproval
-      ? h(
-          "div",
-          { class: "buttons" },
-          h("button", { class: "approve", onclick: () => decide("Approved") }, "Approve"),
-          h("button", { class: "reject", onclick: () => decide("Rejected") }, "Reject"),
-        )
-      : null,
-  );
-}
-
-function renderHistory(pipeline, executions) {
-  const rows = executions.map((e) => {
-    const active = e.status === "InProgress";
-    const stop = (abandon) =>
-      act("StopPipelineExecution", {
-        pipelineName: pipeline,
-        pipelineExecutionId: e.pipelineExecutionId,
-        abandon,
-        reason: abandon ? "Abandoned from the dashboard" : "Stopped from the dashboard",
-      });
-    const trigger = e.trigger || {};
-    return h(
-      "tr",
-      { "data-execution": e.pipelineExecutionId },
-      h("td", {}, h("code", {}, e.pipelineExecutionId)),
-      h("td", {}, h("span", { class: `status execution-status s-${e.status}` }, e.status)),
-      h("td", {}, [trigger.triggerType, trigger.triggerDetail].filter(Boolean).join(": ")),
-      h("td", {}, when(e.startTime)),
-      h("td", {}, when(e.lastUpdateTime)),
-      h(
-        "td",
-        {},
-        active ? h("button", { class: "stop", onclick: () => stop(false) }, "Stop") : null,
-        active || e.status === "Stopping"
-          ? h("button", { class: "abandon", onclick: () => stop(true) }, "Abandon")
-          : null,
-      ),
-    );
-  });
-  if (rows.length === 0) {
-    rows.push(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No executions yet.")));
-  }
-  $("history").querySelector("tbody").replaceChildren(...rows);
 }
 
 // ---- live updates ----
@@ -409,9 +275,12 @@ function connectEvents() {
 
 // ---- start ----
 
+// #/pipelines/NAME shows a pipeline, #/pipelines/NAME/executions/ID one of its executions.
 function route() {
-  const match = location.hash.match(/^#\/pipelines\/(.+)$/);
+  const match = location.hash.match(/^#\/pipelines\/([^/]+)(?:\/executions\/([^/]+))?\/?$/);
   ui.pipeline = match ? decodeURIComponent(match[1]) : null;
+  ui.execution = match && match[2] ? decodeURIComponent(match[2]) : null;
+  showError(null);
   refresh();
 }
 
@@ -439,4 +308,5 @@ async function main() {
   route();
 }
 
-main();
+// After pipeline.js and execution.js have loaded.
+window.addEventListener("DOMContentLoaded", main);
