@@ -2,6 +2,7 @@ use clap::Parser;
 use codepipeline_local::admin::health;
 use codepipeline_local::cli::{self, Cli, Command};
 use codepipeline_local::config::Config;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc: under load the server allocates many small, short-lived values from several
@@ -20,6 +21,7 @@ async fn main() {
         None => cli.flags,
     };
     let healthcheck = flags.healthcheck.clone();
+    let config_file = flags.config.clone();
     let config = match Config::load(flags) {
         Ok(config) => config,
         Err(e) => {
@@ -50,6 +52,10 @@ async fn main() {
     };
     codepipeline_local::admin::spawn_event_log(&server.app);
     tracing::info!("codepipeline-local ready on {}", server.url());
+    println!(
+        "{}",
+        cli::banner(&server.app.config, &server.url(), config_file.as_deref())
+    );
     shutdown_signal().await;
     tracing::info!("shutting down");
     if let Err(e) = server.shutdown().await {
@@ -60,7 +66,10 @@ async fn main() {
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a terminal: a redirected log holds plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     if config.log_format == "json" {
         builder.json().init();
     } else {

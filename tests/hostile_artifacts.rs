@@ -395,6 +395,41 @@ async fn server_shutdown_kills_the_commands_and_their_children() {
     assert_gone(&pids, "after shutdown").await;
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_pipeline_kills_its_commands_and_their_children() {
+    let moto = Moto::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let (t, _) = sleeping(&moto, Duration::from_secs(3600), &pid_file).await;
+    let pids = running_pids(&pid_file).await;
+    t.client
+        .delete_pipeline()
+        .name("sleepy")
+        .send()
+        .await
+        .unwrap();
+    assert_gone(&pids, "after DeletePipeline").await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reset_kills_the_commands_and_their_children() {
+    let moto = Moto::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let (t, _) = sleeping(&moto, Duration::from_secs(3600), &pid_file).await;
+    let pids = running_pids(&pid_file).await;
+    let reset = reqwest::Client::new()
+        .post(format!("{}/_codepipeline-local/reset", t.url))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success(), "{}", reset.status());
+    assert_gone(&pids, "after an admin reset").await;
+}
+
 /// A child process killed when the test ends, however it ends.
 struct Killed(std::process::Child);
 

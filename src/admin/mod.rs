@@ -14,10 +14,10 @@
 
 mod events;
 pub mod health;
-mod secrets;
-mod state;
 mod load;
 mod logs;
+mod secrets;
+mod state;
 mod ui;
 
 use crate::app::App;
@@ -105,6 +105,7 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
         Some(scope) => {
             // Cancelled first: a timer armed after the reset belongs to the new state.
             crate::engine::timers::cancel_scope(&app, &scope);
+            crate::engine::timers::stop_real_work_of_scope(&app, &scope);
             app.store.reset(&scope);
             tracing::info!(account = %scope.account, region = %scope.region, "admin: state reset");
             Json(json!({ "reset": [scope_json(&scope)] })).into_response()
@@ -118,6 +119,9 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
                 .collect();
             scopes.sort();
             crate::engine::timers::cancel_all(&app);
+            for scope in &scopes {
+                crate::engine::timers::stop_real_work_of_scope(&app, scope);
+            }
             app.store.reset_all();
             tracing::info!(scopes = scopes.len(), "admin: all state reset");
             Json(json!({ "reset": scopes.iter().map(scope_json).collect::<Vec<_>>() }))

@@ -159,7 +159,8 @@ pub fn delete_pipeline(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     // AWS answers a delete of a missing pipeline with success.
-    if state.pipelines.remove(&input.name).is_some() {
+    if let Some(record) = state.pipelines.remove(&input.name) {
+        crate::engine::timers::stop_real_work(app, &record);
         state.dirty.deleted_pipelines.insert(input.name.clone());
         state.dirty.pipelines.remove(&input.name);
         state.dirty.versions.remove(&input.name);

@@ -1,5 +1,6 @@
 //! The command line: serve (the default), `validate` and `run`.
 
+mod banner;
 mod run;
 mod validate;
 
@@ -7,6 +8,7 @@ use crate::config::{parse_key_value, Flags};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub use banner::banner;
 pub use run::run;
 pub use validate::validate;
 
@@ -17,6 +19,7 @@ pub use validate::validate;
     name = "codepipeline-local",
     version,
     about = "A local AWS CodePipeline emulator: the whole API over AWS JSON 1.1, with pipelines that really run.",
+    after_help = "Once serving (default http://127.0.0.1:4566):\n  AWS API      POST /   (aws --endpoint-url http://localhost:4566 codepipeline list-pipelines)\n  dashboard    /_codepipeline-local/ui/\n  events       /_codepipeline-local/events   (Server-Sent Events)\n  admin API    /_codepipeline-local/{reset,state,config,health,load,logs/ID}\n  health       /health",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {

@@ -106,6 +106,26 @@ pub fn cancel_pipeline(app: &App, scope: &Scope, pipeline: &str) {
         .cancel_where(move |key| key.scope == scope && key.pipeline == pipeline);
 }
 
+/// Stops the real work (local executor commands, S3 transfers) of a pipeline's unfinished
+/// actions: the pipeline is being deleted or its region reset, so nothing will read the result.
+pub fn stop_real_work(app: &App, record: &crate::store::PipelineRecord) {
+    for action in record.runtime.action_executions.values() {
+        if !action.is_finished() {
+            app.running.cancel(&action.id);
+        }
+    }
+}
+
+/// Stops the real work of every pipeline of an account and region (before a reset or import).
+pub fn stop_real_work_of_scope(app: &App, scope: &Scope) {
+    if let Some(region) = app.store.get(scope) {
+        let state = region.lock();
+        for record in state.pipelines.values() {
+            stop_real_work(app, record);
+        }
+    }
+}
+
 /// Cancels every timer of an account and region (its state was reset or replaced).
 pub fn cancel_scope(app: &App, scope: &Scope) {
     let scope = scope.clone();

@@ -3,12 +3,12 @@
 #![allow(dead_code)]
 
 pub mod admin;
-pub mod data_dir;
 pub mod aws_cli;
+pub mod data_dir;
 pub mod engine;
+pub mod fixtures;
 pub mod moto;
 pub mod real;
-pub mod fixtures;
 
 use aws_sdk_codepipeline::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;

@@ -181,4 +181,3 @@ pub fn output_variables(
         .cloned()
         .unwrap_or_default()
 }
-
