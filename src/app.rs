@@ -14,6 +14,8 @@ pub struct AppInner {
     pub config: Config,
     pub store: Store,
     pub events: EventBus,
+    /// Webhook delivery ids already handled (`webhooks::dedup`).
+    pub webhook_deliveries: crate::webhooks::dedup::Deliveries,
 }
 
 impl App {
@@ -28,6 +30,7 @@ impl App {
             config,
             store,
             events: EventBus::default(),
+            webhook_deliveries: Default::default(),
         })))
     }
 }

@@ -17,6 +17,7 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod protocol;
