@@ -418,9 +418,14 @@ function route() {
 async function main() {
   for (const el of document.querySelectorAll(".origin")) el.textContent = location.origin;
   const params = new URLSearchParams(location.search);
+  // With --admin-token, open the dashboard once as .../ui/?token=TOKEN: the admin API needs it.
+  if (params.get("token")) sessionStorage.setItem("adminToken", params.get("token"));
+  const token = sessionStorage.getItem("adminToken");
   let config = {};
   try {
-    config = await (await fetch(`${ADMIN}/config`)).json();
+    const headers = token ? { "X-Codepipeline-Local-Admin-Token": token } : {};
+    const response = await fetch(`${ADMIN}/config`, { headers });
+    if (response.ok) config = await response.json();
   } catch (e) {
     showError(e);
   }
