@@ -185,25 +185,19 @@ async fn deliver(
         .and_then(|v| v.to_str().ok())
         .map(|delivery| (delivery.to_string(), format!("{id}/{delivery}")));
     let Some((delivery, key)) = delivery else {
-        return match trigger(&app, &region, &id, &payload) {
-            Ok((response, _)) | Err(response) => response,
-        };
+        return trigger(&app, &region, &id, &payload).0;
     };
     match app.webhook_deliveries.claim(&key) {
         dedup::Seen::New => {}
         dedup::Seen::InFlight => return replayed(&delivery, None),
         dedup::Seen::Started(execution_id) => return replayed(&delivery, Some(execution_id)),
     }
-    match trigger(&app, &region, &id, &payload) {
-        Ok((response, execution_id)) => {
-            app.webhook_deliveries.complete(&key, &execution_id);
-            response
-        }
-        Err(response) => {
-            app.webhook_deliveries.release(&key);
-            response
-        }
+    let (response, started) = trigger(&app, &region, &id, &payload);
+    match started {
+        Some(execution_id) => app.webhook_deliveries.complete(&key, &execution_id),
+        None => app.webhook_deliveries.release(&key),
     }
+    response
 }
 
 /// The answer to a delivery id seen before: nothing starts.
@@ -221,20 +215,17 @@ fn replayed(delivery: &str, execution_id: Option<String>) -> Response {
 }
 
 /// Evaluates the webhook's filters on `payload` and starts its pipeline: the answer and the
-/// execution started, or the answer when nothing started.
+/// execution it started, if any.
 fn trigger(
     app: &App,
     region: &Arc<Region>,
     id: &str,
     payload: &Value,
-) -> Result<(Response, String), Response> {
-    let cx = Cx {
-        app: &app,
-        region: &region,
-    };
+) -> (Response, Option<String>) {
+    let cx = Cx { app, region };
     let mut state = region.lock();
     let Some(name) = webhook_name_by_id(&state, id) else {
-        return Err(no_such_webhook());
+        return (no_such_webhook(), None);
     };
     let record = &state.webhooks[&name];
     let definition = record.definition.clone();
@@ -244,15 +235,18 @@ fn trigger(
         .get(&definition.target_pipeline)
         .map(|p| p.current().clone());
     let Some(pipeline) = target else {
-        return Err(failed(
-            &mut state,
-            &name,
-            "PipelineNotFoundException",
-            format!(
-                "The target pipeline '{}' does not exist",
-                definition.target_pipeline
+        return (
+            failed(
+                &mut state,
+                &name,
+                "PipelineNotFoundException",
+                format!(
+                    "The target pipeline '{}' does not exist",
+                    definition.target_pipeline
+                ),
             ),
-        ));
+            None,
+        );
     };
     let action = pipeline.stages.first().and_then(|s| {
         s.actions
@@ -260,23 +254,29 @@ fn trigger(
             .find(|a| a.name == definition.target_action)
     });
     let Some(action) = action else {
-        return Err(failed(
-            &mut state,
-            &name,
-            "ActionNotFoundException",
-            format!(
-                "The target action '{}' is not a source action of pipeline '{}'",
-                definition.target_action, definition.target_pipeline
+        return (
+            failed(
+                &mut state,
+                &name,
+                "ActionNotFoundException",
+                format!(
+                    "The target action '{}' is not a source action of pipeline '{}'",
+                    definition.target_action, definition.target_pipeline
+                ),
             ),
-        ));
+            None,
+        );
     };
     let configuration = action.configuration.clone().unwrap_or_default();
     if let Err(reason) = filters::evaluate(&definition.filters, payload, &configuration) {
         tracing::debug!(webhook = %name, %reason, "webhook payload did not match");
-        return Err(reply(
-            StatusCode::OK,
-            json!({ "matched": false, "message": format!("The payload did not match the webhook's filters: {reason}") }),
-        ));
+        return (
+            reply(
+                StatusCode::OK,
+                json!({ "matched": false, "message": format!("The payload did not match the webhook's filters: {reason}") }),
+            ),
+            None,
+        );
     }
     let pinned_revisions = filters::commit_of(payload)
         .map(|(commit, summary)| {
@@ -319,9 +319,9 @@ fn trigger(
                     "pipelineExecutionId": execution_id,
                 }),
             );
-            Ok((response, execution_id))
+            (response, Some(execution_id))
         }
-        Err(e) => Err(failed(&mut state, &name, e.code.as_str(), e.message)),
+        Err(e) => (failed(&mut state, &name, e.code.as_str(), e.message), None),
     }
 }
 
