@@ -11,17 +11,20 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures_util::stream;
 use serde::Deserialize;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
 
 /// A comment is sent after this long without a message, to keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Events already waiting are sent together, up to about this many bytes.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
 /// for every connection). Installed as an extension by `server::start`.
@@ -108,18 +111,41 @@ async fn next_message(
         match received {
             Err(_elapsed) => return Some(Bytes::from_static(b":\n\n")),
             Ok(Ok(published)) if filter.matches(&published.event) => {
-                return Some(published.sse.clone())
+                return Some(with_backlog(receiver, filter, published.sse.clone()))
             }
             Ok(Ok(_)) => continue,
-            Ok(Err(RecvError::Lagged(skipped))) => {
-                tracing::warn!(skipped, "admin: event stream subscriber lagged");
-                return Some(Bytes::from(format!(
-                    ": lagged: {skipped} events skipped\n\n"
-                )));
-            }
+            Ok(Err(RecvError::Lagged(skipped))) => return Some(lagged(skipped)),
             Ok(Err(RecvError::Closed)) => return None,
         }
     }
+}
+
+/// `first` followed by the matching events already waiting (up to `BATCH_BYTES`): under load
+/// one write carries many events instead of one write each.
+fn with_backlog(
+    receiver: &mut broadcast::Receiver<Arc<Published>>,
+    filter: &EventFilter,
+    first: Bytes,
+) -> Bytes {
+    let mut batch: Option<BytesMut> = None;
+    while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
+        let message = match receiver.try_recv() {
+            Ok(published) if filter.matches(&published.event) => published.sse.clone(),
+            Ok(_) => continue,
+            Err(TryRecvError::Lagged(skipped)) => lagged(skipped),
+            Err(_) => break,
+        };
+        batch
+            .get_or_insert_with(|| BytesMut::from(&first[..]))
+            .extend_from_slice(&message);
+    }
+    batch.map_or(first, BytesMut::freeze)
+}
+
+/// The comment telling a subscriber that fell behind what it missed.
+fn lagged(skipped: u64) -> Bytes {
+    tracing::warn!(skipped, "admin: event stream subscriber lagged");
+    Bytes::from(format!(": lagged: {skipped} events skipped\n\n"))
 }
 
 /// Logs every state change (target `codepipeline_local::events`, level info) with its
