@@ -9,7 +9,8 @@
 //!
 //! Settings (environment): BENCH_SECONDS (per measured operation, default 3), BENCH_CONNECTIONS
 //! (default 16), BENCH_SKIP_MOTO=1 (ours only), BENCH_QUICK=1 (smaller history and pipeline
-//! counts, for a smoke run), BENCH_ONLY=Op1,Op2 (only these request measurements).
+//! counts, for a smoke run), BENCH_ONLY=Op1,Op2 (only these request measurements),
+//! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure).
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -919,8 +920,19 @@ async fn execution_throughput(
     connections: usize,
 ) -> (f64, std::collections::BTreeMap<String, usize>) {
     let (server, _) = spawn_ours(&["--no-auto-start"]).await;
+    run_executions(server.addr, count, pipelines, connections).await
+}
+
+/// Creates `pipelines` PARALLEL pipelines, starts `count` executions over `connections`
+/// connections and waits for them: (seconds from the first start to the last end, statuses).
+async fn run_executions(
+    addr: SocketAddr,
+    count: usize,
+    pipelines: usize,
+    connections: usize,
+) -> (f64, std::collections::BTreeMap<String, usize>) {
     fan_out(
-        server.addr,
+        addr,
         "CreatePipeline",
         connections,
         pipelines,
@@ -932,14 +944,14 @@ async fn execution_throughput(
         .unwrap()
         .as_secs_f64();
     fan_out(
-        server.addr,
+        addr,
         "StartPipelineExecution",
         connections,
         count,
         move |i| json!({"name": format!("flow-{:03}", i % pipelines)}),
     )
     .await;
-    let mut conn = Conn::open(server.addr).await.unwrap();
+    let mut conn = Conn::open(addr).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mut statuses = std::collections::BTreeMap::<String, usize>::new();
@@ -968,6 +980,57 @@ async fn execution_throughput(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `count` executions on `pipelines` PARALLEL pipelines (as `execution_throughput`) while
+/// `subscribers` clients follow the unfiltered event stream. Returns (seconds, statuses, events
+/// received per subscriber: min and max).
+async fn sse_fan_out(
+    subscribers: usize,
+    count: usize,
+    pipelines: usize,
+    connections: usize,
+) -> (f64, std::collections::BTreeMap<String, usize>, usize, usize) {
+    let limit = (subscribers + connections + 16).to_string();
+    let (server, _) = spawn_ours(&["--no-auto-start", "--max-connections", &limit]).await;
+    let received: Rc<std::cell::RefCell<Vec<usize>>> = Rc::default();
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let mut sender = connect(server.addr).await.expect("connect");
+        let request = Request::get("/_codepipeline-local/events")
+            .header("host", server.addr.to_string())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = sender.send_request(request).await.expect("event stream");
+        assert_eq!(response.status(), 200);
+        let received = received.clone();
+        readers.push(tokio::task::spawn_local(async move {
+            let _sender = sender;
+            let mut body = response.into_body();
+            // Events counted by their `data:` lines (a line may straddle two frames).
+            let mut events = 0;
+            let mut tail = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    tail.extend_from_slice(&data);
+                    events += tail.windows(6).filter(|w| w == b"data: ").count();
+                    let keep = tail.len().saturating_sub(5);
+                    tail.drain(..keep);
+                }
+            }
+            received.borrow_mut().push(events);
+        }));
+    }
+    let (seconds, statuses) = run_executions(server.addr, count, pipelines, connections).await;
+    // Stop the server: the streams end, each reader reports what it received.
+    drop(server);
+    for reader in readers {
+        let _ = reader.await;
+    }
+    let received = received.borrow();
+    let min = received.iter().copied().min().unwrap_or(0);
+    let max = received.iter().copied().max().unwrap_or(0);
+    (seconds, statuses, min, max)
 }
 
 async fn startup(runs: usize) -> (Vec<Duration>, u64) {
@@ -1147,6 +1210,12 @@ async fn run() {
     let machine = machine();
     let bench_started = Instant::now();
 
+    let fan_out_subscribers = if quick { 200 } else { 1000 };
+    if std::env::var("BENCH_SECTION").as_deref() == Ok("sse-fan-out") {
+        let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
+        print_fan_out(fan_out_subscribers, connections, fan_out);
+        return;
+    }
     let (startup_times, idle_rss) = startup(5).await;
     eprintln!("startup: done");
     let rows = compare(connections, seconds, with_moto).await;
@@ -1160,6 +1229,8 @@ async fn run() {
     let (flow_seconds, flow_statuses) =
         execution_throughput(throughput_count, throughput_pipelines, connections).await;
     eprintln!("execution throughput: done");
+    let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
+    eprintln!("SSE fan-out: done");
     let steps: &[usize] = if quick {
         &[100, 1000]
     } else {
@@ -1196,6 +1267,8 @@ async fn run() {
         "| {throughput_count} executions started back to back ({connections} connections) on {throughput_pipelines} PARALLEL pipelines, first start -> last end | {flow_seconds:.2} s = {:.0} executions/s; final statuses {flow_statuses:?} |",
         throughput_count as f64 / flow_seconds
     );
+
+    print_fan_out(fan_out_subscribers, connections, fan_out);
 
     println!("\n### Startup and memory\n");
     println!("| Measure | Value |");
@@ -1248,6 +1321,19 @@ async fn run() {
     println!(
         "\nWhole run: {:.0} s.",
         bench_started.elapsed().as_secs_f64()
+    );
+}
+
+fn print_fan_out(
+    subscribers: usize,
+    connections: usize,
+    (seconds, statuses, min, max): (f64, std::collections::BTreeMap<String, usize>, usize, usize),
+) {
+    println!("\n### Event stream fan-out\n");
+    println!("| Measure | Value |");
+    println!("|---|---|");
+    println!(
+        "| 300 executions with {subscribers} SSE subscribers (unfiltered `/_codepipeline-local/events`; {connections} connections start them on 10 PARALLEL pipelines), first start -> last end | {seconds:.2} s; final statuses {statuses:?}; events received per subscriber: min {min}, max {max} |"
     );
 }
 

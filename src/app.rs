@@ -31,6 +31,8 @@ pub struct AppInner {
     pub running: crate::actions::running::Running,
     /// What loaded templates left for pipelines: stack outputs, CodeBuild projects, exports.
     pub stacks: crate::templates::LoadedStacks,
+    /// Webhook delivery ids already handled (`webhooks::dedup`).
+    pub webhook_deliveries: crate::webhooks::dedup::Deliveries,
 }
 
 impl App {
@@ -63,6 +65,7 @@ impl App {
                 }),
                 running: Default::default(),
                 stacks: Default::default(),
+                webhook_deliveries: Default::default(),
             }
         }));
         let weak = Arc::downgrade(&app.0);

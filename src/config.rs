@@ -232,6 +232,48 @@ pub struct Flags {
     #[arg(long = "parameter", value_name = "NAME=VALUE", env = "CODEPIPELINE_LOCAL_PARAMETER", value_delimiter = ';', value_parser = parse_key_value)]
     pub parameters: Vec<(String, String)>,
 
+    /// Seconds a connection may take to send a request's headers, counted from when it opens or
+    /// its previous response ends: also how long an idle keep-alive connection stays open [default: 10]
+    #[arg(
+        long = "header-read-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_HEADER_READ_TIMEOUT_SECONDS"
+    )]
+    pub header_read_timeout_seconds: Option<u64>,
+
+    /// Most open connections; past it new connections wait until one closes [default: 512]
+    #[arg(long = "max-connections", env = "CODEPIPELINE_LOCAL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a shutdown waits for open requests before closing their connections [default: 10]
+    #[arg(
+        long = "shutdown-timeout-seconds",
+        env = "CODEPIPELINE_LOCAL_SHUTDOWN_TIMEOUT_SECONDS"
+    )]
+    pub shutdown_timeout_seconds: Option<u64>,
+
+    /// Host names accepted in the Host header besides localhost names, IP addresses and the
+    /// listen host (comma-separated; `.example.com` also matches subdomains; `*` accepts any)
+    #[arg(
+        long = "allowed-hosts",
+        env = "CODEPIPELINE_LOCAL_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Option<Vec<String>>,
+
+    /// Token the admin API (reset, state, config) requires, in X-Codepipeline-Local-Admin-Token
+    /// or Authorization: Bearer (default: none required)
+    #[arg(long = "admin-token", env = "CODEPIPELINE_LOCAL_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+
+    /// Browser origins allowed to call the AWS API through CORS (comma-separated, `*` for any;
+    /// default: none)
+    #[arg(
+        long = "cors-origins",
+        env = "CODEPIPELINE_LOCAL_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Option<Vec<String>>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -275,6 +317,12 @@ pub struct FileConfig {
     pub artifact_max_compression_ratio: Option<u64>,
     pub lambda_endpoint: Option<String>,
     pub iam_endpoint: Option<String>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub shutdown_timeout_seconds: Option<u64>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub admin_token: Option<String>,
+    pub cors_origins: Option<Vec<String>>,
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
     pub codebuild_projects: Vec<CodeBuildProject>,
@@ -352,6 +400,20 @@ pub struct Config {
     pub load: Vec<PathBuf>,
     /// Template parameter values for `load`.
     pub parameters: BTreeMap<String, String>,
+
+    /// Headers of a request must arrive within this (also the idle keep-alive timeout).
+    #[serde(with = "seconds")]
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    /// How long a shutdown waits for open requests.
+    #[serde(with = "seconds")]
+    pub shutdown_timeout: Duration,
+    /// Extra names accepted in the Host header (see `http::guard`).
+    pub allowed_hosts: Vec<String>,
+    #[serde(serialize_with = "redacted_option")]
+    pub admin_token: Option<String>,
+    /// Origins allowed by CORS on the AWS API; empty: no CORS.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -395,6 +457,12 @@ impl Default for Config {
             codebuild_projects: Vec::new(),
             load: Vec::new(),
             parameters: BTreeMap::new(),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            shutdown_timeout: Duration::from_secs(10),
+            allowed_hosts: Vec::new(),
+            admin_token: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -515,6 +583,29 @@ impl Config {
             } else {
                 flags.parameters.into_iter().collect()
             },
+            header_read_timeout: flags
+                .header_read_timeout_seconds
+                .or(file.header_read_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.header_read_timeout),
+            max_connections: flags
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            shutdown_timeout: flags
+                .shutdown_timeout_seconds
+                .or(file.shutdown_timeout_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(d.shutdown_timeout),
+            allowed_hosts: flags
+                .allowed_hosts
+                .or(file.allowed_hosts)
+                .unwrap_or(d.allowed_hosts),
+            admin_token: flags.admin_token.or(file.admin_token),
+            cors_origins: flags
+                .cors_origins
+                .or(file.cors_origins)
+                .unwrap_or(d.cors_origins),
         })
         .and_then(Config::checked)
     }
@@ -545,6 +636,15 @@ impl Config {
                 ));
             }
         }
+        if self.max_connections == 0 {
+            return Err("max connections must be at least 1".to_string());
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err("the header read timeout must be at least 1 second".to_string());
+        }
+        if self.admin_token.as_deref() == Some("") {
+            return Err("the admin token must not be empty".to_string());
+        }
         Ok(self)
     }
 }
@@ -574,6 +674,13 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 
 fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("****")
+}
+
+fn redacted_option<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str("****"),
+        None => s.serialize_none(),
+    }
 }
 
 impl Config {

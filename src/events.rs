@@ -1,8 +1,10 @@
 //! State-change events in the EventBridge shape CodePipeline publishes ("CodePipeline Pipeline
 //! Execution State Change", "... Stage Execution ...", "... Action Execution ..."), fanned out to
-//! subscribers (the `/_codepipeline-local/events` stream) through a broadcast channel.
+//! subscribers (the `/_codepipeline-local/events` stream) through a broadcast channel. Each event
+//! is serialized once, when published; subscribers share the bytes.
 
 use crate::protocol::Scope;
+use bytes::Bytes;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -11,10 +13,27 @@ pub const PIPELINE_DETAIL_TYPE: &str = "CodePipeline Pipeline Execution State Ch
 pub const STAGE_DETAIL_TYPE: &str = "CodePipeline Stage Execution State Change";
 pub const ACTION_DETAIL_TYPE: &str = "CodePipeline Action Execution State Change";
 
+/// One published event: as JSON (for filters) and as its Server-Sent Events message
+/// (`id: ID`, `data: EVENT` on one line).
+#[derive(Debug)]
+pub struct Published {
+    pub event: Value,
+    pub sse: Bytes,
+}
+
+impl Published {
+    pub fn new(event: Value) -> Self {
+        let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+        // Compact JSON has no raw newline (they are escaped in strings): one `data:` line.
+        let sse = Bytes::from(format!("id: {id}\ndata: {event}\n\n"));
+        Published { event, sse }
+    }
+}
+
 /// Publishes events to whoever listens; publishing never blocks and never fails.
 #[derive(Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<Arc<Value>>,
+    sender: broadcast::Sender<Arc<Published>>,
 }
 
 impl Default for EventBus {
@@ -25,7 +44,7 @@ impl Default for EventBus {
 }
 
 impl EventBus {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Value>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.sender.subscribe()
     }
 
@@ -50,6 +69,6 @@ impl EventBus {
             "resources": [resource_arn],
             "detail": detail,
         });
-        let _ = self.sender.send(Arc::new(event));
+        let _ = self.sender.send(Arc::new(Published::new(event)));
     }
 }

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod protocol;

@@ -1,6 +1,7 @@
 //! The HTTP server: AWS JSON 1.1 on `POST /`, health endpoints, webhook and git-event
 //! endpoints (`crate::webhooks`), the admin API and dashboard (`crate::admin`), graceful
-//! shutdown.
+//! shutdown. Connections are served by `crate::http::serve`; every request passes the guards of
+//! `crate::http::guard`.
 
 use crate::api;
 use crate::app::App;
@@ -18,19 +19,28 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The routes of the server.
-pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/", post(json11).get(service_info))
+pub fn router(app: App) -> Result<Router, String> {
+    let mut aws = post(json11).get(service_info);
+    if let Some(cors) = crate::http::cors_layer(&app.config.cors_origins)? {
+        aws = aws.layer(cors);
+    }
+    let guard = crate::http::guard::Guard::new(&app.config);
+    Ok(Router::new()
+        .route("/", aws)
         .route("/health", get(health))
         .route("/_localstack/health", get(health))
         .merge(crate::webhooks::routes())
         .merge(crate::admin::routes())
         .with_state(app)
         .layer(axum::middleware::from_fn(refuse_uncommitted))
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::http::guard::check,
+        ))
         // A bug must not drop the connection (clients would retry into a hang): answer it.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             internal_failure,
-        ))
+        )))
 }
 
 /// The answer to a request whose handler panicked: AWS's `InternalFailure`.
@@ -145,6 +155,7 @@ impl RunningServer {
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
+    let limits = crate::http::Limits::of(&config);
     let (config, stacks) =
         crate::templates::prepare_startup(config).map_err(std::io::Error::other)?;
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
@@ -159,19 +170,13 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let (tx, rx) = oneshot::channel::<()>();
     // Open event streams end at shutdown (graceful shutdown waits for every connection).
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
-    let router =
-        router(app.clone()).layer(axum::Extension(crate::admin::Shutdown(streams_stopped)));
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-            let _ = stop_streams.send(true);
-        })
-        .await
-    });
+    let router = router(app.clone())
+        .map_err(std::io::Error::other)?
+        .layer(axum::Extension(crate::admin::Shutdown(streams_stopped)));
+    let task = tokio::spawn(crate::http::serve(listener, router, limits, async move {
+        let _ = rx.await;
+        let _ = stop_streams.send(true);
+    }));
     Ok(RunningServer {
         addr,
         app,

@@ -242,3 +242,74 @@ async fn open_streams_end_when_the_server_shuts_down() {
         .expect("clean shutdown");
     assert!(stream.next_message().await.is_none(), "the stream ended");
 }
+
+#[tokio::test]
+async fn many_subscribers_all_receive_every_event_in_order() {
+    let t = start_with(manual_config()).await;
+    let c = &t.client;
+    let mut streams = Vec::new();
+    for _ in 0..40 {
+        streams.push(EventStream::open(&t, "").await);
+    }
+    let pipelines = ["p0", "p1", "p2", "p3", "p4"];
+    for name in pipelines {
+        c.create_pipeline()
+            .pipeline(two_stage_pipeline(name))
+            .send()
+            .await
+            .unwrap();
+        start_execution(c, name).await;
+    }
+    let mut sequences = Vec::new();
+    for stream in &mut streams {
+        let mut events = Vec::new();
+        let mut ended = 0;
+        while ended < pipelines.len() {
+            let event = stream.next_event().await;
+            if summary(&event) == ("pipeline".into(), "".into(), "".into(), "SUCCEEDED".into()) {
+                ended += 1;
+            }
+            events.push(event);
+        }
+        sequences.push(events);
+    }
+    let first = &sequences[0];
+    // Each run's events, in the order of a single run.
+    for name in pipelines {
+        let run: Vec<_> = first
+            .iter()
+            .filter(|e| e["detail"]["pipeline"] == name)
+            .map(summary)
+            .collect();
+        assert_eq!(
+            run.first().map(|s| s.3.as_str()),
+            Some("STARTED"),
+            "{name}: {run:?}"
+        );
+        assert_eq!(
+            run.first().map(|s| s.0.as_str()),
+            Some("pipeline"),
+            "{name}: {run:?}"
+        );
+        assert_eq!(
+            run.last().map(|s| s.3.as_str()),
+            Some("SUCCEEDED"),
+            "{name}: {run:?}"
+        );
+    }
+    let ids = |events: &Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let unique: std::collections::HashSet<_> = ids(first).into_iter().collect();
+    assert_eq!(unique.len(), first.len(), "no event twice");
+    for (i, events) in sequences.iter().enumerate() {
+        assert_eq!(
+            ids(events),
+            ids(first),
+            "subscriber {i} saw another sequence"
+        );
+    }
+}

@@ -251,8 +251,15 @@ async fn a_load_error_stops_the_binary_with_the_file_resource_and_path() {
 }
 
 async fn post_load(url: &str, query: &str, body: String) -> (u16, serde_json::Value) {
+    // As the admin API requires: a JSON or YAML type (a page cannot send either cross-site).
+    let content_type = if body.trim_start().starts_with('{') {
+        "application/json"
+    } else {
+        "application/yaml"
+    };
     let response = reqwest::Client::new()
         .post(format!("{url}/_codepipeline-local/load?{query}"))
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await

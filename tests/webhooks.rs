@@ -721,3 +721,51 @@ async fn webhooks_belong_to_their_account_and_region() {
         .await;
     assert_eq!(error_code(result), "WebhookNotFoundException");
 }
+
+#[tokio::test]
+async fn a_replayed_delivery_starts_one_execution() {
+    let t = started().await;
+    let hook = put(&t, github_webhook("hook")).await;
+    let body = push_payload("main");
+    let signed = |delivery: &str| {
+        vec![
+            ("x-hub-signature-256", sign(SECRET, &body)),
+            ("x-github-delivery", delivery.to_string()),
+        ]
+    };
+    let (status, first) = deliver(hook.url(), body.clone(), &signed("d-1")).await;
+    assert_eq!(status, 200, "{first}");
+    let id = first["pipelineExecutionId"].as_str().unwrap().to_string();
+    for _ in 0..4 {
+        let (status, again) = deliver(hook.url(), body.clone(), &signed("d-1")).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["duplicate"], true, "{again}");
+        assert_eq!(again["pipelineExecutionId"], id.as_str(), "{again}");
+    }
+    assert_eq!(executions(&t, "app").await.len(), 1);
+    // Another delivery id is another delivery.
+    let (_, other) = deliver(hook.url(), body.clone(), &signed("d-2")).await;
+    assert_ne!(other["pipelineExecutionId"], id.as_str(), "{other}");
+    assert!(other["pipelineExecutionId"].is_string(), "{other}");
+    assert_eq!(executions(&t, "app").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_redelivery_of_a_delivery_that_started_nothing_runs() {
+    let t = started().await;
+    let hook = put(&t, ip_webhook("hook", "127.0.0.1/32")).await;
+    t.client.delete_pipeline().name("app").send().await.unwrap();
+    let delivery = [("x-github-delivery", "d-9".to_string())];
+    let (status, answer) = deliver(hook.url(), push_payload("main"), &delivery).await;
+    assert_eq!(status, 409, "{answer}");
+    t.client
+        .create_pipeline()
+        .pipeline(github_pipeline("app"))
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = deliver(hook.url(), push_payload("main"), &delivery).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["pipelineExecutionId"].is_string(), "{answer}");
+    assert_eq!(executions(&t, "app").await.len(), 1);
+}

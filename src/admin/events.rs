@@ -6,15 +6,25 @@
 //! stream ends when the server shuts down.
 
 use crate::app::App;
+use crate::events::Published;
+use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::{self, Stream};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
+use futures_util::stream;
 use serde::Deserialize;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
+use std::time::Duration;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
+
+/// A comment is sent after this long without a message, to keep the connection open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Events already waiting are sent together, up to about this many bytes.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
 /// for every connection). Installed as an extension by `server::start`.
@@ -56,7 +66,7 @@ pub async fn stream(
     State(app): State<App>,
     shutdown: Option<Extension<Shutdown>>,
     Query(filter): Query<EventFilter>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Response {
     // Subscribe before answering: every event published after the response headers is seen.
     let receiver = app.events.subscribe();
     let shutdown = shutdown.map(|Extension(s)| s.0);
@@ -65,47 +75,77 @@ pub async fn stream(
         execution_id = filter.execution_id.as_deref().unwrap_or("*"),
         "admin: event stream opened"
     );
-    let events = stream::unfold(
+    let messages = stream::unfold(
         (receiver, filter, shutdown),
         |(mut receiver, filter, mut shutdown)| async move {
-            let event = next_event(&mut receiver, &filter, shutdown.as_mut()).await?;
-            Some((Ok(event), (receiver, filter, shutdown)))
+            let message = next_message(&mut receiver, &filter, shutdown.as_mut()).await?;
+            Some((Ok::<_, Infallible>(message), (receiver, filter, shutdown)))
         },
     );
-    Sse::new(events).keep_alive(KeepAlive::default())
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(messages),
+    )
+        .into_response()
 }
 
-/// The next SSE message: a matching event, or a comment saying events were skipped; `None` at
-/// shutdown.
-async fn next_event(
-    receiver: &mut broadcast::Receiver<Arc<Value>>,
+/// The next SSE message: a matching event (the bytes serialized once at publication), a
+/// comment saying events were skipped, or a keep-alive comment; `None` at shutdown.
+async fn next_message(
+    receiver: &mut broadcast::Receiver<Arc<Published>>,
     filter: &EventFilter,
     mut shutdown: Option<&mut watch::Receiver<bool>>,
-) -> Option<Event> {
+) -> Option<Bytes> {
     loop {
+        let next = tokio::time::timeout(KEEP_ALIVE, receiver.recv());
         let received = match shutdown.as_deref_mut() {
             Some(stop) => tokio::select! {
-                received = receiver.recv() => received,
+                received = next => received,
                 _ = stop.wait_for(|stopped| *stopped) => return None,
             },
-            None => receiver.recv().await,
+            None => next.await,
         };
         match received {
-            Ok(event) if filter.matches(&event) => {
-                let mut sse = Event::default().data(event.to_string());
-                if let Some(id) = event.get("id").and_then(Value::as_str) {
-                    sse = sse.id(id);
-                }
-                return Some(sse);
+            Err(_elapsed) => return Some(Bytes::from_static(b":\n\n")),
+            Ok(Ok(published)) if filter.matches(&published.event) => {
+                return Some(with_backlog(receiver, filter, published.sse.clone()))
             }
-            Ok(_) => continue,
-            Err(RecvError::Lagged(skipped)) => {
-                tracing::warn!(skipped, "admin: event stream subscriber lagged");
-                return Some(Event::default().comment(format!("lagged: {skipped} events skipped")));
-            }
-            Err(RecvError::Closed) => return None,
+            Ok(Ok(_)) => continue,
+            Ok(Err(RecvError::Lagged(skipped))) => return Some(lagged(skipped)),
+            Ok(Err(RecvError::Closed)) => return None,
         }
     }
+}
+
+/// `first` followed by the matching events already waiting (up to `BATCH_BYTES`): under load
+/// one write carries many events instead of one write each.
+fn with_backlog(
+    receiver: &mut broadcast::Receiver<Arc<Published>>,
+    filter: &EventFilter,
+    first: Bytes,
+) -> Bytes {
+    let mut batch: Option<BytesMut> = None;
+    while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
+        let message = match receiver.try_recv() {
+            Ok(published) if filter.matches(&published.event) => published.sse.clone(),
+            Ok(_) => continue,
+            Err(TryRecvError::Lagged(skipped)) => lagged(skipped),
+            Err(_) => break,
+        };
+        batch
+            .get_or_insert_with(|| BytesMut::from(&first[..]))
+            .extend_from_slice(&message);
+    }
+    batch.map_or(first, BytesMut::freeze)
+}
+
+/// The comment telling a subscriber that fell behind what it missed.
+fn lagged(skipped: u64) -> Bytes {
+    tracing::warn!(skipped, "admin: event stream subscriber lagged");
+    Bytes::from(format!(": lagged: {skipped} events skipped\n\n"))
 }
 
 /// Logs every state change (target `codepipeline_local::events`, level info) with its
@@ -121,7 +161,7 @@ pub fn spawn_event_log(app: &App) {
     tokio::spawn(async move {
         loop {
             match receiver.recv().await {
-                Ok(event) => log_event(&event),
+                Ok(published) => log_event(&published.event),
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::warn!(target: "codepipeline_local::events", skipped, "state-change log lagged")
                 }

@@ -284,12 +284,22 @@ function route() {
   refresh();
 }
 
+// A GET of the admin API (PATH under /_codepipeline-local), with the admin token when the
+// dashboard was opened with one: with --admin-token, open it once as .../ui/?token=TOKEN.
+function adminGet(path) {
+  const token = sessionStorage.getItem("adminToken");
+  const headers = token ? { "X-Codepipeline-Local-Admin-Token": token } : {};
+  return fetch(`${ADMIN}${path}`, { headers });
+}
+
 async function main() {
   for (const el of document.querySelectorAll(".origin")) el.textContent = location.origin;
   const params = new URLSearchParams(location.search);
+  if (params.get("token")) sessionStorage.setItem("adminToken", params.get("token"));
   let config = {};
   try {
-    config = await (await fetch(`${ADMIN}/config`)).json();
+    const response = await adminGet("/config");
+    if (response.ok) config = await response.json();
   } catch (e) {
     showError(e);
   }

@@ -359,7 +359,7 @@ function renderLog(run) {
 async function readLog(id, entry) {
   entry.busy = true;
   try {
-    const response = await fetch(`${ADMIN}/logs/${encodeURIComponent(id)}?offset=${entry.offset}`);
+    const response = await adminGet(`/logs/${encodeURIComponent(id)}?offset=${entry.offset}`);
     if (response.status === 404) {
       entry.done = entry.missing = true;
       return;

@@ -36,6 +36,7 @@
 //! the payload limit.
 
 pub mod auth;
+pub mod dedup;
 pub mod filters;
 pub mod git;
 
@@ -59,6 +60,8 @@ use std::sync::Arc;
 
 /// Where webhook URLs live: `{base}{WEBHOOK_PATH}/{region}/{account}/{id}`.
 pub const WEBHOOK_PATH: &str = "/_codepipeline-local/webhooks";
+/// The id GitHub gives each delivery (kept on redeliveries): a replayed id starts nothing.
+pub const DELIVERY_HEADER: &str = "x-github-delivery";
 /// Where git events are delivered.
 pub const GIT_EVENTS_PATH: &str = "/_codepipeline-local/git-events";
 
@@ -176,14 +179,53 @@ async fn deliver(
             )
         }
     };
-
-    let cx = Cx {
-        app: &app,
-        region: &region,
+    let delivery = parts
+        .headers
+        .get(DELIVERY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|delivery| (delivery.to_string(), format!("{id}/{delivery}")));
+    let Some((delivery, key)) = delivery else {
+        return trigger(&app, &region, &id, &payload).0;
     };
+    match app.webhook_deliveries.claim(&key) {
+        dedup::Seen::New => {}
+        dedup::Seen::InFlight => return replayed(&delivery, None),
+        dedup::Seen::Started(execution_id) => return replayed(&delivery, Some(execution_id)),
+    }
+    let (response, started) = trigger(&app, &region, &id, &payload);
+    match started {
+        Some(execution_id) => app.webhook_deliveries.complete(&key, &execution_id),
+        None => app.webhook_deliveries.release(&key),
+    }
+    response
+}
+
+/// The answer to a delivery id seen before: nothing starts.
+fn replayed(delivery: &str, execution_id: Option<String>) -> Response {
+    tracing::info!(delivery, "webhook delivery replayed: ignored");
+    reply(
+        StatusCode::OK,
+        json!({
+            "matched": true,
+            "duplicate": true,
+            "pipelineExecutionId": execution_id,
+            "message": format!("Delivery {delivery} was already handled: it starts no other execution"),
+        }),
+    )
+}
+
+/// Evaluates the webhook's filters on `payload` and starts its pipeline: the answer and the
+/// execution it started, if any.
+fn trigger(
+    app: &App,
+    region: &Arc<Region>,
+    id: &str,
+    payload: &Value,
+) -> (Response, Option<String>) {
+    let cx = Cx { app, region };
     let mut state = region.lock();
-    let Some(name) = webhook_name_by_id(&state, &id) else {
-        return no_such_webhook();
+    let Some(name) = webhook_name_by_id(&state, id) else {
+        return (no_such_webhook(), None);
     };
     let record = &state.webhooks[&name];
     let definition = record.definition.clone();
@@ -193,14 +235,17 @@ async fn deliver(
         .get(&definition.target_pipeline)
         .map(|p| p.current().clone());
     let Some(pipeline) = target else {
-        return failed(
-            &mut state,
-            &name,
-            "PipelineNotFoundException",
-            format!(
-                "The target pipeline '{}' does not exist",
-                definition.target_pipeline
+        return (
+            failed(
+                &mut state,
+                &name,
+                "PipelineNotFoundException",
+                format!(
+                    "The target pipeline '{}' does not exist",
+                    definition.target_pipeline
+                ),
             ),
+            None,
         );
     };
     let action = pipeline.stages.first().and_then(|s| {
@@ -209,25 +254,31 @@ async fn deliver(
             .find(|a| a.name == definition.target_action)
     });
     let Some(action) = action else {
-        return failed(
-            &mut state,
-            &name,
-            "ActionNotFoundException",
-            format!(
-                "The target action '{}' is not a source action of pipeline '{}'",
-                definition.target_action, definition.target_pipeline
+        return (
+            failed(
+                &mut state,
+                &name,
+                "ActionNotFoundException",
+                format!(
+                    "The target action '{}' is not a source action of pipeline '{}'",
+                    definition.target_action, definition.target_pipeline
+                ),
             ),
+            None,
         );
     };
     let configuration = action.configuration.clone().unwrap_or_default();
-    if let Err(reason) = filters::evaluate(&definition.filters, &payload, &configuration) {
+    if let Err(reason) = filters::evaluate(&definition.filters, payload, &configuration) {
         tracing::debug!(webhook = %name, %reason, "webhook payload did not match");
-        return reply(
-            StatusCode::OK,
-            json!({ "matched": false, "message": format!("The payload did not match the webhook's filters: {reason}") }),
+        return (
+            reply(
+                StatusCode::OK,
+                json!({ "matched": false, "message": format!("The payload did not match the webhook's filters: {reason}") }),
+            ),
+            None,
         );
     }
-    let pinned_revisions = filters::commit_of(&payload)
+    let pinned_revisions = filters::commit_of(payload)
         .map(|(commit, summary)| {
             BTreeMap::from([(
                 definition.target_action.clone(),
@@ -260,16 +311,17 @@ async fn deliver(
             }
             state.dirty.webhooks.insert(name.clone());
             tracing::info!(webhook = %name, pipeline = %definition.target_pipeline, %execution_id, "webhook started an execution");
-            reply(
+            let response = reply(
                 StatusCode::OK,
                 json!({
                     "matched": true,
                     "pipelineName": definition.target_pipeline,
                     "pipelineExecutionId": execution_id,
                 }),
-            )
+            );
+            (response, Some(execution_id))
         }
-        Err(e) => failed(&mut state, &name, e.code.as_str(), e.message),
+        Err(e) => (failed(&mut state, &name, e.code.as_str(), e.message), None),
     }
 }
 
