@@ -298,6 +298,24 @@ pub fn start_action(
 }
 
 /// The outcome of a simulated action, computed when its timer fires.
+/// The `exported-variables` of a CodeBuild project that a loaded template or the configuration
+/// (`[[codebuild_projects]]`) declares.
+fn project_exports(cx: &Cx, name: &str) -> Option<Vec<String>> {
+    let project = cx
+        .app
+        .stacks
+        .codebuild_project(&cx.region.scope, name)
+        .or_else(|| {
+            cx.app
+                .config
+                .codebuild_projects
+                .iter()
+                .find(|p| p.name == name)
+                .cloned()
+        })?;
+    Some(project.env.exported_variables)
+}
+
 pub fn simulated_outcome(
     cx: &Cx,
     runtime: &PipelineRuntime,
@@ -361,7 +379,15 @@ pub fn simulated_outcome(
     };
     if let Some(e) = execution {
         let names = (record.stage.as_str(), record.action.as_str());
-        variables.extend(super::dynamic_outputs::placeholders(&e.declaration, names));
+        let declared = super::dynamic_outputs::declared(
+            &type_id,
+            &configuration,
+            |stack| cx.app.stacks.outputs(scope, stack),
+            |project| project_exports(cx, project),
+        );
+        variables.extend(
+            declared.unwrap_or_else(|| super::dynamic_outputs::placeholders(&e.declaration, names)),
+        );
     }
     variables.extend(output_variables.clone());
     Outcome::Succeeded {

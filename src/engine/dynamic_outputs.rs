@@ -66,6 +66,34 @@ pub fn placeholders(
         .collect()
 }
 
+/// What a loaded template declares that a simulated action exports, exactly (AWS exports no
+/// other names): for a CloudFormation deploy of a loaded stack, its `Outputs` with their values;
+/// for a CodeBuild action of a known project, its `exported-variables`. `None` when nothing is
+/// known (then `placeholders` apply).
+pub fn declared(
+    type_id: &ActionTypeId,
+    configuration: &BTreeMap<String, String>,
+    stack_outputs: impl Fn(&str) -> Option<BTreeMap<String, String>>,
+    project_exports: impl Fn(&str) -> Option<Vec<String>>,
+) -> Option<BTreeMap<String, String>> {
+    let get = |key: &str| configuration.get(key).map(String::as_str);
+    match type_id.provider.as_str() {
+        "CloudFormation" if get("ActionMode") != Some("DELETE_ONLY") => {
+            stack_outputs(get("StackName")?)
+        }
+        "CodeBuild" => Some(
+            project_exports(get("ProjectName")?)?
+                .into_iter()
+                .map(|name| {
+                    let value = placeholder(&name);
+                    (name, value)
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// The variable names that any string of the declaration reads from `namespace`.
 fn referenced(pipeline: &PipelineDeclaration, namespace: &str) -> Vec<String> {
     let mut names = Vec::new();
