@@ -1,9 +1,10 @@
 //! Actions that do real work, against a real S3-compatible server on loopback (moto's server,
-//! started per test as a child process: `python3 -m moto.server`; scripts/test-prereqs.sh
-//! installs it): the S3 source copies the object into the artifact store, a job worker written
-//! with the AWS SDK for Rust downloads and uploads artifacts through the job's S3 locations and credentials, S3
+//! started per test as a child process: `python3 -m moto.server`; scripts/test-prereqs.sh installs
+//! it): the S3 source copies the object into the artifact store, a job worker written with the AWS
+//! SDK for Rust downloads and uploads artifacts through the job's S3 locations and credentials, S3
 //! deploy extracts them, the local executor runs Commands and CodeBuild actions (Lambda invoke:
-//! `tests/lambda_actions.rs`; hostile artifacts and killed processes: `tests/hostile_artifacts.rs`).
+//! `tests/lambda_actions.rs`; hostile artifacts and killed processes:
+//! `tests/hostile_artifacts.rs`).
 
 mod common;
 
