@@ -1,5 +1,7 @@
 //! One `Config`, from command-line flags, `CODEPIPELINE_LOCAL_*` environment variables and an
 //! optional TOML or JSON file (`--config`). Precedence: flag or env > file > built-in default.
+//! `Config` serializes with the file's key names (`GET /_codepipeline-local/config`), so its
+//! output can be fed back with `--config`.
 
 pub use crate::actions::commands::CodeBuildProject;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
@@ -351,6 +353,8 @@ pub struct Config {
     pub data_dir_max_bytes: Option<u64>,
     pub region: String,
     pub account_id: String,
+    /// Shown (and read from a file) as `no_auto_start`, the setting's name.
+    #[serde(rename = "no_auto_start", serialize_with = "inverted")]
     pub auto_start: bool,
     pub max_body_bytes: usize,
     pub max_pipelines: usize,
@@ -358,11 +362,12 @@ pub struct Config {
     pub max_actions_per_stage: usize,
     pub max_custom_action_types: usize,
     pub max_executions_per_pipeline: usize,
-    /// Tags per resource (AWS: 50).
+    /// Tags per resource (AWS: 50; not a setting).
+    #[serde(skip)]
     pub max_tags: usize,
-    #[serde(with = "seconds")]
+    #[serde(rename = "approval_timeout_seconds", with = "seconds")]
     pub approval_timeout: Duration,
-    #[serde(with = "seconds")]
+    #[serde(rename = "job_timeout_seconds", with = "seconds")]
     pub job_timeout: Duration,
     /// Webhooks per account and region (AWS: 300).
     pub max_webhooks: usize,
@@ -376,16 +381,17 @@ pub struct Config {
     /// The real artifact store and S3 actions; `None` keeps them simulated.
     pub s3_endpoint: Option<String>,
     pub s3_access_key_id: String,
-    #[serde(serialize_with = "redacted")]
+    /// Shown as `****` by `/config` unless `?secrets=true` (`admin::secrets`).
     pub s3_secret_access_key: String,
     /// Region for S3 and Lambda requests (default: `region`).
     pub s3_region: Option<String>,
     /// Run Commands actions (and CodeBuild actions of `codebuild_projects`) on this host.
+    #[serde(rename = "enable_local_executor")]
     pub local_executor: bool,
-    #[serde(with = "seconds")]
+    #[serde(rename = "local_executor_timeout_seconds", with = "seconds")]
     pub local_executor_timeout: Duration,
     /// How long an S3 source or deploy action may run.
-    #[serde(with = "seconds")]
+    #[serde(rename = "real_action_timeout_seconds", with = "seconds")]
     pub real_action_timeout: Duration,
     /// Limits of unpacking an input artifact (see `actions::unpack`).
     pub artifact_max_entries: usize,
@@ -402,15 +408,15 @@ pub struct Config {
     pub parameters: BTreeMap<String, String>,
 
     /// Headers of a request must arrive within this (also the idle keep-alive timeout).
-    #[serde(with = "seconds")]
+    #[serde(rename = "header_read_timeout_seconds", with = "seconds")]
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     /// How long a shutdown waits for open requests.
-    #[serde(with = "seconds")]
+    #[serde(rename = "shutdown_timeout_seconds", with = "seconds")]
     pub shutdown_timeout: Duration,
     /// Extra names accepted in the Host header (see `http::guard`).
     pub allowed_hosts: Vec<String>,
-    #[serde(serialize_with = "redacted_option")]
+    /// Shown as `****` by `/config` unless `?secrets=true`.
     pub admin_token: Option<String>,
     /// Origins allowed by CORS on the AWS API; empty: no CORS.
     pub cors_origins: Vec<String>,
@@ -672,15 +678,9 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn redacted<S: serde::Serializer>(_: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("****")
-}
-
-fn redacted_option<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => s.serialize_str("****"),
-        None => s.serialize_none(),
-    }
+/// `auto_start` as the setting `no_auto_start` says it.
+fn inverted<S: serde::Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(!value)
 }
 
 impl Config {

@@ -206,11 +206,57 @@ async fn the_effective_configuration_is_served_as_json() {
     let (status, body) = admin(&t, reqwest::Method::GET, "/config", None).await;
     assert_eq!(status, 200);
     assert_eq!(body["max_pipelines"], 7);
-    assert_eq!(body["approval_timeout"], 90);
-    assert_eq!(body["auto_start"], false);
+    // The configuration file's key names.
+    assert_eq!(body["approval_timeout_seconds"], 90);
+    assert_eq!(body["no_auto_start"], true);
     assert_eq!(body["region"], "us-east-1");
     assert_eq!(body["actions"][0]["provider"], "CodeBuild");
     assert_eq!(body["actions"][0]["behavior"], "fail");
+}
+
+#[tokio::test]
+async fn the_served_configuration_fed_back_with_config_gives_the_same_configuration() {
+    let mut config = manual_config();
+    config.max_pipelines = 7;
+    config.approval_timeout = Duration::from_secs(90);
+    config.local_executor = true;
+    config.s3_endpoint = Some("http://127.0.0.1:5000".into());
+    config.s3_secret_access_key = "s3cret".into();
+    config.admin_token = Some("let-me-in".into());
+    config.actions = vec![rule("CodeBuild", Behavior::Fail)];
+    let t = start_with(config).await;
+    let token = ("x-codepipeline-local-admin-token", "let-me-in");
+    let served: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}{ADMIN}/config?secrets=true", t.url))
+        .header(token.0, token.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served["s3_secret_access_key"], "s3cret");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, served.to_string()).unwrap();
+    let flags = codepipeline_local::config::Flags {
+        config: Some(file),
+        ..Default::default()
+    };
+    let loaded = codepipeline_local::Config::load(flags).expect("the served configuration loads");
+    assert_eq!(serde_json::to_value(&loaded).unwrap(), served);
+    // Without ?secrets=true the secrets are masked.
+    let masked: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}{ADMIN}/config", t.url))
+        .header(token.0, token.1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(masked["s3_secret_access_key"], "****");
+    assert_eq!(masked["admin_token"], "****");
 }
 
 #[tokio::test]

@@ -93,8 +93,14 @@ fn walk(
     }
 }
 
-/// Masks the environment variables of the CodeBuild projects in a serialized `Config`.
+/// Masks the secrets of a serialized `Config`: the S3 secret key, the admin token and the
+/// environment variables of the CodeBuild projects.
 pub fn mask_config(config: &mut Value) {
+    for key in ["s3_secret_access_key", "admin_token"] {
+        if let Some(value) = config.get_mut(key).filter(|v| !v.is_null()) {
+            *value = Value::String(MASK.into());
+        }
+    }
     let projects = config
         .get_mut("codebuild_projects")
         .and_then(Value::as_array_mut);
