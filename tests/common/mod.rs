@@ -151,10 +151,22 @@ pub async fn start() -> TestServer {
     start_with(test_config()).await
 }
 
+/// Starts a server. A restart on a data directory that a server of this process just released
+/// retries for a few seconds: a child process that another test forks at that moment holds a
+/// copy of the lock's descriptor until it execs.
 pub async fn start_with(config: Config) -> TestServer {
-    let server = codepipeline_local::start(config)
-        .await
-        .expect("server starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let server = loop {
+        match codepipeline_local::start(config.clone()).await {
+            Ok(server) => break server,
+            Err(e)
+                if e.to_string().contains("in use by") && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("server starts: {e}"),
+        }
+    };
     let url = server.url();
     TestServer {
         client: client(&url, "test", "us-east-1"),
