@@ -11,6 +11,7 @@ pub mod behavior;
 pub mod conditions;
 pub mod dynamic_outputs;
 pub mod invoke;
+mod outcome;
 mod progress;
 pub mod simulate;
 pub mod state;
