@@ -588,18 +588,8 @@ async fn concurrent_workers_never_get_the_same_job() {
         .category(ActionCategory::Build)
         .provider("RaceBuilder")
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(1)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(1, 1))
+        .output_artifact_details(common::artifacts(0, 1))
         .send()
         .await
         .unwrap();

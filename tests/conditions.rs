@@ -309,18 +309,8 @@ async fn worker_deploy_pipeline(c: &Client, name: &str, on_failure: FailureCondi
         .category(ActionCategory::Deploy)
         .provider("Deployer")
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 1))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .ok();

@@ -341,18 +341,8 @@ async fn states_and_action_executions_look_like_the_cli_examples() {
                 .entity_url_template("https://jenkins.example.com/job/{Config:ProjectName}/")
                 .build(),
         )
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(1, 1))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap();

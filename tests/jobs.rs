@@ -46,18 +46,8 @@ async fn create_custom_type(c: &Client, provider: &str) {
                 .build()
                 .unwrap(),
         )
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(1)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(1, 1))
+        .output_artifact_details(common::artifacts(0, 1))
         .tags(Tag::builder().key("team").value("ci").build().unwrap())
         .send()
         .await
@@ -763,18 +753,8 @@ async fn custom_action_types_are_listed_tagged_and_deleted_for_good() {
         .category(ActionCategory::Build)
         .provider("Listed")
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 0))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap_err();
@@ -785,18 +765,8 @@ async fn custom_action_types_are_listed_tagged_and_deleted_for_good() {
         .category(ActionCategory::Build)
         .provider("Third")
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 0))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap_err();
@@ -822,18 +792,8 @@ async fn custom_action_types_are_listed_tagged_and_deleted_for_good() {
         .category(ActionCategory::Build)
         .provider("Listed")
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 0))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap_err();
@@ -868,18 +828,8 @@ async fn queryable_properties_must_be_required_and_not_secret() {
                 .build()
                 .unwrap(),
         )
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 0))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap_err();
@@ -927,18 +877,8 @@ async fn register_third_party_type(t: &TestServer, provider: &str) {
         .category(ActionCategory::Test)
         .provider(provider)
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(1)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(0)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(1, 1))
+        .output_artifact_details(common::artifacts(0, 0))
         .send()
         .await
         .unwrap();

@@ -331,18 +331,8 @@ async fn create_custom(
         .category(ActionCategory::Build)
         .provider(provider)
         .version("1")
-        .input_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(1)
-                .build(),
-        )
-        .output_artifact_details(
-            ArtifactDetails::builder()
-                .minimum_count(0)
-                .maximum_count(1)
-                .build(),
-        )
+        .input_artifact_details(common::artifacts(0, 1))
+        .output_artifact_details(common::artifacts(0, 1))
         .send()
         .await
         .map(|_| ())

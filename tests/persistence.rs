@@ -60,18 +60,8 @@ async fn all_state_survives_a_restart() {
             .category(ActionCategory::Build)
             .provider("Builder")
             .version("1")
-            .input_artifact_details(
-                ArtifactDetails::builder()
-                    .minimum_count(1)
-                    .maximum_count(1)
-                    .build(),
-            )
-            .output_artifact_details(
-                ArtifactDetails::builder()
-                    .minimum_count(0)
-                    .maximum_count(0)
-                    .build(),
-            )
+            .input_artifact_details(common::artifacts(1, 1))
+            .output_artifact_details(common::artifacts(0, 0))
             .send()
             .await
             .unwrap();

@@ -311,3 +311,11 @@ pub fn two_stage_pipeline(name: &str) -> PipelineDeclaration {
         .build()
         .unwrap()
 }
+
+/// Artifact counts of a custom action type (`ArtifactDetails`).
+pub fn artifacts(minimum: i32, maximum: i32) -> aws_sdk_codepipeline::types::ArtifactDetails {
+    aws_sdk_codepipeline::types::ArtifactDetails::builder()
+        .minimum_count(minimum)
+        .maximum_count(maximum)
+        .build()
+}
