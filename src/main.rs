@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use codepipeline_local::admin::health;
 use codepipeline_local::cli::{self, Cli, Command};
 use codepipeline_local::config::Config;
@@ -14,15 +14,19 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let flags = match cli.command {
         Some(Command::Validate(args)) => std::process::exit(cli::validate(args).await),
-        Some(Command::Run(args)) => std::process::exit(cli::run(*args, init_logging).await),
+        Some(Command::Run(args)) => {
+            let run_matches = matches.subcommand_matches("run").unwrap_or(&matches);
+            std::process::exit(cli::run(*args, run_matches, init_logging).await)
+        }
         None => cli.flags,
     };
     let healthcheck = flags.healthcheck.clone();
     let config_file = flags.config.clone();
-    let config = match Config::load(flags) {
+    let config = match Config::load(&flags, &matches) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("codepipeline-local: {e}");

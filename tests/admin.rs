@@ -5,7 +5,7 @@
 mod common;
 
 use aws_sdk_codepipeline::types::{ApprovalResult, ApprovalStatus, PipelineExecutionStatus};
-use codepipeline_local::config::{self, Config, Flags};
+use codepipeline_local::config::{self, Config};
 use codepipeline_local::engine::behavior::Behavior;
 use common::admin::*;
 use common::engine::*;
@@ -239,11 +239,8 @@ async fn the_served_configuration_fed_back_with_config_gives_the_same_configurat
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.json");
     std::fs::write(&file, served.to_string()).unwrap();
-    let flags = codepipeline_local::config::Flags {
-        config: Some(file),
-        ..Default::default()
-    };
-    let loaded = codepipeline_local::Config::load(flags).expect("the served configuration loads");
+    let loaded = Config::from_args([std::ffi::OsString::from("--config"), file.into()])
+        .expect("the served configuration loads");
     assert_eq!(serde_json::to_value(&loaded).unwrap(), served);
     // Without ?secrets=true the secrets are masked.
     let masked: serde_json::Value = reqwest::Client::new()
@@ -394,10 +391,7 @@ fn a_toml_config_file_sets_settings_and_action_rules() {
     assert_eq!(file.actions[2].output_variables["BuildID"], "build-1");
 
     let path = write_config("config.toml", TOML_CONFIG);
-    let loaded = Config::load(Flags {
-        config: Some(path.clone()),
-        ..Flags::default()
-    });
+    let loaded = Config::from_args([std::ffi::OsString::from("--config"), path.clone().into()]);
     std::fs::remove_file(&path).unwrap();
     let config = loaded.expect("loads");
     let d = Config::default();
@@ -422,13 +416,13 @@ fn a_toml_config_file_sets_settings_and_action_rules() {
 #[test]
 fn flags_win_over_the_file_and_the_file_over_defaults() {
     let path = write_config("config.json", JSON_CONFIG);
-    let loaded = Config::load(Flags {
-        config: Some(path.clone()),
-        region: Some("us-west-2".into()),
-        max_pipelines: Some(3),
-        no_auto_start: Some(false),
-        ..Flags::default()
-    });
+    let loaded = Config::from_args([
+        std::ffi::OsString::from("--config"),
+        path.clone().into(),
+        "--region=us-west-2".into(),
+        "--max-pipelines=3".into(),
+        "--no-auto-start=false".into(),
+    ]);
     std::fs::remove_file(&path).unwrap();
     let config = loaded.expect("loads");
     let d = Config::default();
@@ -456,15 +450,9 @@ fn bad_config_files_are_rejected_with_the_reason() {
     assert!(config::parse_file("unknown_setting = 1").is_err());
     assert!(config::parse_file(r#"{"max_pipelines": "many"}"#).is_err());
     let path = write_config("bad.toml", "account_id = \"12\"");
-    let loaded = Config::load(Flags {
-        config: Some(path.clone()),
-        ..Flags::default()
-    });
+    let loaded = Config::from_args([std::ffi::OsString::from("--config"), path.clone().into()]);
     std::fs::remove_file(&path).unwrap();
     assert!(loaded.unwrap_err().contains("account id must be 12 digits"));
-    let missing = Config::load(Flags {
-        config: Some("/nonexistent/codepipeline-local.toml".into()),
-        ..Flags::default()
-    });
+    let missing = Config::from_args(["--config", "/nonexistent/codepipeline-local.toml"]);
     assert!(missing.unwrap_err().contains("cannot read config file"));
 }

@@ -464,17 +464,15 @@ async fn a_missing_source_object_or_bucket_fails_the_source_action() {
 #[test]
 fn the_settings_load_from_flags() {
     use clap::CommandFactory;
-    use codepipeline_local::config::Flags;
-    let config = Config::load(Flags {
-        s3_endpoint: Some("http://127.0.0.1:9000".into()),
-        s3_secret_access_key: Some("hunter2".into()),
-        enable_local_executor: Some(true),
-        local_executor_timeout_seconds: Some(5),
-        real_action_timeout_seconds: Some(7),
-        artifact_max_entries: Some(10),
-        artifact_max_uncompressed_bytes: Some(2048),
-        ..Flags::default()
-    })
+    let config = Config::from_args([
+        "--s3-endpoint=http://127.0.0.1:9000",
+        "--s3-secret-access-key=hunter2",
+        "--enable-local-executor",
+        "--local-executor-timeout-seconds=5",
+        "--real-action-timeout-seconds=7",
+        "--artifact-max-entries=10",
+        "--artifact-max-uncompressed-bytes=2048",
+    ])
     .unwrap();
     assert_eq!(config.real_action_timeout, Duration::from_secs(7));
     assert_eq!(config.artifact_max_entries, 10);
@@ -483,11 +481,7 @@ fn the_settings_load_from_flags() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, "artifact_max_compression_ratio = 20\n").unwrap();
-    let from_file = Config::load(Flags {
-        config: Some(file),
-        ..Flags::default()
-    })
-    .unwrap();
+    let from_file = Config::from_args([std::ffi::OsString::from("--config"), file.into()]).unwrap();
     assert_eq!(from_file.artifact_max_compression_ratio, 20);
     assert!(config.local_executor);
     assert_eq!(config.local_executor_timeout, Duration::from_secs(5));
@@ -499,13 +493,11 @@ fn the_settings_load_from_flags() {
     assert_eq!(shown["enable_local_executor"], true);
     assert_eq!(shown["local_executor_timeout_seconds"], 5);
     assert!(!Config::default().local_executor, "off by default");
-    let err = Config::load(Flags {
-        lambda_endpoint: Some("localhost:4566".into()),
-        ..Flags::default()
-    })
-    .unwrap_err();
+    let err = Config::from_args(["--lambda-endpoint", "localhost:4566"]).unwrap_err();
     assert!(err.contains("http://"), "{err}");
-    let help = Flags::command().render_long_help().to_string();
+    let help = codepipeline_local::cli::Cli::command()
+        .render_long_help()
+        .to_string();
     assert!(
         help.contains("WARNING: runs shell commands on this host"),
         "{help}"

@@ -490,12 +490,12 @@ async fn load_and_parameters_come_from_the_config_file_and_the_environment() {
         ),
     )
     .unwrap();
-    let config = codepipeline_local::Config::load(codepipeline_local::config::Flags {
-        config: Some(file),
-        listen: Some("127.0.0.1:0".into()),
-        no_auto_start: Some(true),
-        ..Default::default()
-    })
+    let config = codepipeline_local::Config::from_args([
+        std::ffi::OsString::from("--config"),
+        file.into(),
+        "--listen=127.0.0.1:0".into(),
+        "--no-auto-start".into(),
+    ])
     .unwrap();
     assert_eq!(config.load, [shared.clone(), release.clone()]);
     let server = start_with(config).await;

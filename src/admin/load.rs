@@ -25,7 +25,7 @@ pub async fn load(
         account: app.config.account_id.clone(),
         region: app.config.region.clone(),
         stack_name: None,
-        parameters: app.config.parameters.clone(),
+        parameters: app.config.parameters.iter().cloned().collect(),
         keep_going: false,
     };
     for (key, value) in query {

@@ -5,10 +5,11 @@
 //! a PutApprovalResult. Exit status: 0 Succeeded, 1 Failed or Stopped, 2 a load error.
 
 use super::RunArgs;
-use crate::config::Config;
+use crate::config::{is_explicit, Config};
 use crate::model::Operation;
 use crate::protocol::Scope;
 use crate::templates::Caller;
+use clap::ArgMatches;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -18,9 +19,9 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(200);
 
 /// Runs the command; `init_logging` sets up logs once the configuration is known.
-pub async fn run(args: RunArgs, init_logging: fn(&Config)) -> i32 {
-    let quiet = args.server.log_level.is_none();
-    let mut config = match Config::load(args.server) {
+pub async fn run(args: RunArgs, matches: &ArgMatches, init_logging: fn(&Config)) -> i32 {
+    let quiet = !is_explicit(matches, "log_level");
+    let mut config = match Config::load(&args.server, matches) {
         Ok(config) => config,
         Err(e) => return fail(2, &e),
     };

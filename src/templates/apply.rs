@@ -59,7 +59,7 @@ pub fn prepare_startup(mut config: Config) -> Result<(Config, Vec<Stack>), Strin
         account: config.account_id.clone(),
         region: config.region.clone(),
         stack_name: None,
-        parameters: config.parameters.clone(),
+        parameters: config.parameters.iter().cloned().collect(),
         keep_going: false,
     };
     let mut exports = Default::default();
