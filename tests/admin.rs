@@ -456,3 +456,32 @@ fn bad_config_files_are_rejected_with_the_reason() {
     let missing = Config::from_args(["--config", "/nonexistent/codepipeline-local.toml"]);
     assert!(missing.unwrap_err().contains("cannot read config file"));
 }
+
+#[test]
+fn the_readme_documents_every_setting_with_its_environment_variable() {
+    use clap::CommandFactory;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = codepipeline_local::cli::Cli::command();
+    let mut documented = 0;
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if ["help", "version"].contains(&long) {
+            continue;
+        }
+        let flag = format!("| `--{long}");
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&flag))
+            .unwrap_or_else(|| panic!("README's Configuration table has no row for --{long}"));
+        if let Some(env) = arg.get_env() {
+            let env = env.to_string_lossy();
+            assert!(
+                row.contains(&*env),
+                "the row of --{long} names {env}: {row}"
+            );
+        }
+        documented += 1;
+    }
+    assert!(documented > 40, "{documented} settings");
+}
