@@ -5,6 +5,7 @@
 
 pub use crate::actions::commands::CodeBuildProject;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
+pub use crate::sources::Repository;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -276,6 +277,20 @@ pub struct Flags {
     )]
     pub cors_origins: Option<Vec<String>>,
 
+    /// A local git repository as the source of actions naming ID (CodeStarSourceConnection
+    /// FullRepositoryId, CodeCommit RepositoryName, GitHub Owner/Repo): ID=PATH (repeatable; the
+    /// variable is semicolon-separated). Its commits start the pipelines
+    #[arg(long = "repository", value_name = "ID=PATH", env = "CODEPIPELINE_LOCAL_REPOSITORY", value_delimiter = ';', value_parser = crate::sources::parse_flag)]
+    pub repositories: Vec<Repository>,
+
+    /// Milliseconds between two reads of a mapped repository's refs when no file-system
+    /// notification came [default: 1000]
+    #[arg(
+        long = "repository-poll-interval-ms",
+        env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS"
+    )]
+    pub repository_poll_interval_ms: Option<u64>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -340,6 +355,10 @@ pub struct FileConfig {
     /// Stage-condition rule behaviours, first match wins (see `engine::behavior`).
     #[serde(default, alias = "rule")]
     pub rules: Vec<ConditionRuleBehavior>,
+    /// Local git repositories as sources (see `sources`).
+    #[serde(default, alias = "repository")]
+    pub repositories: Vec<Repository>,
+    pub repository_poll_interval_ms: Option<u64>,
 }
 
 /// The effective configuration.
@@ -420,6 +439,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Origins allowed by CORS on the AWS API; empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// Local git repositories as sources (see `sources`).
+    pub repositories: Vec<Repository>,
+    pub repository_poll_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -469,6 +491,8 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             admin_token: None,
             cors_origins: Vec::new(),
+            repositories: Vec::new(),
+            repository_poll_interval_ms: 1000,
         }
     }
 }
@@ -612,6 +636,15 @@ impl Config {
                 .cors_origins
                 .or(file.cors_origins)
                 .unwrap_or(d.cors_origins),
+            repositories: if flags.repositories.is_empty() {
+                file.repositories
+            } else {
+                flags.repositories
+            },
+            repository_poll_interval_ms: flags
+                .repository_poll_interval_ms
+                .or(file.repository_poll_interval_ms)
+                .unwrap_or(d.repository_poll_interval_ms),
         })
         .and_then(Config::checked)
     }
@@ -651,6 +684,7 @@ impl Config {
         if self.admin_token.as_deref() == Some("") {
             return Err("the admin token must not be empty".to_string());
         }
+        crate::sources::check(&self.repositories)?;
         Ok(self)
     }
 }
