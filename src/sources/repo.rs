@@ -192,13 +192,15 @@ pub fn clone_at(
         .map_err(error)?;
     let oid = Oid::from_str(commit).map_err(error)?;
     let target = repo.find_commit(oid).map_err(error)?;
+    // Detached first: the clone's HEAD may be the branch that is about to move.
+    repo.set_head_detached(oid).map_err(error)?;
     match branch.filter(|b| !b.is_empty()) {
         Some(branch) => {
             repo.branch(branch, &target, true).map_err(error)?;
             repo.set_head(&format!("refs/heads/{branch}"))
                 .map_err(error)?;
         }
-        None => repo.set_head_detached(oid).map_err(error)?,
+        None => {}
     }
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .map_err(error)
