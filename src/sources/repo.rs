@@ -194,13 +194,10 @@ pub fn clone_at(
     let target = repo.find_commit(oid).map_err(error)?;
     // Detached first: the clone's HEAD may be the branch that is about to move.
     repo.set_head_detached(oid).map_err(error)?;
-    match branch.filter(|b| !b.is_empty()) {
-        Some(branch) => {
-            repo.branch(branch, &target, true).map_err(error)?;
-            repo.set_head(&format!("refs/heads/{branch}"))
-                .map_err(error)?;
-        }
-        None => {}
+    if let Some(branch) = branch.filter(|b| !b.is_empty()) {
+        repo.branch(branch, &target, true).map_err(error)?;
+        repo.set_head(&format!("refs/heads/{branch}"))
+            .map_err(error)?;
     }
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .map_err(error)
