@@ -101,3 +101,20 @@ impl Deref for App {
         &self.0
     }
 }
+
+/// A handle on the application that does not keep it alive: background tasks (the repository
+/// watcher) end when it is gone.
+#[derive(Clone)]
+pub struct WeakApp(Weak<AppInner>);
+
+impl App {
+    pub fn downgrade(&self) -> WeakApp {
+        WeakApp(Arc::downgrade(&self.0))
+    }
+}
+
+impl WeakApp {
+    pub fn upgrade(&self) -> Option<App> {
+        self.0.upgrade().map(App)
+    }
+}

@@ -12,6 +12,7 @@
 //! - `runtime`: what performs the engine's effects in time (the timer wheel).
 //! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
+//! - `sources`: local git repositories as sources; their commits trigger pipelines.
 
 pub mod actions;
 pub mod admin;
@@ -28,6 +29,7 @@ pub mod protocol;
 pub mod role_check;
 pub mod runtime;
 pub mod server;
+pub mod sources;
 pub mod store;
 pub mod templates;
 pub mod webhooks;

@@ -159,6 +159,8 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let (config, stacks) =
         crate::templates::prepare_startup(config).map_err(std::io::Error::other)?;
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
+    // Mapped repositories: a path that is not a git repository stops the start.
+    crate::sources::watch::start(&app).map_err(std::io::Error::other)?;
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
         crate::engine::resume(&app, &region);

@@ -1,6 +1,15 @@
-//! The real artifact store: the AWS SDK for Rust's S3 client pointed at the configured
-//! S3-compatible endpoint (path-style addressing, static credentials), and the zip files
-//! artifacts are made of.
+//! The real artifact store, where real actions read and write artifacts (zip files under
+//! `BUCKET/PIPELINE/ARTIFACT/KEY`):
+//!
+//! - with `--s3-endpoint`: the pipeline's `artifactStore` bucket on that S3-compatible endpoint,
+//!   through the AWS SDK for Rust's S3 client (path-style addressing, static credentials);
+//! - without: a local directory, `DATA_DIR/artifacts` (or a temporary directory without
+//!   `--data-dir`), holding `BUCKET/KEY` as files. Real actions (git sources, the local
+//!   executor) then run with no other service; job workers still receive S3 locations, which
+//!   only hold the artifacts with `--s3-endpoint`.
+//!
+//! An input artifact can also be a clone reference (`CODEBUILD_CLONE_REF` of a git source,
+//! `actions::git_source::CloneRef`): `unpack_input` then clones the repository at the commit.
 
 use super::unpack::{unpack, Limits, Unpacked};
 use super::Input;
@@ -10,16 +19,30 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::Client;
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use tokio::io::AsyncWriteExt;
 
 /// Why a real action cannot reach its artifacts.
 pub const NO_STORE: &str = "This action needs the real artifact store: start codepipeline-local with --s3-endpoint (an S3-compatible endpoint holding the pipeline's artifact bucket)";
 
-/// The S3 client of the configured endpoint.
+/// Where artifacts are kept.
 #[derive(Clone)]
 pub struct ArtifactStore {
+    backing: Backing,
+    /// Repositories a clone reference may name (`[[repositories]]` paths).
+    clone_sources: Vec<PathBuf>,
+}
+
+#[derive(Clone)]
+enum Backing {
+    S3(S3Store),
+    Local(PathBuf),
+}
+
+/// The S3 client of the configured endpoint.
+#[derive(Clone)]
+pub struct S3Store {
     pub client: Client,
     pub endpoint: String,
 }
@@ -76,76 +99,77 @@ impl std::fmt::Display for S3Failure {
     }
 }
 
-/// (endpoint, region, access key, secret) -> client; clients are kept so their connection
-/// pools are reused.
-type ClientCache = Mutex<HashMap<(String, String, String, String), Client>>;
-
 impl ArtifactStore {
-    /// The store of the configured S3 endpoint, or `None` when there is none.
+    /// The store of the configuration: its S3 endpoint, else the local directory (always
+    /// `Some`; an `Option` for the callers written when only S3 existed).
     pub fn from_config(config: &Config) -> Option<ArtifactStore> {
-        let endpoint = config.s3_endpoint.clone()?;
-        static CLIENTS: OnceLock<ClientCache> = OnceLock::new();
-        let key = (
-            endpoint.clone(),
-            config.s3_region().to_string(),
-            config.s3_access_key_id.clone(),
-            config.s3_secret_access_key.clone(),
-        );
-        let mut clients = CLIENTS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let client = clients
-            .entry(key)
-            .or_insert_with(|| {
-                let conf = aws_sdk_s3::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .endpoint_url(&endpoint)
-                    .region(Region::new(config.s3_region().to_string()))
-                    .credentials_provider(credentials(config))
-                    .force_path_style(true)
-                    // S3-compatible servers differ in their support of the newer checksums.
-                    .request_checksum_calculation(
-                        aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
-                    )
-                    .response_checksum_validation(
-                        aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-                    )
-                    .build();
-                Client::from_conf(conf)
-            })
-            .clone();
-        Some(ArtifactStore { client, endpoint })
+        let clone_sources = config.repositories.iter().map(|r| r.path.clone()).collect();
+        let backing = match s3_client(config) {
+            Some(s3) => Backing::S3(s3),
+            None => Backing::Local(local_root(config)),
+        };
+        Some(ArtifactStore {
+            backing,
+            clone_sources,
+        })
+    }
+
+    /// The S3 endpoint's client, when the store is on S3.
+    pub fn s3(&self) -> Option<&S3Store> {
+        match &self.backing {
+            Backing::S3(s3) => Some(s3),
+            Backing::Local(_) => None,
+        }
+    }
+
+    /// The directory of a local store.
+    pub fn local_dir(&self) -> Option<&Path> {
+        match &self.backing {
+            Backing::S3(_) => None,
+            Backing::Local(root) => Some(root),
+        }
+    }
+
+    /// The endpoint or the directory, for messages.
+    pub fn endpoint(&self) -> String {
+        match &self.backing {
+            Backing::S3(s3) => s3.endpoint.clone(),
+            Backing::Local(root) => format!("the local artifact store {}", root.display()),
+        }
     }
 
     /// Reads a whole object.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, S3Failure> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(S3Failure::from_sdk)?;
-        let body = out.body.collect().await.map_err(|e| S3Failure {
-            code: None,
-            message: format!("reading s3://{bucket}/{key}: {e}"),
-        })?;
-        Ok(body.into_bytes().to_vec())
+        match &self.backing {
+            Backing::S3(s3) => s3.get(bucket, key).await,
+            Backing::Local(root) => {
+                let path = local_path(root, bucket, key)?;
+                tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| local_failure(&e, bucket, key))
+            }
+        }
     }
 
     /// Writes a whole object.
     pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), S3Failure> {
-        self.client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(bytes.into())
-            .send()
-            .await
-            .map_err(S3Failure::from_sdk)?;
-        Ok(())
+        match &self.backing {
+            Backing::S3(s3) => s3.put(bucket, key, bytes).await,
+            Backing::Local(root) => {
+                let path = local_path(root, bucket, key)?;
+                let failure = |e: std::io::Error| S3Failure {
+                    code: None,
+                    message: format!("writing {}: {e}", path.display()),
+                };
+                if let Some(dir) = path.parent() {
+                    tokio::fs::create_dir_all(dir).await.map_err(failure)?;
+                }
+                // Written aside, then renamed: a reader never sees half an artifact.
+                let partial = path.with_extension(format!("partial-{}", uuid::Uuid::new_v4()));
+                tokio::fs::write(&partial, bytes).await.map_err(failure)?;
+                tokio::fs::rename(&partial, &path).await.map_err(failure)
+            }
+        }
     }
 
     /// Downloads an input artifact into the file `path` (streamed: never whole in memory), with
@@ -164,21 +188,28 @@ impl ArtifactStore {
         let read_error = |e: &dyn std::fmt::Display| {
             format!("Could not read input artifact '{name}' from s3://{bucket}/{key}. Error: {e}")
         };
-        let out = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        let s3 = match &self.backing {
+            Backing::S3(s3) => s3,
+            Backing::Local(root) => {
+                let from = local_path(root, bucket, key).map_err(|e| read_error(&e))?;
+                return match tokio::fs::copy(&from, path).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                        "Input artifact '{name}' has no object at s3://{bucket}/{key} in {}: the action that produced it did not write it (simulated actions write no artifact objects)",
+                        self.endpoint()
+                    )),
+                    Err(e) => Err(read_error(&e)),
+                };
+            }
+        };
+        let out = match s3.client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) => {
                 let e = S3Failure::from_sdk(e);
                 return Err(if e.no_key() {
                     format!(
                         "Input artifact '{name}' has no object at s3://{bucket}/{key} on {}: the action that produced it did not upload it (simulated actions write no artifact objects). Error: {e}",
-                        self.endpoint
+                        s3.endpoint
                     )
                 } else {
                     read_error(&e)
@@ -207,12 +238,126 @@ impl ArtifactStore {
             if e.no_bucket() {
                 format!(
                     "The artifact store bucket '{bucket}' does not exist on {}: create it before running the pipeline. Error: {e}",
-                    self.endpoint
+                    self.endpoint()
                 )
             } else {
                 format!("Could not upload output artifact '{name}' to s3://{bucket}/{key}. Error: {e}")
             }
         })
+    }
+}
+
+/// (endpoint, region, access key, secret) -> client; clients are kept so their connection
+/// pools are reused.
+type ClientCache = Mutex<HashMap<(String, String, String, String), Client>>;
+
+/// The client of the configured S3 endpoint, or `None` when there is none.
+fn s3_client(config: &Config) -> Option<S3Store> {
+    let endpoint = config.s3_endpoint.clone()?;
+    static CLIENTS: OnceLock<ClientCache> = OnceLock::new();
+    let key = (
+        endpoint.clone(),
+        config.s3_region().to_string(),
+        config.s3_access_key_id.clone(),
+        config.s3_secret_access_key.clone(),
+    );
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let client = clients
+        .entry(key)
+        .or_insert_with(|| {
+            let conf = aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .region(Region::new(config.s3_region().to_string()))
+                .credentials_provider(credentials(config))
+                .force_path_style(true)
+                // S3-compatible servers differ in their support of the newer checksums.
+                .request_checksum_calculation(
+                    aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                )
+                .response_checksum_validation(
+                    aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+                )
+                .build();
+            Client::from_conf(conf)
+        })
+        .clone();
+    Some(S3Store { client, endpoint })
+}
+
+impl S3Store {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, S3Failure> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(S3Failure::from_sdk)?;
+        let body = out.body.collect().await.map_err(|e| S3Failure {
+            code: None,
+            message: format!("reading s3://{bucket}/{key}: {e}"),
+        })?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), S3Failure> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(S3Failure::from_sdk)?;
+        Ok(())
+    }
+}
+
+/// The local store's directory: `DATA_DIR/artifacts`, else one in the temporary directory.
+pub fn local_root(config: &Config) -> PathBuf {
+    match &config.data_dir {
+        Some(dir) => dir.join("artifacts"),
+        None => std::env::temp_dir().join(format!(
+            "codepipeline-local-artifacts-{}",
+            std::process::id()
+        )),
+    }
+}
+
+/// The file of `BUCKET/KEY` in a local store; a key that would leave it is refused.
+pub fn local_path(root: &Path, bucket: &str, key: &str) -> Result<PathBuf, S3Failure> {
+    let invalid = || S3Failure {
+        code: Some("InvalidArgument".into()),
+        message: format!("'{bucket}/{key}' is not a valid artifact location"),
+    };
+    let relative = Path::new(bucket).join(key);
+    let plain = !bucket.is_empty()
+        && !bucket.contains('/')
+        && relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(invalid());
+    }
+    Ok(root.join(relative))
+}
+
+fn local_failure(e: &std::io::Error, bucket: &str, key: &str) -> S3Failure {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        S3Failure {
+            code: Some("NoSuchKey".into()),
+            message: format!("The specified key does not exist: {bucket}/{key}"),
+        }
+    } else {
+        S3Failure {
+            code: None,
+            message: format!("reading {bucket}/{key}: {e}"),
+        }
     }
 }
 
@@ -252,6 +397,11 @@ pub async fn unpack_input(
     store
         .download_artifact(&input.name, input.location.as_ref(), zip.path())
         .await?;
+    if let Some(reference) = super::git_source::CloneRef::read(zip.path()) {
+        return reference
+            .check_out(&store.clone_sources, &input.name, dir)
+            .await;
+    }
     let dir = dir.to_path_buf();
     // Inflating is blocking work; the limits bound it.
     let unpacked = tokio::task::spawn_blocking(move || unpack(zip.path(), &dir, &limits)).await;

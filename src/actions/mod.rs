@@ -2,8 +2,10 @@
 //! simulated, see `engine::simulate`):
 //!
 //! - `artifacts`: the real artifact store, the pipeline's `artifactStore` bucket on an
-//!   S3-compatible endpoint (`--s3-endpoint`), holding zip files under `PIPELINE/ARTIFACT/KEY`.
+//!   S3-compatible endpoint (`--s3-endpoint`), or a local directory without one, holding zip
+//!   files under `PIPELINE/ARTIFACT/KEY`.
 //! - `s3_source`, `s3_deploy`: the S3 source and deploy actions against that endpoint.
+//! - `git_source`: git source actions of repositories mapped with `[[repositories]]`.
 //! - `unpack`: unpacking an input artifact's zip within limits, refusing unsafe paths.
 //! - `commands`: the local executor (`--enable-local-executor`) for Commands actions and
 //!   CodeBuild actions of projects given in `[[codebuild_projects]]` (`buildspec`), running
@@ -19,6 +21,7 @@
 pub mod artifacts;
 pub mod buildspec;
 pub mod commands;
+pub mod git_source;
 pub mod lambda;
 pub mod process;
 pub mod running;
@@ -51,6 +54,11 @@ pub fn plan(
     configuration: &BTreeMap<String, String>,
 ) -> Option<Plan> {
     let id = &action.action_type_id;
+    // A git source of a mapped repository (`sources`): CodeStarSourceConnection, CodeCommit,
+    // GitHub (version 1, a ThirdParty action).
+    if crate::sources::repository_for(config, id, configuration).is_some() {
+        return Some(Plan::Real(RealWork::GitSource));
+    }
     if id.owner != ActionOwner::Aws {
         return None;
     }
@@ -200,7 +208,9 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
         revision: engine::actions::requested_revision(execution, &action.name),
         timeout: engine::actions::action_timeout(action).unwrap_or(match work {
             RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
-            RealWork::S3Source | RealWork::S3Deploy => config.real_action_timeout,
+            RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
+                config.real_action_timeout
+            }
         }),
     };
     let shown = match work {
@@ -208,7 +218,7 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
             let (id, log) = commands::external_execution(config, &task);
             (Some(id), Some(log))
         }
-        RealWork::S3Source | RealWork::S3Deploy => (None, None),
+        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => (None, None),
     };
     let app = cx.app.clone();
     let scope = cx.region.scope.clone();
@@ -226,7 +236,9 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
             RealWork::Commands | RealWork::CodeBuild => {
                 commands::timed_out(&app.config, &task, build_id)
             }
-            RealWork::S3Source | RealWork::S3Deploy => running::timed_out(timeout),
+            RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
+                running::timed_out(timeout)
+            }
         }
     };
     let pipeline = task.pipeline;
@@ -241,10 +253,27 @@ async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
     let config = &app.config;
     let store = artifacts::ArtifactStore::from_config(config);
     match task.work {
-        RealWork::S3Source => match &store {
-            Some(store) => s3_source::run(store, task).await,
+        RealWork::S3Source => match store.as_ref().and_then(|s| s.s3()) {
+            Some(s3) => s3_source::run(s3, task).await,
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
+        RealWork::GitSource => {
+            let repository = crate::sources::repository_for(
+                config,
+                &task.action.action_type_id,
+                &task.configuration,
+            );
+            match (&store, repository) {
+                (Some(store), Some(repository)) => {
+                    git_source::run(config, store, repository, task).await
+                }
+                (None, _) => Outcome::failed("JobFailed", artifacts::NO_STORE),
+                (_, None) => Outcome::failed(
+                    "JobFailed",
+                    "The source action's repository is no longer mapped",
+                ),
+            }
+        }
         RealWork::S3Deploy => match &store {
             Some(store) => s3_deploy::run(store, task, unpack::Limits::of(config)).await,
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),

@@ -21,6 +21,9 @@ pub async fn run(store: &ArtifactStore, task: &Task, limits: Limits) -> Outcome 
     let bucket = config("BucketName").unwrap_or_default();
     let extract = config("Extract").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let object_key = config("ObjectKey").filter(|k| !k.is_empty());
+    let Some(s3) = store.s3() else {
+        return failed(super::artifacts::NO_STORE.into());
+    };
     let Some(input) = task.inputs.first() else {
         return failed("The S3 deploy action needs an input artifact".into());
     };
@@ -65,7 +68,7 @@ pub async fn run(store: &ArtifactStore, task: &Task, limits: Limits) -> Outcome 
             Ok(body) => body,
             Err(e) => return failed(format!("Cannot read {}: {e}", path.display())),
         };
-        let put = store
+        let put = s3
             .client
             .put_object()
             .bucket(&bucket)

@@ -3,7 +3,7 @@
 //! (the VersionId, or the ETag when the bucket is not versioned) and the output variables
 //! BucketName, ObjectKey, ETag and VersionId.
 
-use super::artifacts::{ArtifactStore, S3Failure};
+use super::artifacts::{S3Failure, S3Store};
 use super::Task;
 use crate::engine::simulate::GivenRevision;
 use crate::engine::Outcome;
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// Object metadata a revision summary is taken from, as in AWS.
 const SUMMARY_METADATA: &str = "codepipeline-artifact-revision-summary";
 
-pub async fn run(store: &ArtifactStore, task: &Task) -> Outcome {
+pub async fn run(store: &S3Store, task: &Task) -> Outcome {
     let config = |key: &str| task.configuration.get(key).cloned().unwrap_or_default();
     let bucket = config("S3Bucket");
     let mut key = config("S3ObjectKey");

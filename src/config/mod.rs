@@ -11,6 +11,7 @@ mod load;
 
 pub use crate::actions::commands::CodeBuildProject;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
+pub use crate::sources::Repository;
 use clap::ArgAction;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -332,6 +333,21 @@ pub struct Config {
     #[arg(long, env = "CODEPIPELINE_LOCAL_CORS_ORIGINS", value_delimiter = ',')]
     #[serde(default)]
     pub cors_origins: Vec<String>,
+
+    /// A local git repository as the source of actions naming ID (CodeStarSourceConnection
+    /// FullRepositoryId, CodeCommit RepositoryName, GitHub Owner/Repo): ID=PATH (repeatable; the
+    /// variable is semicolon-separated; in a file, `[[repositories]]` with `id`, `path` and
+    /// optionally `connection_arn`). Its commits start the pipelines
+    #[arg(long = "repository", id = "repositories", value_name = "ID=PATH",
+          env = "CODEPIPELINE_LOCAL_REPOSITORY", value_delimiter = ';',
+          value_parser = crate::sources::parse_flag)]
+    #[serde(default, alias = "repository", skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<Repository>,
+
+    /// Milliseconds between two reads of a mapped repository's refs when no file-system
+    /// notification came
+    #[arg(long, env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub repository_poll_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -382,6 +398,7 @@ impl Config {
         if self.admin_token.as_deref() == Some("") {
             return Err("the admin token must not be empty".to_string());
         }
+        crate::sources::check(&self.repositories)?;
         Ok(self)
     }
 }

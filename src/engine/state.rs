@@ -349,6 +349,8 @@ pub enum RealWork {
     Commands,
     /// Runs a configured CodeBuild project's buildspec with the local executor.
     CodeBuild,
+    /// Reads a mapped local git repository (`sources`): CODE_ZIP or CODEBUILD_CLONE_REF.
+    GitSource,
 }
 
 /// One rule execution of a stage condition.

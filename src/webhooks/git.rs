@@ -45,6 +45,11 @@ pub struct GitEvent {
     /// Present for a pull-request event (then `branch` and `tag` are ignored).
     #[serde(default)]
     pub pull_request: Option<PullRequestEvent>,
+    /// `refs/heads/B` or `refs/tags/T` of a repository mapped with `[[repositories]]`: the
+    /// branch or tag, the message and the changed files are read from the repository
+    /// (`sources::push::complete`).
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,11 +145,26 @@ fn strip_heads(branch: &str) -> &str {
 
 /// The source actions of a pipeline whose triggers fire for the event.
 pub fn matching_source_actions(pipeline: &PipelineDeclaration, event: &GitEvent) -> Vec<String> {
+    let mut actions = Vec::new();
+    for (_, action, _) in firing_triggers(pipeline, event) {
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    actions
+}
+
+/// The triggers of a pipeline that fire for the event: (index of the trigger, its source
+/// action, the index of the filter that matched).
+pub fn firing_triggers(
+    pipeline: &PipelineDeclaration,
+    event: &GitEvent,
+) -> Vec<(usize, String, usize)> {
     let Some(source_stage) = pipeline.stages.first() else {
         return Vec::new();
     };
-    let mut actions = Vec::new();
-    for trigger in pipeline.triggers.iter().flatten() {
+    let mut firing = Vec::new();
+    for (index, trigger) in pipeline.triggers.iter().flatten().enumerate() {
         let git = &trigger.git_configuration;
         let Some(action) = source_stage
             .actions
@@ -158,23 +178,66 @@ pub fn matching_source_actions(pipeline: &PipelineDeclaration, event: &GitEvent)
         {
             continue;
         }
-        let fires = match &event.pull_request {
+        let filter = match &event.pull_request {
             Some(pr) => git
                 .pull_request
                 .iter()
                 .flatten()
-                .any(|f| pull_request_filter_matches(f, pr, &event.files)),
+                .position(|f| pull_request_filter_matches(f, pr, &event.files)),
             None => git
                 .push
                 .iter()
                 .flatten()
-                .any(|f| push_filter_matches(f, event)),
+                .position(|f| push_filter_matches(f, event)),
         };
-        if fires && !actions.contains(&action.name) {
-            actions.push(action.name.clone());
+        if let Some(filter) = filter {
+            firing.push((index, action.name.clone(), filter));
         }
     }
-    actions
+    firing
+}
+
+/// A push filter in a few words, for logs: `branches main; filePaths src/**`.
+pub fn describe_push_filter(filter: &GitPushFilter) -> String {
+    let part = |name: &str, includes: &Option<Vec<String>>, excludes: &Option<Vec<String>>| {
+        let mut text = name.to_string();
+        if let Some(i) = includes.as_ref().filter(|i| !i.is_empty()) {
+            text.push_str(&format!(" {}", i.join(",")));
+        }
+        if let Some(e) = excludes.as_ref().filter(|e| !e.is_empty()) {
+            text.push_str(&format!(" excluding {}", e.join(",")));
+        }
+        text
+    };
+    let mut parts = Vec::new();
+    if let Some(b) = &filter.branches {
+        parts.push(part("branches", &b.includes, &b.excludes));
+    }
+    if let Some(t) = &filter.tags {
+        parts.push(part("tags", &t.includes, &t.excludes));
+    }
+    if let Some(f) = &filter.file_paths {
+        parts.push(part("filePaths", &f.includes, &f.excludes));
+    }
+    if parts.is_empty() {
+        "any push".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The `ConnectionArn` of a source action of the pipeline.
+pub fn connection_of(pipeline: &PipelineDeclaration, action: &str) -> Option<String> {
+    pipeline
+        .stages
+        .first()?
+        .actions
+        .iter()
+        .find(|a| a.name == action)?
+        .configuration
+        .as_ref()?
+        .get("ConnectionArn")
+        .cloned()
 }
 
 fn same_repository(action: &ActionDeclaration, event: &GitEvent) -> bool {
@@ -315,6 +378,7 @@ mod tests {
             message: None,
             files: files.iter().map(|s| s.to_string()).collect(),
             pull_request: None,
+            git_ref: None,
         }
     }
 

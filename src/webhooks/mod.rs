@@ -33,7 +33,9 @@
 //! revision of each firing source action. Answer: 200 with
 //! `{"event", "started": [{"pipelineName", "pipelineExecutionId", "sourceActions"}],
 //! "failed": [{"pipelineName", "errorCode", "message"}]}`; 400 for a malformed event, 413 past
-//! the payload limit.
+//! the payload limit. With `"ref": "refs/heads/B" | "refs/tags/T"` and a `repository` mapped
+//! with `[[repositories]]`, the branch or tag, the message and the changed files are read from
+//! the repository (`sources::push::complete`) instead of the body.
 
 pub mod auth;
 pub mod dedup;
@@ -390,7 +392,7 @@ async fn git_event(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let event: git::GitEvent = match serde_json::from_slice(&bytes) {
+    let mut event: git::GitEvent = match serde_json::from_slice(&bytes) {
         Ok(event) => event,
         Err(e) => {
             return message(
@@ -399,6 +401,12 @@ async fn git_event(
             )
         }
     };
+    if event.git_ref.is_some() {
+        event = match crate::sources::push::complete(&app.config, event).await {
+            Ok(event) => event,
+            Err(reason) => return message(StatusCode::BAD_REQUEST, reason),
+        };
+    }
     if let Err(reason) = event.check() {
         return message(StatusCode::BAD_REQUEST, reason);
     }
@@ -416,47 +424,25 @@ async fn git_event(
         .filter_map(|(name, record)| {
             let declaration = record.current();
             let actions = git::matching_source_actions(declaration, &event);
-            let connection = actions.first().and_then(|action| {
-                declaration
-                    .stages
-                    .first()?
-                    .actions
-                    .iter()
-                    .find(|a| &a.name == action)?
-                    .configuration
-                    .as_ref()?
-                    .get("ConnectionArn")
-                    .cloned()
-            });
+            let connection = actions
+                .first()
+                .and_then(|action| git::connection_of(declaration, action));
             (!actions.is_empty()).then(|| (name.clone(), actions, connection))
         })
         .collect();
     let mut started = Vec::new();
     let mut failures = Vec::new();
     for (pipeline, actions, connection) in firing {
-        let created = Timestamp::now();
-        let pinned_revisions = actions
-            .iter()
-            .map(|action| {
-                (
-                    action.clone(),
-                    ActionRevisionRecord {
-                        revision_id: event.commit.clone(),
-                        revision_change_id: event.commit.clone(),
-                        created,
-                        summary: event.message.clone(),
-                        branch: event.source_branch(),
-                    },
-                )
-            })
-            .collect();
-        let request = StartRequest {
-            trigger_type: Some(TriggerType::WebhookV2),
-            trigger_detail: Some(connection.unwrap_or_else(|| description.clone())),
-            pinned_revisions,
-            ..StartRequest::default()
-        };
-        match engine::start_execution(&cx, &mut state, &pipeline, request) {
+        let detail = connection.unwrap_or_else(|| description.clone());
+        let started_execution = start_for_git_event(
+            &cx,
+            &mut state,
+            &pipeline,
+            &actions,
+            (TriggerType::WebhookV2, detail),
+            &event,
+        );
+        match started_execution {
             Ok(execution_id) => {
                 tracing::info!(%pipeline, %execution_id, event = %description, "git event started an execution");
                 started.push(json!({
@@ -476,4 +462,40 @@ async fn git_event(
         StatusCode::OK,
         json!({ "event": description, "started": started, "failed": failures }),
     )
+}
+
+/// Starts one execution of `pipeline` for a git event, the event's commit pinned as the
+/// revision of each of `actions` (its source actions that fire); the git-events endpoint and
+/// the repository watcher (`sources::push`) both start executions this way.
+pub fn start_for_git_event(
+    cx: &Cx,
+    state: &mut RegionState,
+    pipeline: &str,
+    actions: &[String],
+    (trigger_type, trigger_detail): (TriggerType, String),
+    event: &git::GitEvent,
+) -> Result<String, crate::protocol::ApiError> {
+    let created = Timestamp::now();
+    let pinned_revisions = actions
+        .iter()
+        .map(|action| {
+            (
+                action.clone(),
+                ActionRevisionRecord {
+                    revision_id: event.commit.clone(),
+                    revision_change_id: event.commit.clone(),
+                    created,
+                    summary: event.message.clone(),
+                    branch: event.source_branch(),
+                },
+            )
+        })
+        .collect();
+    let request = StartRequest {
+        trigger_type: Some(trigger_type),
+        trigger_detail: Some(trigger_detail),
+        pinned_revisions,
+        ..StartRequest::default()
+    };
+    engine::start_execution(cx, state, pipeline, request)
 }

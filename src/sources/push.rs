@@ -1,0 +1,319 @@
+//! A push to a mapped repository (a new commit on a branch, a new or moved tag), evaluated
+//! against every pipeline of every account and region:
+//!
+//! - a V2 pipeline's triggers (`gitConfiguration.push`) are evaluated by the git-event filters
+//!   (`webhooks::git::firing_triggers`: branch and tag globs, file paths against the files the
+//!   pushed commits changed); a firing trigger starts an execution with trigger type
+//!   `WebhookV2` (detail: the source action's `ConnectionArn`), as a connection push does;
+//! - a source action mapped to the repository that no trigger names detects changes on its
+//!   branch as AWS does: CodeStarSourceConnection unless `DetectChanges` is false (trigger
+//!   `WebhookV2` in a V2 pipeline, `Webhook` in a V1 one; detail: the connection), CodeCommit
+//!   (`PollForSourceChanges`, default true, else `CloudWatchEvent`, as the EventBridge rule AWS
+//!   recommends would; detail: the repository ARN), GitHub version 1 unless
+//!   `PollForSourceChanges` is false (`PollForSourceChanges`; with false AWS relies on a webhook:
+//!   deliver to its URL);
+//! - never two executions for one commit on one pipeline (`Started`); every decision is logged
+//!   at info with its reason.
+
+use super::{branch_of, repo, repository_for, Repository};
+use crate::app::App;
+use crate::config::Config;
+use crate::engine::Cx;
+use crate::model::*;
+use crate::protocol::Scope;
+use crate::webhooks::git::{self, GitEvent};
+use crate::webhooks::start_for_git_event;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashSet};
+
+/// Most (pipeline, commit) pairs remembered by the debounce.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// The (account, region, pipeline, commit) of every execution a push started.
+#[derive(Default)]
+pub struct Started(Mutex<HashSet<(String, String, String, String)>>);
+
+impl Started {
+    /// Whether this is the first time; remembers it.
+    fn first(&self, scope: &Scope, pipeline: &str, commit: &str) -> bool {
+        let mut seen = self.0.lock();
+        if seen.len() >= MAX_REMEMBERED {
+            seen.clear();
+        }
+        seen.insert((
+            scope.account.clone(),
+            scope.region.clone(),
+            pipeline.to_string(),
+            commit.to_string(),
+        ))
+    }
+}
+
+/// What a push does to one pipeline.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    /// The pipeline has no source action of the repository, or change detection is off.
+    Ignore,
+    /// It has triggers for the repository, none of which fires.
+    NoMatch,
+    Start {
+        actions: Vec<String>,
+        trigger: (TriggerType, String),
+        reason: String,
+    },
+}
+
+/// The push as a git event: the branch or tag, the commit, its message and the changed files.
+pub fn event_of(
+    git: &git2::Repository,
+    repository: &Repository,
+    reference: &str,
+    old: Option<git2::Oid>,
+    new: git2::Oid,
+) -> Option<GitEvent> {
+    let commit = git.find_commit(new).ok()?;
+    let (branch, tag) = if let Some(branch) = reference.strip_prefix("refs/heads/") {
+        (Some(branch.to_string()), None)
+    } else {
+        (
+            None,
+            Some(reference.strip_prefix("refs/tags/")?.to_string()),
+        )
+    };
+    Some(GitEvent {
+        connection_arn: repository.connection_arn.clone(),
+        repository: repository.id.clone(),
+        branch,
+        tag,
+        commit: new.to_string(),
+        message: Some(repo::commit_info(&commit).message),
+        files: repo::changed_files(git, old, new),
+        pull_request: None,
+        git_ref: Some(reference.to_string()),
+    })
+}
+
+/// Completes a git event of the `repository` + `ref` + `commit` form from the mapped
+/// repository: the branch or tag, the commit's message and the files it changed.
+pub async fn complete(config: &Config, event: GitEvent) -> Result<GitEvent, String> {
+    let reference = event.git_ref.clone().unwrap_or_default();
+    if !reference.starts_with("refs/heads/") && !reference.starts_with("refs/tags/") {
+        return Err(format!(
+            "ref must be refs/heads/BRANCH or refs/tags/TAG, got '{reference}'"
+        ));
+    }
+    let repository = config
+        .repositories
+        .iter()
+        .find(|r| {
+            r.id.eq_ignore_ascii_case(event.repository.trim())
+                && (event.connection_arn.is_none() || r.connection_arn == event.connection_arn)
+        })
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "repository '{}' is not mapped to a local repository (--repository ID=PATH)",
+                event.repository
+            )
+        })?;
+    let completed = tokio::task::spawn_blocking(move || {
+        let git = repo::open(&repository.path)?;
+        let commit = git
+            .revparse_single(&event.commit)
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|_| {
+                format!(
+                    "commit '{}' is not in repository '{}'",
+                    event.commit, repository.id
+                )
+            })?;
+        let mut completed = event_of(&git, &repository, &reference, None, commit.id())
+            .ok_or_else(|| format!("cannot read commit '{}'", event.commit))?;
+        completed.connection_arn = event.connection_arn.or(completed.connection_arn);
+        Ok::<_, String>(completed)
+    })
+    .await;
+    completed.map_err(|e| format!("reading the repository failed: {e}"))?
+}
+
+/// Evaluates a push against every pipeline and starts the executions it calls for; returns
+/// them as (pipeline, execution id).
+pub fn dispatch(
+    app: &App,
+    repository: &Repository,
+    event: &GitEvent,
+    started: &Started,
+) -> Vec<(String, String)> {
+    let short: String = event.commit.chars().take(7).collect();
+    let what = match (event.branch_name(), event.tag_name()) {
+        (Some(branch), _) => format!("push to {branch} {short}"),
+        (None, Some(tag)) => format!("tag {tag} {short}"),
+        (None, None) => format!("push {short}"),
+    };
+    let mut executions = Vec::new();
+    for region in app.store.regions() {
+        let cx = Cx {
+            app,
+            region: &region,
+        };
+        let scope = region.scope.clone();
+        let mut state = region.lock();
+        let pipelines: Vec<(String, std::sync::Arc<PipelineDeclaration>)> = state
+            .pipelines
+            .iter()
+            .map(|(name, record)| (name.clone(), record.current().clone()))
+            .collect();
+        for (name, declaration) in pipelines {
+            match decide(&app.config, &scope, repository, &declaration, event) {
+                Decision::Ignore => {}
+                Decision::NoMatch => {
+                    tracing::info!("pipeline {name}: {what} matched no trigger")
+                }
+                Decision::Start {
+                    actions,
+                    trigger,
+                    reason,
+                } => {
+                    if !started.first(&scope, &name, &event.commit) {
+                        tracing::info!(
+                            "pipeline {name}: {what} {reason}, but an execution for this commit already started"
+                        );
+                        continue;
+                    }
+                    match start_for_git_event(&cx, &mut state, &name, &actions, trigger, event) {
+                        Ok(id) => {
+                            tracing::info!("pipeline {name}: {what} {reason}: execution {id}");
+                            executions.push((name, id));
+                        }
+                        Err(e) => tracing::warn!(
+                            "pipeline {name}: {what} {reason}, but the execution did not start: {}",
+                            e.message
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    executions
+}
+
+fn decide(
+    config: &Config,
+    scope: &Scope,
+    repository: &Repository,
+    declaration: &PipelineDeclaration,
+    event: &GitEvent,
+) -> Decision {
+    let Some(source) = declaration.stages.first() else {
+        return Decision::Ignore;
+    };
+    let empty = BTreeMap::new();
+    let configuration = |a: &ActionDeclaration| a.configuration.as_ref().unwrap_or(&empty).clone();
+    let mapped: Vec<&ActionDeclaration> = source
+        .actions
+        .iter()
+        .filter(|a| {
+            repository_for(config, &a.action_type_id, &configuration(a)) == Some(repository)
+        })
+        .collect();
+    if mapped.is_empty() {
+        return Decision::Ignore;
+    }
+    let triggers: Vec<&PipelineTriggerDeclaration> =
+        declaration.triggers.iter().flatten().collect();
+    let firing = git::firing_triggers(declaration, event);
+    if let Some((index, action, filter)) = firing.first() {
+        let mut actions: Vec<String> = Vec::new();
+        for (_, name, _) in &firing {
+            if !actions.contains(name) {
+                actions.push(name.clone());
+            }
+        }
+        let filter = triggers
+            .get(*index)
+            .and_then(|t| t.git_configuration.push.as_ref()?.get(*filter))
+            .map(git::describe_push_filter)
+            .unwrap_or_default();
+        return Decision::Start {
+            trigger: (
+                TriggerType::WebhookV2,
+                git::connection_of(declaration, action).unwrap_or_default(),
+            ),
+            actions,
+            reason: format!("matched trigger {index} ({filter})"),
+        };
+    }
+    let has_trigger = |a: &ActionDeclaration| {
+        triggers
+            .iter()
+            .any(|t| t.git_configuration.source_action_name == a.name)
+    };
+    let v2 = declaration.pipeline_type == Some(PipelineType::V2);
+    let detecting: Vec<(&ActionDeclaration, (TriggerType, String))> = mapped
+        .iter()
+        .filter(|a| !has_trigger(a))
+        .filter(|a| {
+            event.branch_name() == Some(branch_of(&a.action_type_id, &configuration(a)).as_str())
+        })
+        .filter_map(|a| Some((*a, detection(scope, a, &configuration(a), v2)?)))
+        .collect();
+    match detecting.first() {
+        Some((_, trigger)) => Decision::Start {
+            actions: detecting.iter().map(|(a, _)| a.name.clone()).collect(),
+            trigger: trigger.clone(),
+            reason: format!(
+                "detected by {}",
+                detecting
+                    .iter()
+                    .map(|(a, _)| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        None if mapped.iter().any(|a| has_trigger(a)) => Decision::NoMatch,
+        None => Decision::Ignore,
+    }
+}
+
+/// How a source action without a trigger detects a change, if it does.
+fn detection(
+    scope: &Scope,
+    action: &ActionDeclaration,
+    configuration: &BTreeMap<String, String>,
+    v2: bool,
+) -> Option<(TriggerType, String)> {
+    let off = |key: &str| {
+        configuration
+            .get(key)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+    };
+    let value = |key: &str| configuration.get(key).cloned().unwrap_or_default();
+    match action.action_type_id.provider.as_str() {
+        "CodeStarSourceConnection" if !off("DetectChanges") => Some((
+            if v2 {
+                TriggerType::WebhookV2
+            } else {
+                TriggerType::Webhook
+            },
+            value("ConnectionArn"),
+        )),
+        "CodeCommit" => Some((
+            if off("PollForSourceChanges") {
+                TriggerType::CloudWatchEvent
+            } else {
+                TriggerType::PollForSourceChanges
+            },
+            format!(
+                "arn:aws:codecommit:{}:{}:{}",
+                scope.region,
+                scope.account,
+                value("RepositoryName")
+            ),
+        )),
+        "GitHub" if !off("PollForSourceChanges") => Some((
+            TriggerType::PollForSourceChanges,
+            format!("{}/{}", value("Owner"), value("Repo")),
+        )),
+        _ => None,
+    }
+}
