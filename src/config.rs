@@ -280,6 +280,40 @@ pub struct Flags {
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub healthcheck: Option<String>,
+
+    /// CodeBuild endpoint (LocalStack, moto) that CodeBuild actions read their project from
+    /// (BatchGetProjects) when it is neither in [[codebuild_projects]] nor in a loaded template
+    #[arg(
+        long = "codebuild-endpoint",
+        env = "CODEPIPELINE_LOCAL_CODEBUILD_ENDPOINT"
+    )]
+    pub codebuild_endpoint: Option<String>,
+
+    /// SSM endpoint (LocalStack, moto) that resolves a build's PARAMETER_STORE variables
+    #[arg(long = "ssm-endpoint", env = "CODEPIPELINE_LOCAL_SSM_ENDPOINT")]
+    pub ssm_endpoint: Option<String>,
+
+    /// Secrets Manager endpoint (LocalStack, moto) that resolves a build's SECRETS_MANAGER
+    /// variables
+    #[arg(
+        long = "secretsmanager-endpoint",
+        env = "CODEPIPELINE_LOCAL_SECRETSMANAGER_ENDPOINT"
+    )]
+    pub secretsmanager_endpoint: Option<String>,
+
+    /// Where the local executor runs CodeBuild builds: host (a shell on this host) or container
+    /// (a container of the project's image, through docker or podman) [default: host]
+    #[arg(long = "executor", env = "CODEPIPELINE_LOCAL_EXECUTOR")]
+    pub executor: Option<String>,
+
+    /// Container engine CLI for --executor container (default: docker, else podman, on PATH)
+    #[arg(long = "container-engine", env = "CODEPIPELINE_LOCAL_CONTAINER_ENGINE")]
+    pub container_engine: Option<String>,
+
+    /// Image a CodeBuild image runs as in --executor container, IMAGE=LOCAL_IMAGE (repeatable;
+    /// `*` maps every image without its own entry; the variable is semicolon-separated)
+    #[arg(long = "codebuild-image", value_name = "IMAGE=LOCAL_IMAGE", env = "CODEPIPELINE_LOCAL_CODEBUILD_IMAGE", value_delimiter = ';', value_parser = parse_key_value)]
+    pub codebuild_images: Vec<(String, String)>,
 }
 
 /// Settings a config file may hold: the flags' settings (same names, snake_case) and the
@@ -340,6 +374,14 @@ pub struct FileConfig {
     /// Stage-condition rule behaviours, first match wins (see `engine::behavior`).
     #[serde(default, alias = "rule")]
     pub rules: Vec<ConditionRuleBehavior>,
+    pub codebuild_endpoint: Option<String>,
+    pub ssm_endpoint: Option<String>,
+    pub secretsmanager_endpoint: Option<String>,
+    pub executor: Option<String>,
+    pub container_engine: Option<String>,
+    /// CodeBuild image -> local image, for `executor = "container"`.
+    #[serde(default)]
+    pub codebuild_images: BTreeMap<String, String>,
 }
 
 /// The effective configuration.
@@ -420,6 +462,19 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Origins allowed by CORS on the AWS API; empty: no CORS.
     pub cors_origins: Vec<String>,
+
+    /// CodeBuild projects not found elsewhere are read from this endpoint.
+    pub codebuild_endpoint: Option<String>,
+    /// PARAMETER_STORE variables of builds are read from this endpoint.
+    pub ssm_endpoint: Option<String>,
+    /// SECRETS_MANAGER variables of builds are read from this endpoint.
+    pub secretsmanager_endpoint: Option<String>,
+    /// `host` or `container`: where the local executor runs CodeBuild builds.
+    pub executor: String,
+    /// docker or podman (`None`: the first on PATH).
+    pub container_engine: Option<String>,
+    /// CodeBuild image -> local image (`*`: any other image).
+    pub codebuild_images: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -469,6 +524,12 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             admin_token: None,
             cors_origins: Vec::new(),
+            codebuild_endpoint: None,
+            ssm_endpoint: None,
+            secretsmanager_endpoint: None,
+            executor: "host".to_string(),
+            container_engine: None,
+            codebuild_images: BTreeMap::new(),
         }
     }
 }
@@ -612,6 +673,18 @@ impl Config {
                 .cors_origins
                 .or(file.cors_origins)
                 .unwrap_or(d.cors_origins),
+            codebuild_endpoint: flags.codebuild_endpoint.or(file.codebuild_endpoint),
+            ssm_endpoint: flags.ssm_endpoint.or(file.ssm_endpoint),
+            secretsmanager_endpoint: flags
+                .secretsmanager_endpoint
+                .or(file.secretsmanager_endpoint),
+            executor: flags.executor.or(file.executor).unwrap_or(d.executor),
+            container_engine: flags.container_engine.or(file.container_engine),
+            codebuild_images: {
+                let mut images = file.codebuild_images;
+                images.extend(flags.codebuild_images);
+                images
+            },
         })
         .and_then(Config::checked)
     }
@@ -634,6 +707,11 @@ impl Config {
         }
         for endpoint in [&self.s3_endpoint, &self.lambda_endpoint, &self.iam_endpoint]
             .into_iter()
+            .chain([
+                &self.codebuild_endpoint,
+                &self.ssm_endpoint,
+                &self.secretsmanager_endpoint,
+            ])
             .flatten()
         {
             if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
@@ -641,6 +719,12 @@ impl Config {
                     "an endpoint must be an http:// or https:// URL, got '{endpoint}'"
                 ));
             }
+        }
+        if !matches!(self.executor.as_str(), "host" | "container") {
+            return Err(format!(
+                "the executor must be host or container, got '{}'",
+                self.executor
+            ));
         }
         if self.max_connections == 0 {
             return Err("max connections must be at least 1".to_string());

@@ -123,7 +123,7 @@ pub async fn run(
         external_execution_id: Some(build_id.clone()),
         updated_by: None,
     };
-    let spec = match Spec::of(config, task) {
+    let spec = match Spec::of(task) {
         Ok(spec) => spec,
         Err(message) => return fail(message, None),
     };
