@@ -1,0 +1,580 @@
+//! CodeBuild actions run by the local executor against moto's server (S3 for artifacts, SSM
+//! for parameter-store variables, CodeBuild for `--codebuild-endpoint` projects), started per
+//! test: the buildspec of the source or of the project runs as CodeBuild runs it.
+
+mod common;
+
+use aws_sdk_codepipeline::types::*;
+use codepipeline_local::actions::artifacts::{zip_bytes, zip_entries};
+use codepipeline_local::config::Config;
+use common::engine::*;
+use common::real::*;
+use common::*;
+
+fn file_in_zip(bytes: &[u8], name: &str) -> String {
+    let entries = zip_entries(bytes).unwrap();
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    let (_, contents) = entries
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name} not in the zip: {names:?}"));
+    String::from_utf8(contents.clone()).unwrap()
+}
+
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    zip_entries(bytes)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
+}
+
+fn ssm(moto: &Moto) -> aws_sdk_ssm::Client {
+    let conf = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
+}
+
+fn codebuild_client(moto: &Moto) -> aws_sdk_codebuild::Client {
+    let conf = aws_sdk_codebuild::Config::builder()
+        .behavior_version(aws_sdk_codebuild::config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_sdk_codebuild::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_codebuild::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_codebuild::Client::from_conf(conf)
+}
+
+fn build_config(moto: &Moto) -> Config {
+    let mut config = real_config(moto);
+    config.local_executor = true;
+    config.ssm_endpoint = Some(moto.url.clone());
+    config
+}
+
+/// A source bucket holding `files` as app.zip, and the artifact bucket; the source's version.
+async fn source_with(moto: &Moto, files: &[(&str, &[u8])]) -> String {
+    let s3 = moto.s3();
+    create_bucket(&s3, "source-bucket", true).await;
+    create_bucket(&s3, "artifact-bucket", false).await;
+    put(&s3, "source-bucket", "app.zip", zip_bytes(files))
+        .await
+        .0
+}
+
+fn build_action(project: &str, outputs: &[&str]) -> ActionDeclaration {
+    action(
+        "Build",
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &["Src"],
+        outputs,
+    )
+    .configuration("ProjectName", project)
+    .namespace("BuildVariables")
+    .build()
+    .unwrap()
+}
+
+/// Creates and runs a pipeline Source -> Build (-> more stages); the finished execution's id.
+async fn run(
+    c: &aws_sdk_codepipeline::Client,
+    name: &str,
+    stages: Vec<StageDeclaration>,
+) -> String {
+    let mut declaration = pipeline(name).pipeline_type(PipelineType::V2).stages(stage(
+        "Source",
+        vec![source("source-bucket", "app.zip", "Src")],
+    ));
+    for s in stages {
+        declaration = declaration.stages(s);
+    }
+    c.create_pipeline()
+        .pipeline(declaration.build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let id = start_execution(c, name).await;
+    wait_finished(c, name, &id).await;
+    id
+}
+
+fn log_of(detail: &ActionExecutionDetail) -> String {
+    let url = detail
+        .output()
+        .unwrap()
+        .execution_result()
+        .unwrap()
+        .external_execution_url()
+        .unwrap()
+        .to_string();
+    std::fs::read_to_string(url.strip_prefix("file://").unwrap()).unwrap()
+}
+
+const BUILDSPEC: &str = r#"version: 0.2
+env:
+  variables:
+    STAGE: beta
+  parameter-store:
+    GREETING: /app/greeting
+  exported-variables:
+    - VERSION
+phases:
+  install:
+    runtime-versions:
+      nodejs: 20
+    commands:
+      - mkdir -p dist/docs
+  build:
+    commands:
+      - echo "$GREETING from $STAGE" > dist/index.html
+      - echo scratch > dist/scratch.tmp
+      - echo manual > dist/docs/manual.txt
+      - VERSION=$(cat version.txt)
+      - env | grep '^CODEBUILD_' | sort > dist/codebuild.env
+  post_build:
+    commands:
+      - echo post build done
+artifacts:
+  files:
+    - '**/*'
+  base-directory: dist
+  exclude-paths: ['**/*.tmp', 'docs/**/*']
+  secondary-artifacts:
+    Docs:
+      base-directory: dist/docs
+      files: '*.txt'
+      discard-paths: yes
+reports:
+  tests:
+    files: ['report.xml']
+cache:
+  paths: ['/root/.cache/**/*']
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sources_buildspec_builds_exports_a_variable_and_packs_artifacts() {
+    let moto = Moto::start().await;
+    let version = source_with(
+        &moto,
+        &[
+            ("buildspec.yml", BUILDSPEC.as_bytes()),
+            ("version.txt", b"1.2.3"),
+        ],
+    )
+    .await;
+    ssm(&moto)
+        .put_parameter()
+        .name("/app/greeting")
+        .value("hello")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    // No project is known: the primary source's buildspec.yml runs.
+    let t = start_with(build_config(&moto)).await;
+    let c = &t.client;
+    let mut reader = commands(
+        &["mkdir -p out", "echo \"$BUILT_VERSION\" > out/version.txt"],
+        "Site",
+        Some(("Out", &["out/*"])),
+    );
+    reader.environment_variables = Some(vec![EnvironmentVariable::builder()
+        .name("BUILT_VERSION")
+        .value("#{BuildVariables.VERSION}")
+        .build()
+        .unwrap()]);
+    let id = run(
+        c,
+        "repo-build",
+        vec![
+            stage(
+                "Build",
+                vec![build_action("unknown-project", &["Site", "Docs"])],
+            ),
+            stage("Read", vec![reader]),
+        ],
+    )
+    .await;
+    let build = action_detail(c, "repo-build", &id, "Build").await;
+    let done = execution(c, "repo-build", &id).await;
+    assert_eq!(
+        done.status(),
+        Some(&PipelineExecutionStatus::Succeeded),
+        "{build:?}\n{}",
+        log_of(&build)
+    );
+    assert_eq!(output_variables(&build)["VERSION"], "1.2.3");
+
+    // The primary artifact: base-directory, exclude-paths applied.
+    let s3 = moto.s3();
+    let location = |detail: &ActionExecutionDetail, i: usize| {
+        let l = detail.output().unwrap().output_artifacts()[i]
+            .s3_location()
+            .unwrap()
+            .clone();
+        (
+            l.bucket().unwrap().to_string(),
+            l.key().unwrap().to_string(),
+        )
+    };
+    let (bucket, key) = location(&build, 0);
+    let site = get(&s3, &bucket, &key).await;
+    assert_eq!(zip_names(&site), ["codebuild.env", "index.html"]);
+    assert_eq!(file_in_zip(&site, "index.html"), "hello from beta\n");
+    let env = file_in_zip(&site, "codebuild.env");
+    for expected in [
+        "CODEBUILD_INITIATOR=codepipeline/repo-build\n",
+        &format!("CODEBUILD_RESOLVED_SOURCE_VERSION={version}\n"),
+        "CODEBUILD_BUILD_NUMBER=1\n",
+        "CODEBUILD_BUILD_ID=unknown-project:",
+        "CODEBUILD_BUILD_ARN=arn:aws:codebuild:us-east-1:000000000000:build/unknown-project:",
+        "CODEBUILD_SRC_DIR=",
+        "CODEBUILD_SRC_DIR_Src=",
+        "CODEBUILD_BUILD_SUCCEEDING=1\n",
+    ] {
+        assert!(env.contains(expected), "{expected} in {env}");
+    }
+    // The secondary artifact, by output artifact name.
+    let (bucket, key) = location(&build, 1);
+    let docs = get(&s3, &bucket, &key).await;
+    assert_eq!(zip_names(&docs), ["manual.txt"]);
+
+    // The exported variable reached the later action.
+    let reader = action_detail(c, "repo-build", &id, "Commands").await;
+    let (bucket, key) = location(&reader, 0);
+    assert_eq!(
+        file_in_zip(&get(&s3, &bucket, &key).await, "out/version.txt"),
+        "1.2.3\n"
+    );
+
+    // The log: phases, notes on what was skipped; its tail is the summary.
+    let log = log_of(&build);
+    for expected in [
+        "Entering phase INSTALL",
+        "runtime-versions noted and skipped",
+        "nodejs: 20",
+        "reports accepted",
+        "cache accepted",
+        "Phase complete: POST_BUILD State: SUCCEEDED",
+        "buildspec.yml of the primary source",
+    ] {
+        assert!(log.contains(expected), "{expected} in {log}");
+    }
+    let summary = build
+        .output()
+        .unwrap()
+        .execution_result()
+        .unwrap()
+        .external_execution_summary()
+        .unwrap();
+    assert!(summary.contains("post build done"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_follow_on_failure_and_finally_and_name_the_phase_and_command() {
+    let moto = Moto::start().await;
+    let buildspec = r#"version: 0.2
+phases:
+  install:
+    on-failure: CONTINUE
+    commands:
+      - test -f no-such-file
+  build:
+    commands:
+      - echo building
+      - sh -c 'exit 3'
+      - echo never
+    finally:
+      - echo finally ran
+  post_build:
+    commands:
+      - echo post build sees $CODEBUILD_BUILD_SUCCEEDING
+"#;
+    source_with(&moto, &[("buildspec.yml", buildspec.as_bytes())]).await;
+    let t = start_with(build_config(&moto)).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "failing-build",
+        vec![stage("Build", vec![build_action("p", &[])])],
+    )
+    .await;
+    let build = action_detail(c, "failing-build", &id, "Build").await;
+    assert_eq!(build.status(), Some(&ActionExecutionStatus::Failed));
+    assert_eq!(
+        error_message(&build),
+        "Build terminated with state: FAILED. Phase: INSTALL, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: test -f no-such-file. Reason: exit status 1"
+    );
+    let log = log_of(&build);
+    for expected in [
+        "building\n",
+        "Command did not exit successfully sh -c 'exit 3' exit status 3",
+        "finally ran\n",
+        "post build sees 0\n",
+        "Phase complete: BUILD State: FAILED",
+    ] {
+        assert!(log.contains(expected), "{expected} in {log}");
+    }
+    assert!(!log.contains("never\n"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unparsable_buildspec_or_an_unreadable_parameter_fails_the_action_saying_why() {
+    let moto = Moto::start().await;
+    let broken = "version: 0.2\nphases:\n  build:\n    commands: make\n";
+    source_with(&moto, &[("buildspec.yml", broken.as_bytes())]).await;
+    let t = start_with(build_config(&moto)).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "broken",
+        vec![stage("Build", vec![build_action("p", &[])])],
+    )
+    .await;
+    let build = action_detail(c, "broken", &id, "Build").await;
+    assert_eq!(build.status(), Some(&ActionExecutionStatus::Failed));
+    let message = error_message(&build);
+    assert!(
+        message.starts_with("YAML_FILE_ERROR: buildspec.yml is not a valid buildspec at line 4:"),
+        "{message}"
+    );
+    assert!(message.contains("phases.build.commands"), "{message}");
+
+    // A project whose buildspec reads a parameter that does not exist.
+    let mut config = build_config(&moto);
+    config.codebuild_projects = codepipeline_local::config::parse_file(
+        r#"
+        [[codebuild_projects]]
+        name = "needs-secret"
+        buildspec = """
+version: 0.2
+env:
+  parameter-store:
+    DB_PASSWORD: /missing/parameter
+phases:
+  build:
+    commands: [echo never]
+"""
+        "#,
+    )
+    .unwrap()
+    .codebuild_projects;
+    let t = start_with(config).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "missing-parameter",
+        vec![stage("Build", vec![build_action("needs-secret", &[])])],
+    )
+    .await;
+    let build = action_detail(c, "missing-parameter", &id, "Build").await;
+    assert_eq!(
+        error_message(&build),
+        "Decrypted Variables Error: parameter does not exist: /missing/parameter (variable DB_PASSWORD)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_from_the_codebuild_endpoint_runs_with_its_and_the_actions_variables() {
+    use aws_sdk_codebuild::types::*;
+    let moto = Moto::start().await;
+    source_with(&moto, &[("ci/build.yml", b"version: 0.2\nenv:\n  exported-variables: [FROM_PROJECT, FROM_ACTION, FROM_SSM, TOKEN]\nphases:\n  build:\n    commands:\n      - TOKEN=$(cat token.txt)\n"), ("token.txt", b"t0k3n")]).await;
+    ssm(&moto)
+        .put_parameter()
+        .name("/ci/value")
+        .value("from ssm")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let variable = |name: &str, value: &str, kind: EnvironmentVariableType| {
+        EnvironmentVariable::builder()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .build()
+            .unwrap()
+    };
+    codebuild_client(&moto)
+        .create_project()
+        .name("remote-project")
+        .source(
+            ProjectSource::builder()
+                .r#type(SourceType::Codepipeline)
+                .location("codepipeline")
+                .buildspec("ci/build.yml")
+                .build()
+                .unwrap(),
+        )
+        .artifacts(
+            ProjectArtifacts::builder()
+                .r#type(ArtifactsType::Codepipeline)
+                .location("codepipeline")
+                .build()
+                .unwrap(),
+        )
+        .environment(
+            ProjectEnvironment::builder()
+                .r#type(EnvironmentType::LinuxContainer)
+                .compute_type(ComputeType::BuildGeneral1Small)
+                .image("aws/codebuild/standard:7.0")
+                .environment_variables(variable(
+                    "FROM_PROJECT",
+                    "project value",
+                    EnvironmentVariableType::Plaintext,
+                ))
+                .environment_variables(variable(
+                    "FROM_ACTION",
+                    "overridden by the action",
+                    EnvironmentVariableType::Plaintext,
+                ))
+                .environment_variables(variable(
+                    "FROM_SSM",
+                    "/ci/value",
+                    EnvironmentVariableType::ParameterStore,
+                ))
+                .build()
+                .unwrap(),
+        )
+        .service_role("arn:aws:iam::123456789012:role/codebuild")
+        .send()
+        .await
+        .unwrap();
+    let mut config = build_config(&moto);
+    config.codebuild_endpoint = Some(moto.url.clone());
+    let t = start_with(config).await;
+    let c = &t.client;
+    let build = action(
+        "Build",
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &["Src"],
+        &[],
+    )
+    .configuration("ProjectName", "remote-project")
+    .configuration(
+        "EnvironmentVariables",
+        r#"[{"name":"FROM_ACTION","value":"action value","type":"PLAINTEXT"}]"#,
+    )
+    .build()
+    .unwrap();
+    let missing = action(
+        "Missing",
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &["Src"],
+        &[],
+    )
+    .configuration("ProjectName", "no-such-project")
+    .build()
+    .unwrap();
+    let id = run(c, "remote", vec![stage("Build", vec![build, missing])]).await;
+    let build = action_detail(c, "remote", &id, "Build").await;
+    assert_eq!(
+        build.status(),
+        Some(&ActionExecutionStatus::Succeeded),
+        "{build:?}\n{}",
+        log_of(&build)
+    );
+    let variables = output_variables(&build);
+    assert_eq!(variables["FROM_PROJECT"], "project value");
+    assert_eq!(variables["FROM_ACTION"], "action value");
+    assert_eq!(variables["FROM_SSM"], "from ssm");
+    assert_eq!(variables["TOKEN"], "t0k3n");
+    let log = log_of(&build);
+    assert!(
+        log.contains("project remote-project from the CodeBuild endpoint, buildspec ci/build.yml of the primary source"),
+        "{log}"
+    );
+    // With an endpoint, a project it does not know fails as in AWS.
+    let missing = action_detail(c, "remote", &id, "Missing").await;
+    assert_eq!(
+        error_message(&missing),
+        "Error calling startBuild: Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/no-such-project"
+    );
+}
+
+/// `--executor container` needs a container engine: run with CODEPIPELINE_LOCAL_CONTAINER_TESTS=1
+/// where one runs (the GitHub workflow's `container-builds` job, with `alpine:3` pulled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_container_the_build_runs_in_the_mapped_image_and_a_timed_out_one_is_removed() {
+    if std::env::var("CODEPIPELINE_LOCAL_CONTAINER_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set CODEPIPELINE_LOCAL_CONTAINER_TESTS=1 where docker runs");
+        return;
+    }
+    let moto = Moto::start().await;
+    let buildspec = r#"version: 0.2
+env:
+  exported-variables: [OS]
+phases:
+  build:
+    commands:
+      - OS=$(. /etc/os-release && echo $ID)
+      - mkdir -p out && echo "built in $OS" > out/where.txt
+      - if [ "$SLEEP" = yes ]; then sleep 600; fi
+artifacts:
+  base-directory: out
+  files: ['*']
+"#;
+    source_with(&moto, &[("buildspec.yml", buildspec.as_bytes())]).await;
+    let mut config = build_config(&moto);
+    config.executor = "container".into();
+    config
+        .codebuild_images
+        .insert("aws/codebuild/standard:7.0".into(), "alpine:3".into());
+    config.codebuild_projects = codepipeline_local::config::parse_file(
+        "[[codebuild_projects]]\nname = \"in-container\"\nimage = \"aws/codebuild/standard:7.0\"\n[[codebuild_projects]]\nname = \"slow\"\nimage = \"aws/codebuild/standard:7.0\"\n[codebuild_projects.env]\nvariables = { SLEEP = \"yes\" }\n",
+    )
+    .unwrap()
+    .codebuild_projects;
+    config.local_executor_timeout = std::time::Duration::from_secs(5);
+    let t = start_with(config).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "container",
+        vec![stage("Build", vec![build_action("in-container", &["Out"])])],
+    )
+    .await;
+    let build = action_detail(c, "container", &id, "Build").await;
+    assert_eq!(
+        build.status(),
+        Some(&ActionExecutionStatus::Succeeded),
+        "{build:?}\n{}",
+        log_of(&build)
+    );
+    assert_eq!(output_variables(&build)["OS"], "alpine");
+    let l = build.output().unwrap().output_artifacts()[0]
+        .s3_location()
+        .unwrap()
+        .clone();
+    let bytes = get(&moto.s3(), l.bucket().unwrap(), l.key().unwrap()).await;
+    assert_eq!(file_in_zip(&bytes, "where.txt"), "built in alpine\n");
+
+    let id = run(
+        c,
+        "container-timeout",
+        vec![stage("Build", vec![build_action("slow", &[])])],
+    )
+    .await;
+    let slow = action_detail(c, "container-timeout", &id, "Build").await;
+    assert_eq!(slow.status(), Some(&ActionExecutionStatus::Failed));
+    let name = format!("codepipeline-local-{}", slow.action_execution_id().unwrap());
+    wait_for("the timed-out build's container to be removed", || async {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-a", "-q", "--filter", &format!("name={name}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
