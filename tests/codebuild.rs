@@ -578,3 +578,73 @@ artifacts:
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_templates_project_runs_its_inline_buildspec_with_its_typed_variables() {
+    let moto = Moto::start().await;
+    source_with(&moto, &[("readme.txt", b"no buildspec here")]).await;
+    ssm(&moto)
+        .put_parameter()
+        .name("/ci/token")
+        .value("s3cr3t")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("build.yaml");
+    std::fs::write(
+        &template,
+        r#"Resources:
+  BuildProject:
+    Type: AWS::CodeBuild::Project
+    Properties:
+      Name: templated
+      ServiceRole: arn:aws:iam::000000000000:role/build
+      Artifacts:
+        Type: CODEPIPELINE
+      Source:
+        Type: CODEPIPELINE
+        BuildSpec: |
+          version: 0.2
+          env:
+            exported-variables: [FROM_TEMPLATE, TOKEN_LENGTH]
+          phases:
+            build:
+              commands:
+                - FROM_TEMPLATE="$TEAM $(cat readme.txt)"
+                - TOKEN_LENGTH=${#TOKEN}
+      Environment:
+        Type: LINUX_CONTAINER
+        ComputeType: BUILD_GENERAL1_SMALL
+        Image: aws/codebuild/standard:7.0
+        EnvironmentVariables:
+          - Name: TEAM
+            Value: payments
+          - Name: TOKEN
+            Type: PARAMETER_STORE
+            Value: /ci/token
+"#,
+    )
+    .unwrap();
+    let mut config = build_config(&moto);
+    config.load = vec![template];
+    let t = start_with(config).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "templated",
+        vec![stage("Build", vec![build_action("templated", &[])])],
+    )
+    .await;
+    let build = action_detail(c, "templated", &id, "Build").await;
+    assert_eq!(
+        build.status(),
+        Some(&ActionExecutionStatus::Succeeded),
+        "{build:?}\n{}",
+        log_of(&build)
+    );
+    let variables = output_variables(&build);
+    assert_eq!(variables["FROM_TEMPLATE"], "payments no buildspec here");
+    assert_eq!(variables["TOKEN_LENGTH"], "6", "the parameter's value");
+}

@@ -16,7 +16,7 @@ use std::path::{Component, Path};
 #[derive(Debug, Clone)]
 pub enum Source {
     /// Already read (the configuration's own form).
-    Given(Buildspec),
+    Given(Box<Buildspec>),
     /// Inline buildspec text.
     Inline(String),
     /// A file of the primary source.
@@ -81,7 +81,7 @@ pub async fn resolve(app: &App, scope: &Scope, name: &str) -> Result<Option<Proj
             {
                 Source::File(DEFAULT_FILE.to_string())
             }
-            None => Source::Given(spec::of_config(&project)),
+            None => Source::Given(Box::new(spec::of_config(&project))),
         };
         // With a buildspec of its own, the entry's `env` is the project's environment.
         let variables = match &source {
@@ -189,7 +189,7 @@ async fn fetch(
 /// Reads and parses the buildspec of a project (`Source::File` from the primary source).
 pub fn load(source: &Source, src: &Path) -> Result<Buildspec, String> {
     match source {
-        Source::Given(spec) => Ok(spec.clone()),
+        Source::Given(spec) => Ok((**spec).clone()),
         Source::Inline(text) => spec::parse(text, "the inline buildspec"),
         Source::File(name) => {
             let relative = Path::new(name);
