@@ -276,6 +276,15 @@ async fn the_sources_buildspec_builds_exports_a_variable_and_packs_artifacts() {
         .external_execution_summary()
         .unwrap();
     assert!(summary.contains("post build done"), "{summary}");
+    // The admin API serves the same log (the dashboard follows it there).
+    let served = t
+        .get(&format!(
+            "/_codepipeline-local/logs/{}",
+            build.action_execution_id().unwrap()
+        ))
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(served.body["text"].as_str().unwrap(), log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,7 +395,7 @@ phases:
 async fn a_project_from_the_codebuild_endpoint_runs_with_its_and_the_actions_variables() {
     use aws_sdk_codebuild::types::*;
     let moto = Moto::start().await;
-    source_with(&moto, &[("ci/build.yml", b"version: 0.2\nenv:\n  exported-variables: [FROM_PROJECT, FROM_ACTION, FROM_SSM, TOKEN]\nphases:\n  build:\n    commands:\n      - TOKEN=$(cat token.txt)\n"), ("token.txt", b"t0k3n")]).await;
+    source_with(&moto, &[("ci/build.yml", b"version: 0.2\nenv:\n  exported-variables: [FROM_PROJECT, FROM_ACTION, FROM_SSM, DB_USER, TOKEN]\nphases:\n  build:\n    commands:\n      - TOKEN=$(cat token.txt)\n"), ("token.txt", b"t0k3n")]).await;
     ssm(&moto)
         .put_parameter()
         .name("/ci/value")
@@ -448,8 +457,24 @@ async fn a_project_from_the_codebuild_endpoint_runs_with_its_and_the_actions_var
         .send()
         .await
         .unwrap();
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+        .create_secret()
+        .name("ci/db")
+        .secret_string(r#"{"user":"builder","password":"pw"}"#)
+        .send()
+        .await
+        .unwrap();
     let mut config = build_config(&moto);
     config.codebuild_endpoint = Some(moto.url.clone());
+    config.secretsmanager_endpoint = Some(moto.url.clone());
     let t = start_with(config).await;
     let c = &t.client;
     let build = action(
@@ -461,7 +486,7 @@ async fn a_project_from_the_codebuild_endpoint_runs_with_its_and_the_actions_var
     .configuration("ProjectName", "remote-project")
     .configuration(
         "EnvironmentVariables",
-        r#"[{"name":"FROM_ACTION","value":"action value","type":"PLAINTEXT"}]"#,
+        r#"[{"name":"FROM_ACTION","value":"action value","type":"PLAINTEXT"},{"name":"DB_USER","value":"ci/db:user","type":"SECRETS_MANAGER"}]"#,
     )
     .build()
     .unwrap();
@@ -486,6 +511,7 @@ async fn a_project_from_the_codebuild_endpoint_runs_with_its_and_the_actions_var
     assert_eq!(variables["FROM_PROJECT"], "project value");
     assert_eq!(variables["FROM_ACTION"], "action value");
     assert_eq!(variables["FROM_SSM"], "from ssm");
+    assert_eq!(variables["DB_USER"], "builder", "the secret's JSON key");
     assert_eq!(variables["TOKEN"], "t0k3n");
     let log = log_of(&build);
     assert!(
@@ -647,4 +673,33 @@ async fn a_loaded_templates_project_runs_its_inline_buildspec_with_its_typed_var
     let variables = output_variables(&build);
     assert_eq!(variables["FROM_TEMPLATE"], "payments no buildspec here");
     assert_eq!(variables["TOKEN_LENGTH"], "6", "the parameter's value");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_project_and_no_buildspec_the_build_stays_simulated() {
+    let moto = Moto::start().await;
+    source_with(&moto, &[("readme.txt", b"nothing to build")]).await;
+    let t = start_with(build_config(&moto)).await;
+    let c = &t.client;
+    let id = run(
+        c,
+        "nothing",
+        vec![stage("Build", vec![build_action("unknown", &["Built"])])],
+    )
+    .await;
+    let build = action_detail(c, "nothing", &id, "Build").await;
+    assert_eq!(build.status(), Some(&ActionExecutionStatus::Succeeded));
+    assert_eq!(
+        build
+            .output()
+            .unwrap()
+            .execution_result()
+            .unwrap()
+            .external_execution_summary(),
+        Some("Simulated: no CodeBuild project unknown is known and the primary source has no buildspec.yml")
+    );
+    // Nothing was packed: the simulation writes no artifact.
+    assert!(keys(&moto.s3(), "artifact-bucket", "nothing/Built/")
+        .await
+        .is_empty());
 }

@@ -110,6 +110,11 @@ pub async fn run(
                 return fail(format!("Cannot create {}: {e}", target.display()), None);
             }
             if let Err(message) = unpack_input(store, input, &target, Limits::of(config)).await {
+                // With no known project, an input that cannot be read (e.g. a simulated
+                // source's) holds no buildspec.yml: the action stays simulated.
+                if project.is_none() {
+                    return simulated(task, &name);
+                }
                 return fail(message, None);
             }
             source_dirs.push((
