@@ -1,12 +1,12 @@
-//! What the local executor runs: the CodeBuild projects of `[[codebuild_projects]]` (an inline
-//! buildspec), and the `Spec` of a run taken from the action (Commands) or its project
-//! (CodeBuild): commands, exported variables, environment, primary input, and the output
-//! artifacts with the files each one packs (`select`).
+//! What the local executor runs: the CodeBuild projects of `[[codebuild_projects]]` (the
+//! configuration's form of a buildspec, or a `buildspec` as CodeBuild takes it; see
+//! `codebuild`), and the `Spec` of a Commands action: commands, exported variables,
+//! environment, primary input, and the output artifacts with the files each one packs
+//! (`select`, also used by CodeBuild).
 
 use super::artifacts::walk;
 use super::{Output, Task};
 use crate::config::Config;
-use crate::engine::RealWork;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,13 @@ pub struct CodeBuildProject {
     /// Other output artifacts, by output artifact name.
     #[serde(default, alias = "secondary-artifacts")]
     pub secondary_artifacts: BTreeMap<String, BuildspecArtifacts>,
+    /// A buildspec as CodeBuild takes it: inline YAML, or the path of a file in the primary
+    /// source (used instead of `env`, `phases` and `artifacts` above when given).
+    #[serde(default)]
+    pub buildspec: Option<String>,
+    /// The project's image (`--executor container`).
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,6 +43,12 @@ pub struct BuildspecEnv {
     pub variables: BTreeMap<String, String>,
     #[serde(default, alias = "exported-variables")]
     pub exported_variables: Vec<String>,
+    /// Variable -> SSM parameter name (`--ssm-endpoint`).
+    #[serde(default, alias = "parameter-store")]
+    pub parameter_store: BTreeMap<String, String>,
+    /// Variable -> `secret-id:json-key:version-stage:version-id` (`--secretsmanager-endpoint`).
+    #[serde(default, alias = "secrets-manager")]
+    pub secrets_manager: BTreeMap<String, String>,
 }
 
 /// Commands of each phase, run in this order.
@@ -72,10 +85,12 @@ pub fn project<'a>(config: &'a Config, name: &str) -> Option<&'a CodeBuildProjec
 
 /// What to pack into an output artifact.
 #[derive(Debug, Clone)]
-pub(super) struct ArtifactSpec {
-    files: Vec<String>,
-    base_directory: Option<String>,
-    discard_paths: bool,
+pub(crate) struct ArtifactSpec {
+    pub files: Vec<String>,
+    pub base_directory: Option<String>,
+    pub discard_paths: bool,
+    /// Globs of files left out (relative to the base directory).
+    pub exclude: Vec<String>,
 }
 
 impl Default for ArtifactSpec {
@@ -84,29 +99,9 @@ impl Default for ArtifactSpec {
             files: vec!["**/*".to_string()],
             base_directory: None,
             discard_paths: false,
+            exclude: Vec::new(),
         }
     }
-}
-
-impl From<&BuildspecArtifacts> for ArtifactSpec {
-    fn from(a: &BuildspecArtifacts) -> Self {
-        ArtifactSpec {
-            files: if a.files.is_empty() {
-                ArtifactSpec::default().files
-            } else {
-                a.files.clone()
-            },
-            base_directory: a.base_directory.clone(),
-            discard_paths: a.discard_paths,
-        }
-    }
-}
-
-/// An entry of CodeBuild's `EnvironmentVariables` configuration.
-#[derive(Deserialize)]
-struct ConfiguredVariable {
-    name: String,
-    value: String,
 }
 
 /// What a run does, from the action (Commands) or its project (CodeBuild).
@@ -119,95 +114,28 @@ pub(super) struct Spec {
 }
 
 impl Spec {
-    pub fn of(config: &Config, task: &Task) -> Result<Spec, String> {
+    pub fn of(task: &Task) -> Result<Spec, String> {
         let first_input = task.inputs.first().map(|i| i.name.clone());
-        let spec = match task.work {
-            RealWork::CodeBuild => {
-                let name = task
-                    .configuration
-                    .get("ProjectName")
-                    .cloned()
-                    .unwrap_or_default();
-                let project = project(config, &name).ok_or_else(|| {
-                    format!("CodeBuild project '{name}' is not in [[codebuild_projects]]")
-                })?;
-                let phases = &project.phases;
-                let mut env: Vec<(String, String)> = project
-                    .env
-                    .variables
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if let Some(json) = task.configuration.get("EnvironmentVariables") {
-                    // Any type (PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER): the value as is.
-                    let list: Vec<ConfiguredVariable> =
-                        serde_json::from_str(json).map_err(|e| {
-                            format!("EnvironmentVariables is not a JSON list of name/value/type objects: {e}")
-                        })?;
-                    env.extend(list.into_iter().map(|v| (v.name, v.value)));
-                }
-                let mut outputs = Vec::new();
-                for (i, output) in task.outputs.iter().enumerate() {
-                    let spec = if i == 0 {
-                        project.artifacts.as_ref().map(ArtifactSpec::from)
+        let spec = Spec {
+            commands: task.commands.clone(),
+            exported: task.action.output_variables.clone().unwrap_or_default(),
+            env: task.environment.clone(),
+            primary: first_input,
+            outputs: task
+                .outputs
+                .iter()
+                .map(|o| {
+                    let spec = if o.files.is_empty() {
+                        ArtifactSpec::default()
                     } else {
-                        Some(
-                            project
-                                .secondary_artifacts
-                                .get(&output.name)
-                                .map(ArtifactSpec::from)
-                                .ok_or_else(|| {
-                                    format!(
-                                        "CodeBuild project '{name}' has no secondary_artifacts entry for output artifact '{}'",
-                                        output.name
-                                    )
-                                })?,
-                        )
+                        ArtifactSpec {
+                            files: o.files.clone(),
+                            ..ArtifactSpec::default()
+                        }
                     };
-                    outputs.push((output.clone(), spec.unwrap_or_default()));
-                }
-                Spec {
-                    commands: [
-                        &phases.install,
-                        &phases.pre_build,
-                        &phases.build,
-                        &phases.post_build,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect(),
-                    exported: project.env.exported_variables.clone(),
-                    env,
-                    primary: task
-                        .configuration
-                        .get("PrimarySource")
-                        .cloned()
-                        .or(first_input),
-                    outputs,
-                }
-            }
-            _ => Spec {
-                commands: task.commands.clone(),
-                exported: task.action.output_variables.clone().unwrap_or_default(),
-                env: task.environment.clone(),
-                primary: first_input,
-                outputs: task
-                    .outputs
-                    .iter()
-                    .map(|o| {
-                        let spec = if o.files.is_empty() {
-                            ArtifactSpec::default()
-                        } else {
-                            ArtifactSpec {
-                                files: o.files.clone(),
-                                ..ArtifactSpec::default()
-                            }
-                        };
-                        (o.clone(), spec)
-                    })
-                    .collect(),
-            },
+                    (o.clone(), spec)
+                })
+                .collect(),
         };
         if let Some(bad) = spec.exported.iter().find(|n| !is_variable_name(n)) {
             return Err(format!(
@@ -227,7 +155,7 @@ fn is_variable_name(name: &str) -> bool {
 }
 
 /// The files an output artifact holds: (name in the archive, path).
-pub(super) fn select(src: &Path, spec: &ArtifactSpec) -> Result<Vec<(String, PathBuf)>, String> {
+pub(crate) fn select(src: &Path, spec: &ArtifactSpec) -> Result<Vec<(String, PathBuf)>, String> {
     let root = match &spec.base_directory {
         Some(base) => src.join(base.trim_matches('/')),
         None => src.to_path_buf(),
@@ -242,9 +170,19 @@ pub(super) fn select(src: &Path, spec: &ArtifactSpec) -> Result<Vec<(String, Pat
         builder.add(glob);
     }
     let set = builder.build().map_err(|e| e.to_string())?;
+    let mut excluded = globset::GlobSetBuilder::new();
+    for pattern in &spec.exclude {
+        let pattern = pattern.trim_start_matches("./");
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("invalid exclude pattern '{pattern}': {e}"))?;
+        excluded.add(glob);
+    }
+    let excluded = excluded.build().map_err(|e| e.to_string())?;
     let files: Vec<(String, PathBuf)> = walk(&root)
         .into_iter()
-        .filter(|(name, _)| set.is_match(name))
+        .filter(|(name, _)| set.is_match(name) && !excluded.is_match(name))
         .map(|(name, path)| {
             let name = if spec.discard_paths {
                 name.rsplit('/').next().unwrap_or(&name).to_string()
@@ -291,6 +229,7 @@ mod tests {
             files: vec!["dist/**/*.css".into()],
             discard_paths: true,
             base_directory: None,
+            exclude: Vec::new(),
         };
         assert_eq!(names(&flat).unwrap(), ["a.css"]);
         let none = ArtifactSpec {

@@ -1,42 +1,24 @@
-//! The local executor (opt-in: `--enable-local-executor`; it runs shell commands on this host).
+//! The local executor (opt-in: `--enable-local-executor`; it runs shell commands on this host)
+//! for Commands actions (CodeBuild actions: `codebuild`, which shares `log_path` and
+//! `external_execution`).
 //!
-//! Runs a Commands action's `commands`, or a CodeBuild project's phases from
-//! `[[codebuild_projects]]`, as one `/bin/sh` script (CodeBuild runs a build's commands in one
-//! shell: `cd` and variables carry over) in a temporary directory:
+//! Runs a Commands action's `commands` as one `/bin/sh` script (as CodeBuild runs a build's
+//! commands in one shell: `cd` and variables carry over) in a temporary directory:
 //!
-//! - the primary input artifact (the first one, or CodeBuild's `PrimarySource`) is unpacked in
-//!   `$CODEBUILD_SRC_DIR`, the working directory; every input artifact is also in
-//!   `$CODEBUILD_SRC_DIR_<name>` (secondary ones in their own directories);
+//! - the first input artifact is unpacked in `$CODEBUILD_SRC_DIR`, the working directory; every
+//!   input artifact is also in `$CODEBUILD_SRC_DIR_<name>`;
 //! - the environment is the host's plus `CODEBUILD_SRC_DIR*`, `CODEBUILD_BUILD_ID`,
-//!   `CODEBUILD_INITIATOR`, the pipeline's variables (V2, by name), the project's
-//!   `env.variables`, CodeBuild's `EnvironmentVariables` configuration and the action's
+//!   `CODEBUILD_INITIATOR`, the pipeline's variables (V2, by name) and the action's
 //!   `environmentVariables`;
 //! - the first failing command fails the action (`Error while executing command: ...`); the
 //!   script runs in a process group of its own, killed whole when the script ends, after the
 //!   timeout, on stop-and-abandon and on shutdown (see `process` and `running`);
 //! - output and errors go to a log file, shown as the action's external execution URL
 //!   (`file://...`), and its last lines are the action's summary;
-//! - the action's `outputVariables` (CodeBuild: `env.exported_variables`) are read from the
-//!   shell after the last command and become the action's output variables;
-//! - each output artifact is packed from the files its `files` globs select (CodeBuild: the
-//!   project's `artifacts`, or `secondary_artifacts.<name>`) and uploaded to its location in
-//!   the artifact store.
-//!
-//! A configured project, in TOML (buildspec names; phases are command lists):
-//!
-//! ```toml
-//! [[codebuild_projects]]
-//! name = "my-project"
-//! [codebuild_projects.env]
-//! variables = { STAGE = "test" }
-//! exported_variables = ["VERSION"]
-//! [codebuild_projects.phases]
-//! install = ["npm ci"]
-//! build = ["npm run build", "export VERSION=$(cat version.txt)"]
-//! [codebuild_projects.artifacts]
-//! files = ["**/*"]
-//! base_directory = "dist"
-//! ```
+//! - the action's `outputVariables` are read from the shell after the last command and become
+//!   the action's output variables;
+//! - each output artifact is packed from the files its `files` globs select and uploaded to its
+//!   location in the artifact store.
 
 use super::artifacts::{unpack_input, zip_files, ArtifactStore, NO_STORE};
 use super::buildspec::{select, Spec};
@@ -123,7 +105,7 @@ pub async fn run(
         external_execution_id: Some(build_id.clone()),
         updated_by: None,
     };
-    let spec = match Spec::of(config, task) {
+    let spec = match Spec::of(task) {
         Ok(spec) => spec,
         Err(message) => return fail(message, None),
     };

@@ -7,9 +7,10 @@
 //! - `s3_source`, `s3_deploy`: the S3 source and deploy actions against that endpoint.
 //! - `git_source`: git source actions of repositories mapped with `[[repositories]]`.
 //! - `unpack`: unpacking an input artifact's zip within limits, refusing unsafe paths.
-//! - `commands`: the local executor (`--enable-local-executor`) for Commands actions and
-//!   CodeBuild actions of projects given in `[[codebuild_projects]]` (`buildspec`), running
-//!   their shell in a process group of its own (`process`).
+//! - `commands`: the local executor (`--enable-local-executor`) for Commands actions, running
+//!   their shell in a process group of its own (`process`); `codebuild`: CodeBuild actions,
+//!   the buildspec AWS would run (projects of `[[codebuild_projects]]` (`buildspec`), loaded
+//!   templates or `--codebuild-endpoint`), on this host or in a container.
 //! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
 //!
 //! `engine::actions::start_action` asks `plan` what an action should do. It runs under the
@@ -20,6 +21,7 @@
 
 pub mod artifacts;
 pub mod buildspec;
+pub mod codebuild;
 pub mod commands;
 pub mod git_source;
 pub mod lambda;
@@ -70,9 +72,13 @@ pub fn plan(
         (ActionCategory::Compute, "Commands") if config.local_executor => {
             Some(Plan::Real(RealWork::Commands))
         }
+        // A known project, or a store the primary source may hold a buildspec.yml in (the
+        // run decides; without either the action stays simulated, see `codebuild`).
         (ActionCategory::Build | ActionCategory::Test, "CodeBuild")
             if config.local_executor
-                && commands::project(config, configuration.get("ProjectName")?).is_some() =>
+                && (commands::project(config, configuration.get("ProjectName")?).is_some()
+                    || config.codebuild_endpoint.is_some()
+                    || artifacts::ArtifactStore::from_config(config).is_some()) =>
         {
             Some(Plan::Real(RealWork::CodeBuild))
         }
@@ -88,6 +94,8 @@ pub fn plan(
 pub struct Input {
     pub name: String,
     pub location: Option<(String, String)>,
+    /// The revision of the source it came from (S3 version id, commit), when known.
+    pub revision: Option<String>,
 }
 
 /// An output artifact of an action: where it goes, and the files it holds (Commands).
@@ -122,6 +130,11 @@ pub struct Task {
     pub revision: Option<GivenRevision>,
     /// How long the action may run: its `timeoutInMinutes`, else the configured default.
     pub timeout: Duration,
+    /// The account and region of the pipeline.
+    pub scope: Scope,
+    /// CodeBuild: the output variables of the simulation, for a build with neither project
+    /// nor buildspec (see `codebuild`).
+    pub simulated: BTreeMap<String, String>,
 }
 
 /// The parts of a starting action that `start` copies into a `Task`.
@@ -169,6 +182,10 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
                 .artifacts
                 .get(&input.name)
                 .map(|a| (a.bucket.clone(), a.key.clone())),
+            revision: execution
+                .artifacts
+                .get(&input.name)
+                .and_then(|a| a.revision.clone()),
         })
         .collect();
     let outputs = starting
@@ -212,6 +229,11 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
                 config.real_action_timeout
             }
         }),
+        scope: cx.region.scope.clone(),
+        simulated: match work {
+            RealWork::CodeBuild => simulated_variables(cx, &starting),
+            _ => BTreeMap::new(),
+        },
     };
     let shown = match work {
         RealWork::Commands | RealWork::CodeBuild => {
@@ -278,10 +300,46 @@ async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
             Some(store) => s3_deploy::run(store, task, unpack::Limits::of(config)).await,
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
-        RealWork::Commands | RealWork::CodeBuild => {
-            commands::run(config, store.as_ref(), task, build_id).await
-        }
+        RealWork::Commands => commands::run(config, store.as_ref(), task, build_id).await,
+        RealWork::CodeBuild => codebuild::run(app, store.as_ref(), task, build_id).await,
     }
+}
+
+/// The output variables a simulated CodeBuild action would have (see
+/// `engine::outcome::simulated_outcome`): the provider's, and those the project declares or
+/// later actions read.
+fn simulated_variables(cx: &Cx, starting: &Starting) -> BTreeMap<String, String> {
+    use crate::engine::{dynamic_outputs, simulate};
+    let action = starting.action;
+    let scope = &cx.region.scope;
+    let mut variables = simulate::action_outputs(&simulate::Simulated {
+        type_id: &action.action_type_id,
+        configuration: starting.configuration,
+        action_execution_id: starting.action_execution_id,
+        scope,
+    });
+    let declared = dynamic_outputs::declared(
+        &action.action_type_id,
+        starting.configuration,
+        |stack| cx.app.stacks.outputs(scope, stack),
+        |project| {
+            cx.app
+                .stacks
+                .codebuild_project(scope, project)
+                .or_else(|| commands::project(&cx.app.config, project).cloned())
+                .map(|p| p.env.exported_variables)
+        },
+    );
+    let declaration = &starting.execution.declaration;
+    let stage = declaration
+        .stages
+        .iter()
+        .find(|s| s.actions.iter().any(|a| a == action));
+    variables.extend(declared.unwrap_or_else(|| match stage {
+        Some(stage) => dynamic_outputs::placeholders(declaration, (&stage.name, &action.name)),
+        None => BTreeMap::new(),
+    }));
+    variables
 }
 
 /// Finishes a real action with its outcome and moves the pipeline on (nothing happens when the

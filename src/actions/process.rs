@@ -39,6 +39,18 @@ pub async fn execute(
     env: &[(String, String)],
     log: &Path,
 ) -> Result<i32, String> {
+    let args = [script.to_string_lossy().into_owned()];
+    execute_program("/bin/sh", &args, dir, env, log).await
+}
+
+/// Runs `program` with `args` like `execute` runs a script.
+pub async fn execute_program(
+    program: &str,
+    args: &[String],
+    dir: &Path,
+    env: &[(String, String)],
+    log: &Path,
+) -> Result<i32, String> {
     if let Some(parent) = log.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("Cannot create the log directory {}: {e}", parent.display()))?;
@@ -46,9 +58,9 @@ pub async fn execute(
     let out = std::fs::File::create(log)
         .map_err(|e| format!("Cannot create the log file {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    let mut command = tokio::process::Command::new("/bin/sh");
+    let mut command = tokio::process::Command::new(program);
     command
-        .arg(script)
+        .args(args)
         .current_dir(dir)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -59,7 +71,7 @@ pub async fn execute(
     command.process_group(0);
     let mut child = command
         .spawn()
-        .map_err(|e| format!("Cannot start /bin/sh: {e}"))?;
+        .map_err(|e| format!("Cannot start {program}: {e}"))?;
     // With process_group(0) the group id is the shell's pid.
     let mut group = Group(child.id());
     let status = child.wait().await;

@@ -346,8 +346,44 @@ pub struct Config {
 
     /// Milliseconds between two reads of a mapped repository's refs when no file-system
     /// notification came
-    #[arg(long, env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS",
+        default_value_t = 1000
+    )]
     pub repository_poll_interval_ms: u64,
+
+    /// CodeBuild endpoint (LocalStack, moto) that CodeBuild actions read their project from
+    /// (BatchGetProjects) when it is neither in [[codebuild_projects]] nor in a loaded template
+    #[arg(long, env = "CODEPIPELINE_LOCAL_CODEBUILD_ENDPOINT")]
+    pub codebuild_endpoint: Option<String>,
+
+    /// SSM endpoint (LocalStack, moto) that resolves a build's PARAMETER_STORE variables
+    #[arg(long, env = "CODEPIPELINE_LOCAL_SSM_ENDPOINT")]
+    pub ssm_endpoint: Option<String>,
+
+    /// Secrets Manager endpoint (LocalStack, moto) that resolves a build's SECRETS_MANAGER
+    /// variables
+    #[arg(long, env = "CODEPIPELINE_LOCAL_SECRETSMANAGER_ENDPOINT")]
+    pub secretsmanager_endpoint: Option<String>,
+
+    /// Where the local executor runs CodeBuild builds: host (a shell on this host) or container
+    /// (a container of the project's image, through docker or podman)
+    #[arg(long, env = "CODEPIPELINE_LOCAL_EXECUTOR", default_value = "host")]
+    pub executor: String,
+
+    /// Container engine CLI for --executor container (default: docker, else podman, on PATH)
+    #[arg(long, env = "CODEPIPELINE_LOCAL_CONTAINER_ENGINE")]
+    pub container_engine: Option<String>,
+
+    /// Image a CodeBuild image runs as in --executor container, IMAGE=LOCAL_IMAGE (repeatable;
+    /// `*` maps every image without its own entry; the variable is semicolon-separated; in a
+    /// file, a `[codebuild_images]` table)
+    #[arg(long = "codebuild-image", id = "codebuild_images", value_name = "IMAGE=LOCAL_IMAGE",
+          env = "CODEPIPELINE_LOCAL_CODEBUILD_IMAGE", value_delimiter = ';',
+          value_parser = parse_key_value)]
+    #[serde(default, with = "load::pairs")]
+    pub codebuild_images: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -381,6 +417,11 @@ impl Config {
         }
         for endpoint in [&self.s3_endpoint, &self.lambda_endpoint, &self.iam_endpoint]
             .into_iter()
+            .chain([
+                &self.codebuild_endpoint,
+                &self.ssm_endpoint,
+                &self.secretsmanager_endpoint,
+            ])
             .flatten()
         {
             if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
@@ -388,6 +429,12 @@ impl Config {
                     "an endpoint must be an http:// or https:// URL, got '{endpoint}'"
                 ));
             }
+        }
+        if !matches!(self.executor.as_str(), "host" | "container") {
+            return Err(format!(
+                "the executor must be host or container, got '{}'",
+                self.executor
+            ));
         }
         if self.max_connections == 0 {
             return Err("max connections must be at least 1".to_string());

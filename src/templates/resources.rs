@@ -237,6 +237,22 @@ pub fn codebuild_project(
             Some(Value::Bool(b)) => b.to_string(),
             _ => return Err(error(&join(&item_path, "Value"), "expected a string")),
         };
+        // The local executor resolves these against --ssm-endpoint/--secretsmanager-endpoint.
+        match variable.get("Type").and_then(Value::as_str) {
+            Some("PARAMETER_STORE") => {
+                project
+                    .env
+                    .parameter_store
+                    .insert(name.clone(), value.clone());
+            }
+            Some("SECRETS_MANAGER") => {
+                project
+                    .env
+                    .secrets_manager
+                    .insert(name.clone(), value.clone());
+            }
+            _ => {}
+        }
         let value = match variable.get("Type").and_then(Value::as_str) {
             Some("PARAMETER_STORE") => placeholder(&format!("ssm:{value}")),
             Some("SECRETS_MANAGER") => placeholder(&format!("secretsmanager:{value}")),
@@ -244,9 +260,15 @@ pub fn codebuild_project(
         };
         project.env.variables.insert(name, value);
     }
+    project.image = properties
+        .pointer("/Environment/Image")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if let Some(buildspec) = properties.pointer("/Source/BuildSpec") {
         let spec_path = join(path, "Source.BuildSpec");
         let text = string(buildspec, &spec_path)?;
+        // Kept as written for the local executor (inline, or a file of the primary source).
+        project.buildspec = Some(text.clone());
         // A file name in the source (buildspec.yml) cannot be read here: only inline specs.
         if text.contains('\n') || text.trim_start().starts_with('{') {
             apply_buildspec(&mut project, &text, &spec_path)?;

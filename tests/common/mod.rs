@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod aws_cli;
+pub mod codebuild;
 pub mod data_dir;
 pub mod engine;
 pub mod fixtures;
