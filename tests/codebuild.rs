@@ -5,6 +5,7 @@
 mod common;
 
 use aws_sdk_codepipeline::types::*;
+use codepipeline_local::actions::artifacts::zip_bytes;
 use common::codebuild::*;
 use common::engine::*;
 use common::real::*;
@@ -515,4 +516,63 @@ async fn with_no_project_and_no_buildspec_the_build_stays_simulated() {
     assert!(keys(&moto.s3(), "artifact-bucket", "nothing/Built/")
         .await
         .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primary_source_picks_the_directory_the_build_runs_in() {
+    let moto = Moto::start().await;
+    source_with(&moto, &[("readme.txt", b"from the app")]).await;
+    let s3 = moto.s3();
+    put(
+        &s3,
+        "source-bucket",
+        "tools.zip",
+        zip_bytes(&[(
+            "buildspec.yml",
+            b"version: 0.2\nenv:\n  exported-variables: [HERE, OTHER]\nphases:\n  build:\n    commands:\n      - HERE=$(basename $(pwd))\n      - OTHER=$(cat $CODEBUILD_SRC_DIR_Src/readme.txt)\n",
+        )]),
+    )
+    .await;
+    let t = start_with(build_config(&moto)).await;
+    let c = &t.client;
+    let tools = action(
+        "Tools",
+        type_id(ActionCategory::Source, ActionOwner::Aws, "S3"),
+        &[],
+        &["Tools"],
+    )
+    .configuration("S3Bucket", "source-bucket")
+    .configuration("S3ObjectKey", "tools.zip")
+    .build()
+    .unwrap();
+    let build = action(
+        "Build",
+        type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+        &["Src", "Tools"],
+        &[],
+    )
+    .configuration("ProjectName", "two-sources")
+    .configuration("PrimarySource", "Tools")
+    .build()
+    .unwrap();
+    let id = run_with_sources(
+        c,
+        "two-sources",
+        vec![tools],
+        vec![stage("Build", vec![build])],
+    )
+    .await;
+    let build = action_detail(c, "two-sources", &id, "Build").await;
+    assert_eq!(
+        build.status(),
+        Some(&ActionExecutionStatus::Succeeded),
+        "{build:?}\n{}",
+        log_of(&build)
+    );
+    let variables = output_variables(&build);
+    assert_eq!(
+        variables["HERE"], "src",
+        "the primary source is $CODEBUILD_SRC_DIR"
+    );
+    assert_eq!(variables["OTHER"], "from the app");
 }

@@ -86,10 +86,21 @@ pub async fn run(
     name: &str,
     stages: Vec<StageDeclaration>,
 ) -> String {
-    let mut declaration = pipeline(name).pipeline_type(PipelineType::V2).stages(stage(
-        "Source",
-        vec![source("source-bucket", "app.zip", "Src")],
-    ));
+    run_with_sources(c, name, Vec::new(), stages).await
+}
+
+/// `run`, with more source actions beside the one of app.zip (output artifact `Src`).
+pub async fn run_with_sources(
+    c: &aws_sdk_codepipeline::Client,
+    name: &str,
+    more_sources: Vec<ActionDeclaration>,
+    stages: Vec<StageDeclaration>,
+) -> String {
+    let mut sources = vec![source("source-bucket", "app.zip", "Src")];
+    sources.extend(more_sources);
+    let mut declaration = pipeline(name)
+        .pipeline_type(PipelineType::V2)
+        .stages(stage("Source", sources));
     for s in stages {
         declaration = declaration.stages(s);
     }
