@@ -6,7 +6,7 @@
 use super::artifacts::walk;
 use super::{Output, Task};
 use crate::config::Config;
-use crate::engine::RealWork;
+use crate::store::runtime::RealWork;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -28,10 +28,10 @@ pub mod unpack;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::engine::simulate::GivenRevision;
 use crate::engine::{self, Cx, Outcome, PipelineExecutionRecord, RealWork};
 use crate::model::*;
 use crate::protocol::Scope;
+use crate::store::runtime::GivenRevision;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

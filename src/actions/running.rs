@@ -7,7 +7,7 @@
 //! server shutdown (`shutdown`) reach the running work: the work's future is dropped, and what it
 //! owns cleans up on drop (the local executor's process group is killed).
 
-use crate::engine::Outcome;
+use crate::store::runtime::Outcome;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;

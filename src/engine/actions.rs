@@ -7,47 +7,13 @@
 use super::behavior::{matching_rule, Behavior};
 pub use super::outcome::simulated_outcome;
 use super::simulate::{self, GivenRevision};
-use super::state::*;
 use super::variables::VariableScope;
 use super::{Cx, Subject, Timer};
 use crate::jobs::JobRecord;
 use crate::model::*;
+use crate::store::runtime::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// How an action execution ended.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Succeeded {
-        summary: Option<String>,
-        output_variables: BTreeMap<String, String>,
-        external_execution_id: Option<String>,
-        external_execution_url: Option<String>,
-        percent_complete: Option<i64>,
-        revision: Option<GivenRevision>,
-        updated_by: Option<String>,
-    },
-    Failed {
-        code: String,
-        message: String,
-        summary: Option<String>,
-        external_execution_id: Option<String>,
-        updated_by: Option<String>,
-    },
-    Abandoned,
-}
-
-impl Outcome {
-    pub fn failed(code: &str, message: impl Into<String>) -> Self {
-        Outcome::Failed {
-            code: code.to_string(),
-            message: message.into(),
-            summary: None,
-            external_execution_id: None,
-            updated_by: None,
-        }
-    }
-}
 
 /// What `start_action` asks of the caller besides the record: a job to queue.
 pub struct Started {

@@ -15,10 +15,10 @@
 
 use super::behavior::{matching_condition_rule, RuleOutcome};
 use super::progress::{finish_stage, restart_stage, set_phase};
-use super::state::*;
 use super::variables::VariableScope;
 use super::{Cx, Effects, Subject, Timer};
 use crate::model::*;
+use crate::store::runtime::*;
 use std::time::Duration;
 
 pub const BEFORE_ENTRY: &str = "BEFORE_ENTRY";

@@ -3,10 +3,10 @@
 //! with the `Variables` and `SourceRevisions` of its configuration (JSON arrays, as the CLI
 //! takes them), and reports the started execution's id as its external execution id.
 
-use super::actions::Outcome;
-use super::state::Runner;
 use super::{start_execution, Cx, StartRequest};
 use crate::model::*;
+use crate::store::runtime::Outcome;
+use crate::store::runtime::Runner;
 use crate::store::RegionState;
 
 /// True for the CodePipeline invoke action type.

@@ -14,13 +14,12 @@ pub mod invoke;
 mod outcome;
 mod progress;
 pub mod simulate;
-pub mod state;
 pub mod timers;
 pub mod variables;
 
-pub use actions::Outcome;
+pub use crate::store::runtime::Outcome;
+pub use crate::store::runtime::*;
 pub use progress::run_order_groups;
-pub use state::*;
 pub use timers::{Subject, Timer};
 
 use crate::app::App;

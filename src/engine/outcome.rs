@@ -4,9 +4,9 @@
 
 use super::actions::given_revision;
 use super::simulate::{self, GivenRevision};
-use super::state::*;
 use super::{Cx, Outcome};
 use crate::model::*;
+use crate::store::runtime::*;
 
 /// The `exported-variables` of a CodeBuild project that a loaded template or the configuration
 /// (`[[codebuild_projects]]`) declares.

@@ -12,10 +12,10 @@
 
 use super::actions;
 use super::conditions;
-use super::state::*;
 use super::Cx;
 use super::Effects;
 use crate::model::*;
+use crate::store::runtime::*;
 use std::collections::HashMap;
 
 /// Moves every active execution of a pipeline one step; true if anything changed.

@@ -234,7 +234,7 @@ pub struct NewJob<'a> {
     pub account: &'a str,
     pub pipeline_name: &'a str,
     pub pipeline_arn: &'a str,
-    pub execution: &'a crate::engine::PipelineExecutionRecord,
+    pub execution: &'a crate::store::runtime::PipelineExecutionRecord,
     pub stage: &'a str,
     pub action: &'a ActionDeclaration,
     pub action_execution_id: &'a str,

@@ -2,10 +2,10 @@
 //! continuation token, which hands a new job to the workers), or failure.
 
 use super::JobRecord;
-use crate::engine::simulate::GivenRevision;
 use crate::engine::{self, Cx, Outcome, Subject, Timer};
 use crate::model::*;
 use crate::protocol::ApiError;
+use crate::store::runtime::GivenRevision;
 use crate::store::RegionState;
 use std::collections::BTreeMap;
 

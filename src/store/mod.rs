@@ -17,6 +17,7 @@ pub mod invariants;
 mod lock;
 pub mod persistence;
 mod pipelines;
+pub mod runtime;
 mod webhooks;
 
 pub use action_types::{action_type_key, RegisteredActionType};

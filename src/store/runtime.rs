@@ -1,6 +1,7 @@
 //! The runtime state of a pipeline, in CodePipeline's own words: pipeline executions, the stage
-//! executions they made, action executions, transitions and approvals. Everything here is plain
-//! data (serializable, for persistence); the rules that move it live in `progress`.
+//! executions they made, action executions, transitions and approvals, and the outcome an action
+//! ends with. Everything here is plain data (serializable, for persistence); the rules that move
+//! it live in `engine`.
 
 use crate::model::*;
 use serde::{Deserialize, Serialize};
@@ -370,4 +371,51 @@ pub struct RuleExecutionRecord {
     /// How long the rule takes to report (simulated rules).
     #[serde(default)]
     pub duration_ms: u64,
+}
+
+/// A given revision for a source action: from sourceRevisions overrides or PutActionRevision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenRevision {
+    pub kind: Option<SourceRevisionType>,
+    pub value: String,
+    /// ETag for S3, the commit for git sources (defaults to `value`).
+    pub change_id: Option<String>,
+    pub summary: Option<String>,
+    pub url: Option<String>,
+    /// The branch a git revision was pushed to, when known.
+    pub branch: Option<String>,
+}
+
+/// How an action execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded {
+        summary: Option<String>,
+        output_variables: BTreeMap<String, String>,
+        external_execution_id: Option<String>,
+        external_execution_url: Option<String>,
+        percent_complete: Option<i64>,
+        revision: Option<GivenRevision>,
+        updated_by: Option<String>,
+    },
+    Failed {
+        code: String,
+        message: String,
+        summary: Option<String>,
+        external_execution_id: Option<String>,
+        updated_by: Option<String>,
+    },
+    Abandoned,
+}
+
+impl Outcome {
+    pub fn failed(code: &str, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            code: code.to_string(),
+            message: message.into(),
+            summary: None,
+            external_execution_id: None,
+            updated_by: None,
+        }
+    }
 }
