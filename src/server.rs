@@ -161,7 +161,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
-        crate::engine::resume(&app, &region);
+        crate::runtime::resume(&app, &region);
     }
     // `--load`: before the server answers; a problem stops it.
     crate::templates::load_at_startup(&app, &stacks, Some(&addr.to_string()))

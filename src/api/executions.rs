@@ -3,7 +3,7 @@
 
 use super::pagination::{decode_position, newest_first, page_size};
 use crate::app::App;
-use crate::engine::{self, Cx, PipelineExecutionRecord, StartRequest};
+use crate::engine::{self, PipelineExecutionRecord, StartRequest};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::PipelineRecord;
@@ -14,24 +14,22 @@ pub fn start_pipeline_execution(
     input: StartPipelineExecutionInput,
 ) -> Result<StartPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    let id = engine::start_execution(
-        &cx,
-        &mut state,
-        &input.name,
-        StartRequest {
-            trigger_type: Some(TriggerType::StartPipelineExecution),
-            trigger_detail: Some(ctx.caller_arn()),
-            variables: input.variables.unwrap_or_default(),
-            source_overrides: input.source_revisions.unwrap_or_default(),
-            client_token: input.client_request_token,
-            ..StartRequest::default()
-        },
-    )?;
+    let id = crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::start_execution(
+            cx,
+            state,
+            &input.name,
+            StartRequest {
+                trigger_type: Some(TriggerType::StartPipelineExecution),
+                trigger_detail: Some(ctx.caller_arn()),
+                variables: input.variables.unwrap_or_default(),
+                source_overrides: input.source_revisions.unwrap_or_default(),
+                client_token: input.client_request_token,
+                ..StartRequest::default()
+            },
+        )
+    })?;
     Ok(StartPipelineExecutionOutput {
         pipeline_execution_id: Some(id),
     })
@@ -43,19 +41,17 @@ pub fn stop_pipeline_execution(
     input: StopPipelineExecutionInput,
 ) -> Result<StopPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    engine::stop_execution(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.pipeline_execution_id,
-        input.abandon.unwrap_or(false),
-        input.reason,
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::stop_execution(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.pipeline_execution_id,
+            input.abandon.unwrap_or(false),
+            input.reason,
+        )
+    })?;
     Ok(StopPipelineExecutionOutput {
         pipeline_execution_id: Some(input.pipeline_execution_id),
     })
@@ -123,19 +119,18 @@ pub fn put_action_revision(
     input: PutActionRevisionInput,
 ) -> Result<PutActionRevisionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    let (new_revision, execution_id) = engine::put_action_revision(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        &input.action_name,
-        &input.action_revision,
-    )?;
+    let (new_revision, execution_id) =
+        crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+            engine::put_action_revision(
+                cx,
+                state,
+                &input.pipeline_name,
+                &input.stage_name,
+                &input.action_name,
+                &input.action_revision,
+            )
+        })?;
     Ok(PutActionRevisionOutput {
         new_revision: Some(new_revision),
         pipeline_execution_id: execution_id,

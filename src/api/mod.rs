@@ -22,6 +22,7 @@ mod action_executions;
 mod action_types;
 mod approvals;
 mod deploy_targets;
+mod engine_errors;
 mod executions;
 mod jobs;
 mod pagination;

@@ -58,14 +58,14 @@ pub fn invoke_target(
             output_variables: Default::default(),
             external_execution_url: Some(format!(
                 "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/{target}/executions/{id}/timeline?region={}",
-                cx.region.scope.region
+                cx.scope.region
             )),
             external_execution_id: Some(id),
             percent_complete: None,
             revision: None,
             updated_by: None,
         },
-        Err(error) => Outcome::failed("JobFailed", error.message),
+        Err(error) => Outcome::failed("JobFailed", error.message()),
     })
 }
 

@@ -11,9 +11,9 @@
 //!   (stop and abandon, see `engine::stop_execution`).
 
 use super::actions;
+use super::advance::Consequences;
 use super::conditions;
 use super::Cx;
-use super::Effects;
 use crate::model::*;
 use crate::store::runtime::*;
 use std::collections::HashMap;
@@ -24,7 +24,7 @@ pub fn step_all(
     name: &str,
     arn: &str,
     runtime: &mut PipelineRuntime,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let mut changed = supersede_waiting(cx, name, arn, runtime);
     let active: Vec<u64> = runtime.active.iter().copied().collect();
@@ -40,7 +40,7 @@ fn step_execution(
     arn: &str,
     runtime: &mut PipelineRuntime,
     seq: u64,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let Some(execution) = runtime.executions.get(&seq) else {
         return false;
@@ -226,7 +226,7 @@ fn step_stage(
     runtime: &mut PipelineRuntime,
     seq: u64,
     index: usize,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let execution = &runtime.executions[&seq];
     let declaration = execution.declaration.clone();
@@ -282,7 +282,7 @@ fn step_actions(
     stage: &StageDeclaration,
     group: usize,
     stopping: bool,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let groups = run_order_groups(stage);
     let Some(members) = groups.get(group) else {

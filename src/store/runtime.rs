@@ -332,9 +332,9 @@ pub enum Runner {
     /// PutApprovalResult (or the approval timeout).
     Approval,
     /// A job worker through the job API (Custom, ThirdParty, or an AWS action in worker mode);
-    /// also Lambda invoke actions, whose job goes to the Lambda function (`crate::actions`).
+    /// also Lambda invoke actions, whose job goes to the Lambda function (`actions`).
     Job { third_party: bool },
-    /// The emulator does the work itself (`crate::actions`): a task started with the action
+    /// The emulator does the work itself (`actions`): a task started with the action
     /// reports its outcome.
     Real { work: RealWork },
 }
@@ -350,6 +350,16 @@ pub enum RealWork {
     Commands,
     /// Runs a configured CodeBuild project's buildspec with the local executor.
     CodeBuild,
+}
+
+/// What an AWS action does instead of being simulated, as `actions::plan` decides from the
+/// configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The emulator does the work (`Runner::Real`).
+    Real(RealWork),
+    /// A job handed to the Lambda function (`Runner::Job`, see `actions::lambda`).
+    Lambda,
 }
 
 /// One rule execution of a stage condition.

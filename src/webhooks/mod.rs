@@ -42,9 +42,9 @@ pub mod git;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::engine::{self, ActionRevisionRecord, Cx, StartRequest};
+use crate::engine::{self, ActionRevisionRecord, StartRequest};
 use crate::model::{Timestamp, TriggerType};
-use crate::protocol::{caller_scope, Scope};
+use crate::protocol::{caller_scope, ApiError, Scope};
 use crate::store::{Region, RegionState};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -222,7 +222,6 @@ fn trigger(
     id: &str,
     payload: &Value,
 ) -> (Response, Option<String>) {
-    let cx = Cx { app, region };
     let mut state = region.lock();
     let Some(name) = webhook_name_by_id(&state, id) else {
         return (no_such_webhook(), None);
@@ -302,7 +301,9 @@ fn trigger(
         pinned_revisions,
         ..StartRequest::default()
     };
-    match engine::start_execution(&cx, &mut state, &definition.target_pipeline, request) {
+    match crate::runtime::with_engine_locked(&app, &region.scope, &mut state, |cx, state| {
+        engine::start_execution(cx, state, &definition.target_pipeline, request)
+    }) {
         Ok(execution_id) => {
             if let Some(record) = state.webhooks.get_mut(&name) {
                 record.last_triggered = Some(Timestamp::now());
@@ -321,7 +322,10 @@ fn trigger(
             );
             (response, Some(execution_id))
         }
-        Err(e) => (failed(&mut state, &name, e.code.as_str(), e.message), None),
+        Err(e) => {
+            let e = ApiError::from(e);
+            (failed(&mut state, &name, e.code.as_str(), e.message), None)
+        }
     }
 }
 
@@ -405,10 +409,6 @@ async fn git_event(
     let description = event.describe();
 
     let region = app.store.region(&scope);
-    let cx = Cx {
-        app: &app,
-        region: &region,
-    };
     let mut state = region.lock();
     let firing: Vec<(String, Vec<String>, Option<String>)> = state
         .pipelines
@@ -456,7 +456,9 @@ async fn git_event(
             pinned_revisions,
             ..StartRequest::default()
         };
-        match engine::start_execution(&cx, &mut state, &pipeline, request) {
+        match crate::runtime::with_engine_locked(&app, &region.scope, &mut state, |cx, state| {
+            engine::start_execution(cx, state, &pipeline, request)
+        }) {
             Ok(execution_id) => {
                 tracing::info!(%pipeline, %execution_id, event = %description, "git event started an execution");
                 started.push(json!({
@@ -465,11 +467,14 @@ async fn git_event(
                     "sourceActions": actions,
                 }));
             }
-            Err(e) => failures.push(json!({
-                "pipelineName": pipeline,
-                "errorCode": e.code.as_str(),
-                "message": e.message,
-            })),
+            Err(e) => {
+                let e = ApiError::from(e);
+                failures.push(json!({
+                    "pipelineName": pipeline,
+                    "errorCode": e.code.as_str(),
+                    "message": e.message,
+                }))
+            }
         }
     }
     reply(
