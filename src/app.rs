@@ -30,9 +30,9 @@ pub struct AppInner {
     /// The real actions running in the background (see `actions::running`).
     pub running: crate::actions::running::Running,
     /// What loaded templates left for pipelines: stack outputs, CodeBuild projects, exports.
-    pub stacks: crate::templates::LoadedStacks,
-    /// Webhook delivery ids already handled (`webhooks::dedup`).
-    pub webhook_deliveries: crate::webhooks::dedup::Deliveries,
+    pub stacks: crate::runtime::stacks::LoadedStacks,
+    /// Webhook delivery ids already handled (`store::deliveries`, served by `webhooks`).
+    pub webhook_deliveries: crate::store::deliveries::Deliveries,
 }
 
 impl App {

@@ -1,12 +1,12 @@
 //! StartPipelineExecution, StopPipelineExecution, GetPipelineExecution,
 //! ListPipelineExecutions, PutActionRevision.
 
+use super::lookup::{find_execution, pipeline};
 use super::pagination::{decode_position, newest_first, page_size};
 use crate::app::App;
 use crate::engine::{self, PipelineExecutionRecord, StartRequest};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
-use crate::store::PipelineRecord;
 
 pub fn start_pipeline_execution(
     app: &App,
@@ -134,31 +134,6 @@ pub fn put_action_revision(
     Ok(PutActionRevisionOutput {
         new_revision: Some(new_revision),
         pipeline_execution_id: execution_id,
-    })
-}
-
-/// The pipeline of a request, or `PipelineNotFoundException`.
-pub fn pipeline<'a>(
-    pipelines: &'a std::collections::BTreeMap<String, PipelineRecord>,
-    name: &str,
-    ctx: &RequestContext,
-) -> Result<&'a PipelineRecord, ApiError> {
-    pipelines
-        .get(name)
-        .ok_or_else(|| ApiError::pipeline_not_found(name, &ctx.scope.account))
-}
-
-/// An execution of a pipeline, or `PipelineExecutionNotFoundException`.
-pub fn find_execution<'a>(
-    record: &'a PipelineRecord,
-    pipeline: &str,
-    id: &str,
-) -> Result<&'a PipelineExecutionRecord, ApiError> {
-    record.runtime.execution(id).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::PipelineExecutionNotFoundException,
-            format!("Pipeline execution '{id}' was not found in pipeline '{pipeline}'"),
-        )
     })
 }
 

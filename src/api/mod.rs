@@ -25,6 +25,7 @@ mod deploy_targets;
 mod engine_errors;
 mod executions;
 mod jobs;
+mod lookup;
 mod pagination;
 mod pipelines;
 mod rule_executions;

@@ -289,7 +289,7 @@ fn start_rules(
         let configuration = rule.configuration.clone().unwrap_or_default();
         let resolved = VariableScope::of(execution).resolve_map(&configuration);
         let behavior =
-            matching_condition_rule(&cx.settings.condition_rules, name, &stage.name, rule);
+            matching_condition_rule(cx.settings.condition_rules, name, &stage.name, rule);
         let mut record = RuleExecutionRecord {
             id: uuid::Uuid::new_v4().to_string(),
             sequence,
@@ -390,7 +390,7 @@ pub fn evaluate_rule(
             .and_then(|e| e.declaration.stages.iter().find(|s| s.name == record.stage))
             .and_then(|s| find_rule(s, &record.rule));
         match declaration.and_then(|d| {
-            matching_condition_rule(&cx.settings.condition_rules, pipeline, &record.stage, d)
+            matching_condition_rule(cx.settings.condition_rules, pipeline, &record.stage, d)
         }) {
             Some(rule) if rule.result == RuleOutcome::Fail => Err(rule
                 .message

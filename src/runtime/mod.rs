@@ -4,11 +4,13 @@
 //! the region's lock (`with_engine`), then performs the effects the step asked for: timers on
 //! the one timer wheel (`timers`), real work (`real`), Lambda invocations (`lambda`), events.
 //! Results come back as inputs: a due timer (`fire`), an action's outcome (`report`), a Lambda
-//! function that failed.
+//! function that failed. `stacks` is what loaded templates left for the engine's surroundings
+//! (stack outputs, CodeBuild projects) and for later loads (exports).
 
 pub mod driver;
 pub mod lambda;
 pub mod real;
+pub mod stacks;
 pub mod timers;
 
 pub use driver::{

@@ -13,6 +13,7 @@
 
 mod action_types;
 pub mod commits;
+pub mod deliveries;
 pub mod invariants;
 mod lock;
 pub mod persistence;

@@ -36,7 +36,7 @@
 //! the payload limit.
 
 pub mod auth;
-pub mod dedup;
+pub use crate::store::deliveries as dedup;
 pub mod filters;
 pub mod git;
 
@@ -301,7 +301,7 @@ fn trigger(
         pinned_revisions,
         ..StartRequest::default()
     };
-    match crate::runtime::with_engine_locked(&app, &region.scope, &mut state, |cx, state| {
+    match crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
         engine::start_execution(cx, state, &definition.target_pipeline, request)
     }) {
         Ok(execution_id) => {
