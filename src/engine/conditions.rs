@@ -15,7 +15,7 @@
 
 use super::advance::Consequences;
 use super::behavior::{matching_condition_rule, RuleOutcome};
-use super::progress::{finish_stage, restart_stage, set_phase};
+use super::progress::{finish_stage, restart_stage, set_phase, StageRef};
 use super::variables::VariableScope;
 use super::{Cx, Subject, Timer};
 use crate::model::*;
@@ -56,9 +56,7 @@ pub fn step(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Stopped,
         );
         return true;
@@ -148,9 +146,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Skipped,
                 );
             } else {
@@ -159,9 +155,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 );
             }
@@ -173,9 +167,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Succeeded,
                 );
             } else {
@@ -185,9 +177,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 );
                 if result == Some(ConditionResult::Rollback) {
@@ -225,9 +215,7 @@ pub fn step(
                         name,
                         arn,
                         runtime,
-                        seq,
-                        index,
-                        stage,
+                        StageRef { seq, index, stage },
                         StageExecutionStatus::Failed,
                     );
                     effects.rollbacks.push((stage.name.clone(), execution_id));
@@ -237,9 +225,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 ),
             }

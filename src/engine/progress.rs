@@ -291,9 +291,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Succeeded,
         );
         return true;
@@ -337,9 +335,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Stopped,
         );
         return true;
@@ -359,9 +355,7 @@ fn step_actions(
                 name,
                 arn,
                 runtime,
-                seq,
-                index,
-                stage,
+                StageRef { seq, index, stage },
                 StageExecutionStatus::Failed,
             );
         }
@@ -382,9 +376,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Succeeded,
         );
     }
@@ -401,18 +393,24 @@ pub fn set_phase(runtime: &mut PipelineRuntime, seq: u64, stage: &str, phase: St
     }
 }
 
+/// A stage of an execution: the execution's sequence number, the stage's index and declaration.
+#[derive(Clone, Copy)]
+pub struct StageRef<'a> {
+    pub seq: u64,
+    pub index: usize,
+    pub stage: &'a StageDeclaration,
+}
+
 /// Ends a stage execution and moves the pipeline execution on (or ends it).
-#[allow(clippy::too_many_arguments)]
 pub fn finish_stage(
     cx: &Cx,
     name: &str,
     arn: &str,
     runtime: &mut PipelineRuntime,
-    seq: u64,
-    index: usize,
-    stage: &StageDeclaration,
+    at: StageRef,
     status: StageExecutionStatus,
 ) {
+    let StageRef { seq, index, stage } = at;
     let Some(execution) = runtime.executions.get_mut(&seq) else {
         return;
     };
