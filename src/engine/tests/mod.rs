@@ -38,6 +38,14 @@ pub enum Input {
     Rollback { stage: &'static str, target: usize },
     /// The real work of every running real action ends with success.
     FinishReal,
+    /// A worker took the pending job and reports success (`continuation`: still running).
+    JobSucceeds { continuation: bool },
+    /// A worker took the pending job and reports failure.
+    JobFails,
+    /// PutActionRevision of the source action with this revision.
+    PutRevision(&'static str),
+    /// The state was restored (a restart): timers are lost, `resume` picks executions up.
+    Resume,
 }
 
 /// What must hold after an input.
@@ -92,6 +100,7 @@ pub fn action(name: &str, provider: &str, run_order: i64) -> Value {
         "CodeBuild" => ("Build", "AWS"),
         "S3" => ("Deploy", "AWS"),
         "Custom" => ("Build", "Custom"),
+        "Lambda" => ("Invoke", "AWS"),
         other => panic!("no such test provider {other}"),
     };
     let provider = if provider == "S3Source" {
@@ -138,14 +147,18 @@ pub fn fail_rule(action: &str) -> ActionRule {
     }
 }
 
-/// S3 deploy actions do real work; everything else is simulated.
+/// S3 deploy actions do real work, Lambda invoke actions go to a function; everything else is
+/// simulated.
 struct World;
 
 impl Surroundings for World {
     fn plan(&self, action: &ActionDeclaration, _: &BTreeMap<String, String>) -> Option<Plan> {
         let id = &action.action_type_id;
-        (id.category == ActionCategory::Deploy && id.provider == "S3")
-            .then_some(Plan::Real(RealWork::S3Deploy))
+        match (id.category, id.provider.as_str()) {
+            (ActionCategory::Deploy, "S3") => Some(Plan::Real(RealWork::S3Deploy)),
+            (ActionCategory::Invoke, "Lambda") => Some(Plan::Lambda),
+            _ => None,
+        }
     }
     fn stack_outputs(&self, _: &str) -> Option<BTreeMap<String, String>> {
         None
@@ -379,7 +392,55 @@ impl Sim {
                 }
                 (Ok(()), effects)
             }
+            Input::JobSucceeds { continuation } => {
+                let job = self.take_job();
+                let result = jobs::JobSuccess {
+                    current_revision: None,
+                    continuation_token: continuation.then(|| "more".to_string()),
+                    execution_details: None,
+                    output_variables: None,
+                };
+                self.step(|cx, state| jobs::succeed(cx, state, &job, result))
+            }
+            Input::JobFails => {
+                let job = self.take_job();
+                let failure = FailureDetails {
+                    r#type: FailureType::JobFailed,
+                    message: "broken".into(),
+                    external_execution_id: None,
+                };
+                self.step(|cx, state| jobs::fail(cx, state, &job, failure))
+            }
+            Input::PutRevision(revision) => {
+                let revision = ActionRevision {
+                    created: Timestamp::now(),
+                    revision_change_id: revision.to_string(),
+                    revision_id: revision.to_string(),
+                };
+                self.step(|cx, state| {
+                    put_action_revision(cx, state, PIPELINE, "Source", "Src", &revision).map(|_| ())
+                })
+            }
+            Input::Resume => {
+                self.timers.clear();
+                self.real.clear();
+                let (_, effects) = self.step(resume);
+                (Ok(()), effects)
+            }
         }
+    }
+
+    /// The job of an action in progress, taken by a worker (as PollForJobs does).
+    fn take_job(&mut self) -> String {
+        let job = self
+            .state
+            .jobs
+            .jobs
+            .values_mut()
+            .find(|j| !j.is_finished())
+            .expect("a pending job");
+        job.status = JobStatus::Dispatched;
+        job.id.clone()
     }
 
     fn executions(&self) -> Vec<String> {
