@@ -100,6 +100,20 @@ fn automated_rollback(cx: &Cx, state: &mut RegionState, pipeline: &str, stage: &
     let Some(record) = state.pipelines.get(pipeline) else {
         return;
     };
+    // A rollback that fails is not rolled back again (that would start rollbacks without end),
+    // and a rollback execution is never a rollback target (as in AWS).
+    let failed_rollback = record
+        .runtime
+        .execution(failed)
+        .is_some_and(|e| e.execution_type == ExecutionType::Rollback);
+    if failed_rollback {
+        tracing::info!(
+            pipeline,
+            stage,
+            "a failed rollback execution is not rolled back"
+        );
+        return;
+    }
     let target = record
         .runtime
         .executions
@@ -107,6 +121,7 @@ fn automated_rollback(cx: &Cx, state: &mut RegionState, pipeline: &str, stage: &
         .rev()
         .find(|e| {
             e.id != failed
+                && e.execution_type != ExecutionType::Rollback
                 && e.stages
                     .get(stage)
                     .is_some_and(|r| r.status == StageExecutionStatus::Succeeded)

@@ -3,14 +3,14 @@
 use super::*;
 use serde_json::json;
 
-const IP: &str = "InProgress";
-const OK: &str = "Succeeded";
-const FAILED: &str = "Failed";
-const STOPPED: &str = "Stopped";
+pub(super) const IP: &str = "InProgress";
+pub(super) const OK: &str = "Succeeded";
+pub(super) const FAILED: &str = "Failed";
+pub(super) const STOPPED: &str = "Stopped";
 const STOPPING: &str = "Stopping";
 const SUPERSEDED: &str = "Superseded";
 
-fn case(name: &'static str, pipeline: Value, steps: Vec<(Input, Expect)>) -> Case {
+pub(super) fn case(name: &'static str, pipeline: Value, steps: Vec<(Input, Expect)>) -> Case {
     Case {
         name,
         pipeline,
@@ -20,7 +20,7 @@ fn case(name: &'static str, pipeline: Value, steps: Vec<(Input, Expect)>) -> Cas
     }
 }
 
-fn build_stage() -> Value {
+pub(super) fn build_stage() -> Value {
     stage("Build", vec![action("Compile", "CodeBuild", 1)])
 }
 
@@ -210,47 +210,6 @@ fn stop_waits_for_running_actions_and_abandon_does_not() {
 }
 
 #[test]
-fn abandon_stops_real_work() {
-    run(case(
-        "abandon real work",
-        pipeline(
-            "SUPERSEDED",
-            vec![stage("Deploy", vec![action("Put", "S3", 1)])],
-        ),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (
-                Input::Tick,
-                expect(&[IP], &["Deploy.Put"]).effects(&["StartReal"]),
-            ),
-            (
-                Input::Stop {
-                    execution: 0,
-                    abandon: true,
-                },
-                expect(&[STOPPED], &[]).effects(&["StopReal"]),
-            ),
-        ],
-    ));
-}
-
-#[test]
-fn real_work_reports_back_as_an_outcome() {
-    run(case(
-        "real work",
-        pipeline(
-            "SUPERSEDED",
-            vec![stage("Deploy", vec![action("Put", "S3", 1)])],
-        ),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (Input::Tick, expect(&[IP], &["Deploy.Put"])),
-            (Input::FinishReal, expect(&[OK], &[])),
-        ],
-    ));
-}
-
-#[test]
 fn approvals_succeed_fail_and_time_out() {
     let gate = || {
         pipeline(
@@ -414,6 +373,36 @@ fn an_on_failure_rollback_condition_rolls_the_stage_back() {
 }
 
 #[test]
+fn a_failed_rollback_is_not_rolled_back_again() {
+    let mut build = build_stage();
+    build["onFailure"] = json!({"result": "ROLLBACK"});
+    let mut sim = Sim::new(&case(
+        "failing rollback",
+        pipeline("SUPERSEDED", vec![build]),
+        Vec::new(),
+    ));
+    sim.apply(&Input::Start).0.expect("started");
+    sim.apply(&Input::Tick).0.expect("ran");
+    sim.action_rules = vec![fail_rule("Compile")];
+    sim.apply(&Input::Start).0.expect("started");
+    sim.apply(&Input::Tick).0.expect("ran");
+    let runtime = &sim.state.pipelines[PIPELINE].runtime;
+    let types: Vec<(String, &str)> = runtime
+        .executions
+        .values()
+        .map(|e| (e.status.as_str().to_string(), e.execution_type.as_str()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            (OK.to_string(), "STANDARD"),
+            (FAILED.to_string(), "STANDARD"),
+            (FAILED.to_string(), "ROLLBACK"),
+        ]
+    );
+}
+
+#[test]
 fn a_failing_before_entry_condition_fails_the_stage() {
     let mut build = build_stage();
     build["beforeEntry"] = json!({"conditions": [{"result": "FAIL", "rules": [{
@@ -464,108 +453,4 @@ fn unknown_pipelines_and_stages_are_refused() {
     });
     assert!(matches!(answer, Err(EngineError::StageNotFound { .. })));
     assert!(effects.is_empty(), "a refused command asks for nothing");
-}
-
-#[test]
-fn worker_jobs_finish_their_actions() {
-    let worker = || {
-        pipeline(
-            "SUPERSEDED",
-            vec![stage("Build", vec![action("Make", "Custom", 1)])],
-        )
-    };
-    run(case(
-        "job succeeds after a continuation",
-        worker(),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (
-                Input::Tick,
-                expect(&[IP], &["Build.Make"]).effects(&["ArmTimer:JobTimeout"]),
-            ),
-            (
-                Input::JobSucceeds { continuation: true },
-                expect(&[IP], &["Build.Make"]).effects(&["CancelTimer:Job", "ArmTimer:JobTimeout"]),
-            ),
-            (
-                Input::JobSucceeds {
-                    continuation: false,
-                },
-                expect(&[OK], &[]).effects(&["CancelTimer:Job"]),
-            ),
-        ],
-    ));
-    run(case(
-        "job fails",
-        worker(),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (Input::Tick, expect(&[IP], &["Build.Make"])),
-            (Input::JobFails, expect(&[FAILED], &[])),
-        ],
-    ));
-}
-
-#[test]
-fn lambda_jobs_are_handed_to_their_function() {
-    run(case(
-        "lambda",
-        pipeline(
-            "SUPERSEDED",
-            vec![stage("Invoke", vec![action("Fn", "Lambda", 1)])],
-        ),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (
-                Input::Tick,
-                expect(&[IP], &["Invoke.Fn"]).effects(&["InvokeLambda", "ArmTimer:JobTimeout"]),
-            ),
-            (
-                Input::JobSucceeds { continuation: true },
-                expect(&[IP], &["Invoke.Fn"]).effects(&["InvokeLambda"]),
-            ),
-        ],
-    ));
-}
-
-#[test]
-fn a_new_revision_starts_an_execution_once() {
-    run(case(
-        "PutActionRevision",
-        pipeline("SUPERSEDED", vec![build_stage()]),
-        vec![
-            (Input::PutRevision("r1"), expect(&[IP], &["Source.Src"])),
-            (Input::Tick, expect(&[OK], &[])),
-            (Input::PutRevision("r1"), expect(&[OK], &[])),
-            (Input::PutRevision("r2"), expect(&[OK, IP], &["Source.Src"])),
-        ],
-    ));
-}
-
-#[test]
-fn resume_rearms_timers_and_fails_interrupted_real_work() {
-    run(case(
-        "resume simulated",
-        pipeline("SUPERSEDED", vec![build_stage()]),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (
-                Input::Resume,
-                expect(&[IP], &["Source.Src"]).effects(&["ArmTimer:FinishSimulated"]),
-            ),
-            (Input::Tick, expect(&[OK], &[])),
-        ],
-    ));
-    run(case(
-        "resume real work",
-        pipeline(
-            "SUPERSEDED",
-            vec![stage("Deploy", vec![action("Put", "S3", 1)])],
-        ),
-        vec![
-            (Input::Start, expect(&[IP], &["Source.Src"])),
-            (Input::Tick, expect(&[IP], &["Deploy.Put"])),
-            (Input::Resume, expect(&[FAILED], &[])),
-        ],
-    ));
 }

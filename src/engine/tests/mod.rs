@@ -3,6 +3,7 @@
 //! the executions, the actions in progress and the effects the step asked for.
 
 mod cases;
+mod work;
 
 use super::behavior::{ActionRule, Behavior, ConditionRuleBehavior};
 use super::*;
