@@ -14,22 +14,19 @@ pub fn start_pipeline_execution(
     input: StartPipelineExecutionInput,
 ) -> Result<StartPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let mut state = region.lock();
-    let id = crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
-        engine::start_execution(
-            cx,
-            state,
-            &input.name,
-            StartRequest {
-                trigger_type: Some(TriggerType::StartPipelineExecution),
-                trigger_detail: Some(ctx.caller_arn()),
-                variables: input.variables.unwrap_or_default(),
-                source_overrides: input.source_revisions.unwrap_or_default(),
-                client_token: input.client_request_token,
-                ..StartRequest::default()
-            },
-        )
-    })?;
+    let id = crate::runtime::start_execution(
+        app,
+        &region,
+        &input.name,
+        StartRequest {
+            trigger_type: Some(TriggerType::StartPipelineExecution),
+            trigger_detail: Some(ctx.caller_arn()),
+            variables: input.variables.unwrap_or_default(),
+            source_overrides: input.source_revisions.unwrap_or_default(),
+            client_token: input.client_request_token,
+            ..StartRequest::default()
+        },
+    )?;
     Ok(StartPipelineExecutionOutput {
         pipeline_execution_id: Some(id),
     })

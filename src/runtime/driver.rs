@@ -141,6 +141,19 @@ fn perform(app: &App, scope: &Scope, state: &mut RegionState, effects: Vec<Effec
     }
 }
 
+/// Starts an execution of `pipeline` (`engine::start_execution` under the region's lock): the
+/// entry point for what starts executions outside the API (webhooks, git events, watchers).
+pub fn start_execution(
+    app: &App,
+    region: &Arc<Region>,
+    pipeline: &str,
+    request: engine::StartRequest,
+) -> Result<String, engine::EngineError> {
+    with_engine(app, region, |cx, state| {
+        engine::start_execution(cx, state, pipeline, request)
+    })
+}
+
 /// Handles a timer that fell due.
 pub fn fire(app: &App, scope: &Scope, timer: Timer) {
     let region = app.store.region(scope);

@@ -14,6 +14,6 @@ pub mod stacks;
 pub mod timers;
 
 pub use driver::{
-    cancel_all, cancel_pipeline, cancel_scope, fire, report, resume, stop_real_work,
-    stop_real_work_of_scope, with_engine, with_engine_locked, Due, TimerKey,
+    cancel_all, cancel_pipeline, cancel_scope, fire, report, resume, start_execution,
+    stop_real_work, stop_real_work_of_scope, with_engine, with_engine_locked, Due, TimerKey,
 };
