@@ -36,6 +36,12 @@ pub fn start(
         return;
     };
     let Some(task) = task(app, pipeline, execution, action, work) else {
+        // The record was made from this declaration: not reachable.
+        tracing::error!(
+            pipeline,
+            action_execution_id,
+            "bug: a real action whose declaration is missing"
+        );
         return;
     };
     let shown = actions::shown(&app.config, &task);
