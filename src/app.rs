@@ -1,10 +1,10 @@
 //! The shared application handle: configuration and state. Cheap to clone (one `Arc`).
 
 use crate::config::Config;
-use crate::engine::timers::{self, Due, TimerKey};
 use crate::events::EventBus;
 use crate::protocol::Scope;
 use crate::runtime::timers::TimerWheel;
+use crate::runtime::{Due, TimerKey};
 use crate::store::persistence::Persistence;
 use crate::store::Store;
 use std::ops::Deref;
@@ -30,9 +30,9 @@ pub struct AppInner {
     /// The real actions running in the background (see `actions::running`).
     pub running: crate::actions::running::Running,
     /// What loaded templates left for pipelines: stack outputs, CodeBuild projects, exports.
-    pub stacks: crate::templates::LoadedStacks,
-    /// Webhook delivery ids already handled (`webhooks::dedup`).
-    pub webhook_deliveries: crate::webhooks::dedup::Deliveries,
+    pub stacks: crate::runtime::stacks::LoadedStacks,
+    /// Webhook delivery ids already handled (`store::deliveries`, served by `webhooks`).
+    pub webhook_deliveries: crate::store::deliveries::Deliveries,
 }
 
 impl App {
@@ -60,7 +60,7 @@ impl App {
                 events: EventBus::default(),
                 timers: Timers::start(&runtime, move |(scope, timer)| {
                     if let Some(app) = app.upgrade() {
-                        timers::fire(&App(app), &scope, timer);
+                        crate::runtime::fire(&App(app), &scope, timer);
                     }
                 }),
                 running: Default::default(),
@@ -75,7 +75,7 @@ impl App {
     }
 }
 
-/// Resumes a rolled-back region's executions (`engine::resume`): a timer or an advance whose
+/// Resumes a rolled-back region's executions (`runtime::resume`): a timer or an advance whose
 /// change was lost runs again.
 fn resume_later(app: Weak<AppInner>, scope: &Scope) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -90,7 +90,7 @@ fn resume_later(app: Weak<AppInner>, scope: &Scope) {
         };
         if let Some(region) = app.store.get(&scope) {
             region.resume_started();
-            crate::engine::resume(&app, &region);
+            crate::runtime::resume(&app, &region);
         }
     });
 }

@@ -2,14 +2,15 @@
 //!
 //! - `protocol`: AWS JSON 1.1 on the wire, request scoping, AWS errors.
 //! - `model`: the API's types (generated from the AWS service model), validation, catalog.
-//! - `store`: state per account and region.
-//! - `engine`: pipeline executions.
+//! - `store`: state per account and region, and the runtime state of pipelines.
+//! - `engine`: pipeline executions, as a pure state machine (state + input -> state + effects).
 //! - `actions`: actions that do real work when configured (S3 artifacts, S3 source/deploy,
 //!   the local executor for Commands/CodeBuild, Lambda invoke).
 //! - `api`: one handler per operation.
 //! - `config`, `server`, `cli`: how it runs (serve, `validate`, `run`).
 //! - `templates`: CloudFormation templates, CDK cloud assemblies and pipeline JSON, loaded.
-//! - `runtime`: what performs the engine's effects in time (the timer wheel).
+//! - `runtime`: the engine's driver: applies inputs under the region lock and performs the
+//!   effects (the timer wheel, real work, Lambda calls, events).
 //! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 //! - `sources`: local git repositories as sources; their commits trigger pipelines.

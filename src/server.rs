@@ -163,7 +163,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     crate::sources::watch::start(&app).map_err(std::io::Error::other)?;
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
-        crate::engine::resume(&app, &region);
+        crate::runtime::resume(&app, &region);
     }
     // `--load`: before the server answers; a problem stops it.
     crate::templates::load_at_startup(&app, &stacks, Some(&addr.to_string()))

@@ -26,7 +26,7 @@ use super::process::{execute, tail};
 use super::unpack::Limits;
 use super::Task;
 use crate::config::Config;
-use crate::engine::{Outcome, RealWork};
+use crate::store::runtime::{Outcome, RealWork};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -11,12 +11,11 @@
 //! external execution. A missing branch or commit fails it with the provider's wording.
 
 use super::artifacts::ArtifactStore;
+use super::git::repo::{self, CommitInfo, Missing};
+use super::git::Repository;
 use super::Task;
-use crate::engine::simulate::GivenRevision;
-use crate::engine::Outcome;
 use crate::model::SourceRevisionType;
-use crate::sources::repo::{self, CommitInfo, Missing};
-use crate::sources::Repository;
+use crate::store::runtime::{GivenRevision, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -107,9 +106,9 @@ pub async fn run(
     let given = task.revision.as_ref().filter(|g| {
         matches!(g.kind, None | Some(SourceRevisionType::CommitId)) && !g.value.is_empty()
     });
-    let branch = given.and_then(|g| g.branch.clone()).unwrap_or_else(|| {
-        crate::sources::branch_of(&task.action.action_type_id, &task.configuration)
-    });
+    let branch = given
+        .and_then(|g| g.branch.clone())
+        .unwrap_or_else(|| super::git::branch_of(&task.action.action_type_id, &task.configuration));
     let clone_ref = value("OutputArtifactFormat") == "CODEBUILD_CLONE_REF";
 
     let read = {

@@ -13,11 +13,7 @@
 //! synchronous (RequestResponse): when the call fails or the function itself errors, the action
 //! fails at once with that error instead of waiting for the job timeout.
 
-use crate::app::App;
 use crate::config::Config;
-use crate::engine::{self, Cx, Outcome};
-use crate::model::JobStatus;
-use crate::protocol::Scope;
 use aws_sdk_lambda::config::{BehaviorVersion, Region};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
@@ -70,46 +66,28 @@ pub fn event(job: &crate::jobs::JobRecord) -> Value {
     })
 }
 
-/// Invokes the function of a Lambda job, in a task (callers hold the region lock). The task
-/// waits for that lock, so the job is in the board before the function can report on it. A
-/// panic of the task fails the job at once; a hang is bounded by the job's timeout.
-pub fn invoke(app: &App, scope: &Scope, job_id: &str) {
-    let (app, scope, job_id) = (app.clone(), scope.clone(), job_id.to_string());
-    let call = tokio::spawn(call(app.clone(), scope.clone(), job_id.clone()));
-    tokio::spawn(async move {
-        if let Err(e) = call.await {
-            fail_job(&app, &scope, &job_id, super::running::crash_message(e));
-        }
-    });
+/// The function a job is for and the event it gets.
+pub fn request(job: &crate::jobs::JobRecord) -> (String, String) {
+    let function = job
+        .data
+        .action_configuration
+        .as_ref()
+        .and_then(|c| c.configuration.as_ref())
+        .and_then(|c| c.get("FunctionName"))
+        .cloned()
+        .unwrap_or_default();
+    (function, event(job).to_string())
 }
 
-/// The invocation of a Lambda job's function; a failed call or a function error fails the job.
-async fn call(app: App, scope: Scope, job_id: String) {
-    let (function, payload) = {
-        let region = app.store.region(&scope);
-        let state = region.lock();
-        let Some(job) = state.jobs.jobs.get(&job_id) else {
-            return;
-        };
-        if job.is_finished() {
-            return;
-        }
-        let function = job
-            .data
-            .action_configuration
-            .as_ref()
-            .and_then(|c| c.configuration.as_ref())
-            .and_then(|c| c.get("FunctionName"))
-            .cloned()
-            .unwrap_or_default();
-        (function, event(job).to_string())
-    };
-    let Some(client) = client(&app.config) else {
-        return;
+/// Invokes `function` with `payload` (synchronously, RequestResponse). `Err` carries the
+/// message the job fails with: the call failed or the function itself errored.
+pub async fn call(config: &Config, function: &str, payload: String) -> Result<(), String> {
+    let Some(client) = client(config) else {
+        return Ok(());
     };
     let result = client
         .invoke()
-        .function_name(&function)
+        .function_name(function)
         .payload(Blob::new(payload))
         .send()
         .await;
@@ -133,39 +111,13 @@ async fn call(app: App, scope: Scope, job_id: String) {
             ),
             None => format!(
                 "Could not invoke the Lambda function '{function}' at {}: {}",
-                app.config.lambda_endpoint.as_deref().unwrap_or_default(),
+                config.lambda_endpoint.as_deref().unwrap_or_default(),
                 aws_sdk_lambda::error::DisplayErrorContext(&e)
             ),
         }),
     };
-    if let Some(message) = failure {
-        fail_job(&app, &scope, &job_id, message);
-    }
-}
-
-/// Fails a Lambda job that is still waiting for its function, and its action.
-fn fail_job(app: &App, scope: &Scope, job_id: &str, message: String) {
-    let region = app.store.region(scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
-    let mut state = region.lock();
-    let Some(job) = state.jobs.jobs.get(job_id) else {
-        return;
-    };
-    if job.is_finished() {
-        return;
-    }
-    let (pipeline, action_execution_id) = (job.pipeline.clone(), job.action_execution_id.clone());
-    state.jobs.finish(job_id, JobStatus::Failed);
-    if engine::finish_action_by_id(
-        &cx,
-        &mut state,
-        &pipeline,
-        &action_execution_id,
-        Outcome::failed("JobFailed", message),
-    ) {
-        engine::advance(&cx, &mut state, &pipeline);
+    match failure {
+        Some(message) => Err(message),
+        None => Ok(()),
     }
 }

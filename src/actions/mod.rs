@@ -13,16 +13,18 @@
 //!   templates or `--codebuild-endpoint`), on this host or in a container.
 //! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
 //!
-//! `engine::actions::start_action` asks `plan` what an action should do. It runs under the
-//! region lock, so it only spawns (`start`): the task does its I/O without any lock, then locks
-//! the region, finishes the action with an `Outcome` and advances the pipeline (`report`).
-//! `running` supervises the tasks (panics and timeouts fail the action) and lets
-//! stop-and-abandon and shutdown stop them.
+//! Real actions know nothing of the engine: `plan` says what an action does given the
+//! configuration (the engine asks it through the runtime driver), and `run` turns a `Task` into
+//! an `Outcome`. The runtime driver (`runtime::real`) builds the task when the engine
+//! starts the action, spawns it under `running` (which supervises the tasks: panics and timeouts
+//! fail the action, stop-and-abandon and shutdown stop them) and feeds the outcome back to the
+//! engine.
 
 pub mod artifacts;
 pub mod buildspec;
 pub mod codebuild;
 pub mod commands;
+pub mod git;
 pub mod git_source;
 pub mod lambda;
 pub mod process;
@@ -31,23 +33,14 @@ pub mod s3_deploy;
 pub mod s3_source;
 pub mod unpack;
 
-use crate::app::App;
-use crate::config::Config;
-use crate::engine::simulate::GivenRevision;
-use crate::engine::{self, Cx, Outcome, PipelineExecutionRecord, RealWork};
+use crate::config::{CodeBuildProject, Config};
 use crate::model::*;
 use crate::protocol::Scope;
+use crate::store::runtime::{GivenRevision, Outcome, RealWork};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// What an action does instead of being simulated.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    /// The emulator does the work (`Runner::Real`).
-    Real(RealWork),
-    /// A job handed to the Lambda function (`Runner::Job`, see `lambda`).
-    Lambda,
-}
+pub use crate::store::runtime::Plan;
 
 /// What an AWS action does given the configuration; `None`: the usual simulated behaviour.
 pub fn plan(
@@ -58,7 +51,7 @@ pub fn plan(
     let id = &action.action_type_id;
     // A git source of a mapped repository (`sources`): CodeStarSourceConnection, CodeCommit,
     // GitHub (version 1, a ThirdParty action).
-    if crate::sources::repository_for(config, id, configuration).is_some() {
+    if git::repository_for(config, id, configuration).is_some() {
         return Some(Plan::Real(RealWork::GitSource));
     }
     if id.owner != ActionOwner::Aws {
@@ -135,144 +128,42 @@ pub struct Task {
     /// CodeBuild: the output variables of the simulation, for a build with neither project
     /// nor buildspec (see `codebuild`).
     pub simulated: BTreeMap<String, String>,
+    /// CodeBuild: the project of that name in a loaded template, if any (see `codebuild`).
+    pub loaded_project: Option<CodeBuildProject>,
 }
 
-/// The parts of a starting action that `start` copies into a `Task`.
-pub struct Starting<'a> {
-    pub pipeline: &'a str,
-    pub execution: &'a PipelineExecutionRecord,
-    pub action: &'a ActionDeclaration,
-    pub action_execution_id: &'a str,
-    pub configuration: &'a BTreeMap<String, String>,
-    pub output_artifacts: &'a [ArtifactDetail],
+/// How long a real action may run when it has no `timeoutInMinutes`.
+pub fn default_timeout(config: &Config, work: RealWork) -> Duration {
+    match work {
+        RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
+        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => config.real_action_timeout,
+    }
 }
 
-/// Builds the task of a starting action and spawns it. Returns the external execution id and
-/// URL the action shows while it runs (the local executor's build id and log file).
-pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Option<String>) {
-    let execution = starting.execution;
-    let action = starting.action;
-    let scope = engine::variables::VariableScope::of(execution);
-    let variables: BTreeMap<String, String> = scope
-        .pipeline_variables
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    // References that do not resolve are left as they are (the shell sees them).
-    let resolve = |text: &str| scope.resolve(text).unwrap_or_else(|_| text.to_string());
-    let environment = action
-        .environment_variables
-        .iter()
-        .flatten()
-        .map(|e| (e.name.clone(), resolve(&e.value)))
-        .collect();
-    let commands = action
-        .commands
-        .iter()
-        .flatten()
-        .map(|c| resolve(c))
-        .collect();
-    let inputs = action
-        .input_artifacts
-        .iter()
-        .flatten()
-        .map(|input| Input {
-            name: input.name.clone(),
-            location: execution
-                .artifacts
-                .get(&input.name)
-                .map(|a| (a.bucket.clone(), a.key.clone())),
-            revision: execution
-                .artifacts
-                .get(&input.name)
-                .and_then(|a| a.revision.clone()),
-        })
-        .collect();
-    let outputs = starting
-        .output_artifacts
-        .iter()
-        .filter_map(|detail| {
-            let name = detail.name.clone()?;
-            let location = detail.s3location.as_ref()?;
-            let files = action
-                .output_artifacts
-                .iter()
-                .flatten()
-                .find(|o| o.name == name)
-                .and_then(|o| o.files.clone())
-                .unwrap_or_default();
-            Some(Output {
-                name,
-                bucket: location.bucket.clone().unwrap_or_default(),
-                key: location.key.clone().unwrap_or_default(),
-                files,
-            })
-        })
-        .collect();
-    let config = &cx.app.config;
-    let task = Task {
-        work,
-        pipeline: starting.pipeline.to_string(),
-        pipeline_execution_id: execution.id.clone(),
-        action_execution_id: starting.action_execution_id.to_string(),
-        action: action.clone(),
-        configuration: starting.configuration.clone(),
-        variables,
-        environment,
-        commands,
-        inputs,
-        outputs,
-        revision: engine::actions::requested_revision(execution, &action.name),
-        timeout: engine::actions::action_timeout(action).unwrap_or(match work {
-            RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
-            RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
-                config.real_action_timeout
-            }
-        }),
-        scope: cx.region.scope.clone(),
-        simulated: match work {
-            RealWork::CodeBuild => simulated_variables(cx, &starting),
-            _ => BTreeMap::new(),
-        },
-    };
-    let shown = match work {
+/// The external execution id and URL an action shows while it runs (the local executor's
+/// build id and log file).
+pub fn shown(config: &Config, task: &Task) -> (Option<String>, Option<String>) {
+    match task.work {
         RealWork::Commands | RealWork::CodeBuild => {
-            let (id, log) = commands::external_execution(config, &task);
+            let (id, log) = commands::external_execution(config, task);
             (Some(id), Some(log))
         }
         RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => (None, None),
-    };
-    let app = cx.app.clone();
-    let scope = cx.region.scope.clone();
-    let build_id = shown.0.clone().unwrap_or_default();
-    let id = task.action_execution_id.clone();
-    let timeout = task.timeout;
-    let work = {
-        let (app, task, build_id) = (app.clone(), task.clone(), build_id.clone());
-        async move { run(&app, &task, build_id).await }
-    };
-    let timed_out = {
-        let app = app.clone();
-        let task = task.clone();
-        move || match task.work {
-            RealWork::Commands | RealWork::CodeBuild => {
-                commands::timed_out(&app.config, &task, build_id)
-            }
-            RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
-                running::timed_out(timeout)
-            }
-        }
-    };
-    let pipeline = task.pipeline;
-    cx.app.running.spawn(&id, timeout, work, timed_out, {
-        let id = id.clone();
-        move |outcome| report(&app, &scope, &pipeline, &id, outcome)
-    });
-    shown
+    }
 }
 
-async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
-    let config = &app.config;
+/// The outcome of an action that ran past its timeout (its work was dropped).
+pub fn timed_out(config: &Config, task: &Task, build_id: String) -> Outcome {
+    match task.work {
+        RealWork::Commands | RealWork::CodeBuild => commands::timed_out(config, task, build_id),
+        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
+            running::timed_out(task.timeout)
+        }
+    }
+}
+
+/// Does the work of a task (`build_id`: the external execution id `shown` gave it).
+pub async fn run(config: &Config, task: &Task, build_id: String) -> Outcome {
     let store = artifacts::ArtifactStore::from_config(config);
     match task.work {
         RealWork::S3Source => match store.as_ref().and_then(|s| s.s3()) {
@@ -280,11 +171,8 @@ async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
         RealWork::GitSource => {
-            let repository = crate::sources::repository_for(
-                config,
-                &task.action.action_type_id,
-                &task.configuration,
-            );
+            let repository =
+                git::repository_for(config, &task.action.action_type_id, &task.configuration);
             match (&store, repository) {
                 (Some(store), Some(repository)) => {
                     git_source::run(config, store, repository, task).await
@@ -301,64 +189,7 @@ async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
             None => Outcome::failed("JobFailed", artifacts::NO_STORE),
         },
         RealWork::Commands => commands::run(config, store.as_ref(), task, build_id).await,
-        RealWork::CodeBuild => codebuild::run(app, store.as_ref(), task, build_id).await,
-    }
-}
-
-/// The output variables a simulated CodeBuild action would have (see
-/// `engine::outcome::simulated_outcome`): the provider's, and those the project declares or
-/// later actions read.
-fn simulated_variables(cx: &Cx, starting: &Starting) -> BTreeMap<String, String> {
-    use crate::engine::{dynamic_outputs, simulate};
-    let action = starting.action;
-    let scope = &cx.region.scope;
-    let mut variables = simulate::action_outputs(&simulate::Simulated {
-        type_id: &action.action_type_id,
-        configuration: starting.configuration,
-        action_execution_id: starting.action_execution_id,
-        scope,
-    });
-    let declared = dynamic_outputs::declared(
-        &action.action_type_id,
-        starting.configuration,
-        |stack| cx.app.stacks.outputs(scope, stack),
-        |project| {
-            cx.app
-                .stacks
-                .codebuild_project(scope, project)
-                .or_else(|| commands::project(&cx.app.config, project).cloned())
-                .map(|p| p.env.exported_variables)
-        },
-    );
-    let declaration = &starting.execution.declaration;
-    let stage = declaration
-        .stages
-        .iter()
-        .find(|s| s.actions.iter().any(|a| a == action));
-    variables.extend(declared.unwrap_or_else(|| match stage {
-        Some(stage) => dynamic_outputs::placeholders(declaration, (&stage.name, &action.name)),
-        None => BTreeMap::new(),
-    }));
-    variables
-}
-
-/// Finishes a real action with its outcome and moves the pipeline on (nothing happens when the
-/// action already finished, e.g. its execution was stopped and abandoned it).
-pub fn report(
-    app: &App,
-    scope: &Scope,
-    pipeline: &str,
-    action_execution_id: &str,
-    outcome: Outcome,
-) {
-    let region = app.store.region(scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
-    let mut state = region.lock();
-    if engine::finish_action_by_id(&cx, &mut state, pipeline, action_execution_id, outcome) {
-        engine::advance(&cx, &mut state, pipeline);
+        RealWork::CodeBuild => codebuild::run(config, store.as_ref(), task, build_id).await,
     }
 }
 

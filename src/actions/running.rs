@@ -3,11 +3,11 @@
 //! Each runs in a task of its own, watched by a supervisor task: a panic, an error or a run
 //! past the action's timeout becomes the action's failure with a message (never an action left
 //! InProgress). The registry maps action execution ids to cancellation tokens so that
-//! stop-and-abandon (`cancel`, called by the engine whenever an action execution finishes) and
+//! stop-and-abandon (`cancel`, asked by the engine whenever a real action execution finishes) and
 //! server shutdown (`shutdown`) reach the running work: the work's future is dropped, and what it
 //! owns cleans up on drop (the local executor's process group is killed).
 
-use crate::engine::Outcome;
+use crate::store::runtime::Outcome;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;

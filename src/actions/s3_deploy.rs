@@ -6,7 +6,7 @@
 use super::artifacts::{unpack_input, walk, ArtifactStore, S3Failure};
 use super::unpack::Limits;
 use super::Task;
-use crate::engine::Outcome;
+use crate::store::runtime::Outcome;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ObjectCannedAcl;
 use std::collections::BTreeMap;

@@ -5,9 +5,9 @@
 
 use super::artifacts::{S3Failure, S3Store};
 use super::Task;
-use crate::engine::simulate::GivenRevision;
-use crate::engine::Outcome;
 use crate::model::SourceRevisionType;
+use crate::store::runtime::GivenRevision;
+use crate::store::runtime::Outcome;
 use std::collections::BTreeMap;
 
 /// Object metadata a revision summary is taken from, as in AWS.

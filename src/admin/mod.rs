@@ -104,8 +104,8 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
     match query.scope(&app) {
         Some(scope) => {
             // Cancelled first: a timer armed after the reset belongs to the new state.
-            crate::engine::timers::cancel_scope(&app, &scope);
-            crate::engine::timers::stop_real_work_of_scope(&app, &scope);
+            crate::runtime::cancel_scope(&app, &scope);
+            crate::runtime::stop_real_work_of_scope(&app, &scope);
             app.store.reset(&scope);
             tracing::info!(account = %scope.account, region = %scope.region, "admin: state reset");
             Json(json!({ "reset": [scope_json(&scope)] })).into_response()
@@ -118,9 +118,9 @@ async fn reset(State(app): State<App>, Query(query): Query<ScopeQuery>) -> Respo
                 .map(|r| r.scope.clone())
                 .collect();
             scopes.sort();
-            crate::engine::timers::cancel_all(&app);
+            crate::runtime::cancel_all(&app);
             for scope in &scopes {
-                crate::engine::timers::stop_real_work_of_scope(&app, scope);
+                crate::runtime::stop_real_work_of_scope(&app, scope);
             }
             app.store.reset_all();
             tracing::info!(scopes = scopes.len(), "admin: all state reset");

@@ -76,10 +76,10 @@ pub async fn import_state(State(app): State<App>, body: Bytes) -> Response {
     for (scope, state) in scoped {
         let pipelines = state.pipelines.len();
         // Cancelled first: a timer armed after the import belongs to the new state.
-        crate::engine::timers::cancel_scope(&app, &scope);
-        crate::engine::timers::stop_real_work_of_scope(&app, &scope);
+        crate::runtime::cancel_scope(&app, &scope);
+        crate::runtime::stop_real_work_of_scope(&app, &scope);
         let region = app.store.replace(&scope, state);
-        crate::engine::resume(&app, &region);
+        crate::runtime::resume(&app, &region);
         tracing::info!(account = %scope.account, region = %scope.region, pipelines, "admin: state imported");
         imported.push(scope_json(&scope));
     }

@@ -1,7 +1,7 @@
 //! ListActionExecutions: every action execution of a pipeline, newest first, with its resolved
 //! configuration, artifacts and output variables.
 
-use super::executions::pipeline;
+use super::lookup::pipeline;
 use super::pagination::{decode_position, newest_first, page_size, ExecutionFilter};
 use super::pipelines::MASK;
 use crate::app::App;

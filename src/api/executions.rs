@@ -1,12 +1,12 @@
 //! StartPipelineExecution, StopPipelineExecution, GetPipelineExecution,
 //! ListPipelineExecutions, PutActionRevision.
 
+use super::lookup::{find_execution, pipeline};
 use super::pagination::{decode_position, newest_first, page_size};
 use crate::app::App;
-use crate::engine::{self, Cx, PipelineExecutionRecord, StartRequest};
+use crate::engine::{self, PipelineExecutionRecord, StartRequest};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
-use crate::store::PipelineRecord;
 
 pub fn start_pipeline_execution(
     app: &App,
@@ -14,14 +14,9 @@ pub fn start_pipeline_execution(
     input: StartPipelineExecutionInput,
 ) -> Result<StartPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
+    let id = crate::runtime::start_execution(
         app,
-        region: &region,
-    };
-    let mut state = region.lock();
-    let id = engine::start_execution(
-        &cx,
-        &mut state,
+        &region,
         &input.name,
         StartRequest {
             trigger_type: Some(TriggerType::StartPipelineExecution),
@@ -43,19 +38,17 @@ pub fn stop_pipeline_execution(
     input: StopPipelineExecutionInput,
 ) -> Result<StopPipelineExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    engine::stop_execution(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.pipeline_execution_id,
-        input.abandon.unwrap_or(false),
-        input.reason,
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::stop_execution(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.pipeline_execution_id,
+            input.abandon.unwrap_or(false),
+            input.reason,
+        )
+    })?;
     Ok(StopPipelineExecutionOutput {
         pipeline_execution_id: Some(input.pipeline_execution_id),
     })
@@ -123,47 +116,21 @@ pub fn put_action_revision(
     input: PutActionRevisionInput,
 ) -> Result<PutActionRevisionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    let (new_revision, execution_id) = engine::put_action_revision(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        &input.action_name,
-        &input.action_revision,
-    )?;
+    let (new_revision, execution_id) =
+        crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+            engine::put_action_revision(
+                cx,
+                state,
+                &input.pipeline_name,
+                &input.stage_name,
+                &input.action_name,
+                &input.action_revision,
+            )
+        })?;
     Ok(PutActionRevisionOutput {
         new_revision: Some(new_revision),
         pipeline_execution_id: execution_id,
-    })
-}
-
-/// The pipeline of a request, or `PipelineNotFoundException`.
-pub fn pipeline<'a>(
-    pipelines: &'a std::collections::BTreeMap<String, PipelineRecord>,
-    name: &str,
-    ctx: &RequestContext,
-) -> Result<&'a PipelineRecord, ApiError> {
-    pipelines
-        .get(name)
-        .ok_or_else(|| ApiError::pipeline_not_found(name, &ctx.scope.account))
-}
-
-/// An execution of a pipeline, or `PipelineExecutionNotFoundException`.
-pub fn find_execution<'a>(
-    record: &'a PipelineRecord,
-    pipeline: &str,
-    id: &str,
-) -> Result<&'a PipelineExecutionRecord, ApiError> {
-    record.runtime.execution(id).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::PipelineExecutionNotFoundException,
-            format!("Pipeline execution '{id}' was not found in pipeline '{pipeline}'"),
-        )
     })
 }
 

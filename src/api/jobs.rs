@@ -2,8 +2,7 @@
 //! AcknowledgeJob, GetJobDetails, PutJobSuccessResult, PutJobFailureResult.
 
 use crate::app::App;
-use crate::engine::Cx;
-use crate::jobs::results::{self, job_not_found, JobSuccess};
+use crate::engine::jobs::{self as results, job_not_found, JobSuccess};
 use crate::jobs::{JobRecord, QueueKey};
 use crate::model::catalog;
 use crate::model::*;
@@ -112,23 +111,21 @@ pub fn put_job_success_result(
     input: PutJobSuccessResultInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
     worker_job_mut(&mut state, &input.job_id)?;
-    results::succeed(
-        &cx,
-        &mut state,
-        &input.job_id,
-        JobSuccess {
-            current_revision: input.current_revision,
-            continuation_token: input.continuation_token,
-            execution_details: input.execution_details,
-            output_variables: input.output_variables,
-        },
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        results::succeed(
+            cx,
+            state,
+            &input.job_id,
+            JobSuccess {
+                current_revision: input.current_revision,
+                continuation_token: input.continuation_token,
+                execution_details: input.execution_details,
+                output_variables: input.output_variables,
+            },
+        )
+    })?;
     Ok(Empty::default())
 }
 
@@ -138,13 +135,11 @@ pub fn put_job_failure_result(
     input: PutJobFailureResultInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
     worker_job_mut(&mut state, &input.job_id)?;
-    results::fail(&cx, &mut state, &input.job_id, input.failure_details)?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        results::fail(cx, state, &input.job_id, input.failure_details)
+    })?;
     Ok(Empty::default())
 }
 
@@ -155,7 +150,7 @@ fn worker_job_mut<'a>(
 ) -> Result<&'a mut JobRecord, ApiError> {
     match state.jobs.jobs.get_mut(job_id) {
         Some(job) if !job.third_party => Ok(job),
-        _ => Err(job_not_found(job_id)),
+        _ => Err(job_not_found(job_id).into()),
     }
 }
 

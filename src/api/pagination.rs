@@ -98,7 +98,7 @@ impl ExecutionFilter {
         pipeline: &str,
     ) -> Result<(), ApiError> {
         if let Some(id) = &self.execution {
-            super::executions::find_execution(record, pipeline, id)?;
+            super::lookup::find_execution(record, pipeline, id)?;
         }
         Ok(())
     }

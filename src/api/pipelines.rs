@@ -3,7 +3,7 @@
 use super::pagination::{decode_token, encode_token, page_size};
 use super::tags::check_new_tags;
 use crate::app::App;
-use crate::engine::{self, Cx, StartRequest};
+use crate::engine::{self, StartRequest};
 use crate::model::structure::{check_pipeline, fill_defaults, StructureContext};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
@@ -54,16 +54,14 @@ pub fn create_pipeline(
         state.touch_pipeline(&name);
         state.dirty.versions.insert(name.clone());
         if app.config.auto_start {
-            let cx = Cx {
-                app,
-                region: &region,
-            };
-            engine::start_execution(
-                &cx,
-                &mut state,
-                &name,
-                automatic_start(TriggerType::CreatePipeline, ctx),
-            )?;
+            crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+                engine::start_execution(
+                    cx,
+                    state,
+                    &name,
+                    automatic_start(TriggerType::CreatePipeline, ctx),
+                )
+            })?;
         }
         CreatePipelineOutput {
             pipeline: Some(shown),
@@ -135,16 +133,14 @@ pub fn update_pipeline(
     state.touch_pipeline(&name);
     state.dirty.versions.insert(name.clone());
     if app.config.auto_start {
-        let cx = Cx {
-            app,
-            region: &region,
-        };
-        engine::start_execution(
-            &cx,
-            &mut state,
-            &name,
-            automatic_start(TriggerType::StartPipelineExecution, ctx),
-        )?;
+        crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+            engine::start_execution(
+                cx,
+                state,
+                &name,
+                automatic_start(TriggerType::StartPipelineExecution, ctx),
+            )
+        })?;
     }
     Ok(UpdatePipelineOutput {
         pipeline: Some(masked(&state, &current)),
@@ -160,13 +156,13 @@ pub fn delete_pipeline(
     let mut state = region.lock();
     // AWS answers a delete of a missing pipeline with success.
     if let Some(record) = state.pipelines.remove(&input.name) {
-        crate::engine::timers::stop_real_work(app, &record);
+        crate::runtime::stop_real_work(app, &record);
         state.dirty.deleted_pipelines.insert(input.name.clone());
         state.dirty.pipelines.remove(&input.name);
         state.dirty.versions.remove(&input.name);
     }
     state.jobs.remove_pipeline(&input.name);
-    crate::engine::timers::cancel_pipeline(app, &ctx.scope, &input.name);
+    crate::runtime::cancel_pipeline(app, &ctx.scope, &input.name);
     Ok(Empty::default())
 }
 

@@ -1,6 +1,6 @@
 //! ListRuleExecutions: the rule executions of stage conditions, newest first.
 
-use super::executions::pipeline;
+use super::lookup::pipeline;
 use super::pagination::{decode_position, newest_first, page_size, ExecutionFilter};
 use crate::app::App;
 use crate::engine::RuleExecutionRecord;

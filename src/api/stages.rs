@@ -2,7 +2,7 @@
 //! RollbackStage, OverrideStageCondition.
 
 use crate::app::App;
-use crate::engine::{self, Cx};
+use crate::engine::{self};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
 
@@ -12,21 +12,19 @@ pub fn disable_stage_transition(
     input: DisableStageTransitionInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    engine::set_transition(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        input.transition_type,
-        false,
-        Some(input.reason),
-        &ctx.caller_arn(),
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::set_transition(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.stage_name,
+            input.transition_type,
+            false,
+            Some(input.reason),
+            &ctx.caller_arn(),
+        )
+    })?;
     Ok(Empty::default())
 }
 
@@ -36,21 +34,19 @@ pub fn enable_stage_transition(
     input: EnableStageTransitionInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    engine::set_transition(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        input.transition_type,
-        true,
-        None,
-        &ctx.caller_arn(),
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::set_transition(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.stage_name,
+            input.transition_type,
+            true,
+            None,
+            &ctx.caller_arn(),
+        )
+    })?;
     Ok(Empty::default())
 }
 
@@ -60,20 +56,18 @@ pub fn retry_stage_execution(
     input: RetryStageExecutionInput,
 ) -> Result<RetryStageExecutionOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    let id = engine::retry_stage(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        &input.pipeline_execution_id,
-        input.retry_mode,
-        RetryTrigger::ManualStageRetry,
-    )?;
+    let id = crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::retry_stage(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.stage_name,
+            &input.pipeline_execution_id,
+            input.retry_mode,
+            RetryTrigger::ManualStageRetry,
+        )
+    })?;
     Ok(RetryStageExecutionOutput {
         pipeline_execution_id: Some(id),
     })
@@ -85,19 +79,17 @@ pub fn rollback_stage(
     input: RollbackStageInput,
 ) -> Result<RollbackStageOutput, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    let id = engine::rollback_stage(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        &input.target_pipeline_execution_id,
-        TriggerType::ManualRollback,
-    )?;
+    let id = crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::rollback_stage(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.stage_name,
+            &input.target_pipeline_execution_id,
+            TriggerType::ManualRollback,
+        )
+    })?;
     Ok(RollbackStageOutput {
         pipeline_execution_id: id,
     })
@@ -109,18 +101,16 @@ pub fn override_stage_condition(
     input: OverrideStageConditionInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
-    engine::override_stage_condition(
-        &cx,
-        &mut state,
-        &input.pipeline_name,
-        &input.stage_name,
-        &input.pipeline_execution_id,
-        input.condition_type,
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::override_stage_condition(
+            cx,
+            state,
+            &input.pipeline_name,
+            &input.stage_name,
+            &input.pipeline_execution_id,
+            input.condition_type,
+        )
+    })?;
     Ok(Empty::default())
 }

@@ -1,7 +1,7 @@
 //! GetPipelineState: per stage, the transition into it, the executions waiting at it, its
 //! latest execution, and the latest execution of each of its actions.
 
-use super::executions::pipeline;
+use super::lookup::pipeline;
 use crate::app::App;
 use crate::engine::{ActionExecutionRecord, ConditionRun, PipelineRuntime, Position, Runner};
 use crate::model::*;

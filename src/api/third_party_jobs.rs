@@ -4,8 +4,7 @@
 
 use super::jobs::invalid_nonce;
 use crate::app::App;
-use crate::engine::Cx;
-use crate::jobs::results::{self, job_not_found, JobSuccess};
+use crate::engine::jobs::{self as results, job_not_found, JobSuccess};
 use crate::jobs::{JobRecord, QueueKey};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
@@ -105,23 +104,21 @@ pub fn put_third_party_job_success_result(
     input: PutThirdPartyJobSuccessResultInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
     third_party_job(&mut state, &input.job_id, &input.client_token)?;
-    results::succeed(
-        &cx,
-        &mut state,
-        &input.job_id,
-        JobSuccess {
-            current_revision: input.current_revision,
-            continuation_token: input.continuation_token,
-            execution_details: input.execution_details,
-            output_variables: None,
-        },
-    )?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        results::succeed(
+            cx,
+            state,
+            &input.job_id,
+            JobSuccess {
+                current_revision: input.current_revision,
+                continuation_token: input.continuation_token,
+                execution_details: input.execution_details,
+                output_variables: None,
+            },
+        )
+    })?;
     Ok(Empty::default())
 }
 
@@ -131,13 +128,11 @@ pub fn put_third_party_job_failure_result(
     input: PutThirdPartyJobFailureResultInput,
 ) -> Result<Empty, ApiError> {
     let region = app.store.region(&ctx.scope);
-    let cx = Cx {
-        app,
-        region: &region,
-    };
     let mut state = region.lock();
     third_party_job(&mut state, &input.job_id, &input.client_token)?;
-    results::fail(&cx, &mut state, &input.job_id, input.failure_details)?;
+    crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        results::fail(cx, state, &input.job_id, input.failure_details)
+    })?;
     Ok(Empty::default())
 }
 

@@ -10,8 +10,8 @@
 mod load;
 
 pub use crate::actions::commands::CodeBuildProject;
+pub use crate::actions::git::Repository;
 use crate::engine::behavior::{ActionRule, ConditionRuleBehavior};
-pub use crate::sources::Repository;
 use clap::ArgAction;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -340,7 +340,7 @@ pub struct Config {
     /// optionally `connection_arn`). Its commits start the pipelines
     #[arg(long = "repository", id = "repositories", value_name = "ID=PATH",
           env = "CODEPIPELINE_LOCAL_REPOSITORY", value_delimiter = ';',
-          value_parser = crate::sources::parse_flag)]
+          value_parser = crate::actions::git::parse_flag)]
     #[serde(default, alias = "repository", skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<Repository>,
 
@@ -445,7 +445,7 @@ impl Config {
         if self.admin_token.as_deref() == Some("") {
             return Err("the admin token must not be empty".to_string());
         }
-        crate::sources::check(&self.repositories)?;
+        crate::actions::git::check(&self.repositories)?;
         Ok(self)
     }
 }

@@ -13,12 +13,13 @@
 //! variables, the other rule types follow the `[[rules]]` configuration (default: they pass).
 //! An in-progress beforeEntry or onSuccess condition can be overridden (OverrideStageCondition).
 
+use super::advance::Consequences;
 use super::behavior::{matching_condition_rule, RuleOutcome};
-use super::progress::{finish_stage, restart_stage, set_phase};
-use super::state::*;
+use super::progress::{finish_stage, restart_stage, set_phase, StageRef};
 use super::variables::VariableScope;
-use super::{Cx, Effects, Subject, Timer};
+use super::{Cx, Subject, Timer};
 use crate::model::*;
+use crate::store::runtime::*;
 use std::time::Duration;
 
 pub const BEFORE_ENTRY: &str = "BEFORE_ENTRY";
@@ -39,7 +40,7 @@ pub fn step(
     index: usize,
     stage: &StageDeclaration,
     stopping: bool,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let Some(phase) = runtime.executions[&seq]
         .stages
@@ -55,9 +56,7 @@ pub fn step(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Stopped,
         );
         return true;
@@ -147,9 +146,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Skipped,
                 );
             } else {
@@ -158,9 +155,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 );
             }
@@ -172,9 +167,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Succeeded,
                 );
             } else {
@@ -184,9 +177,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 );
                 if result == Some(ConditionResult::Rollback) {
@@ -224,9 +215,7 @@ pub fn step(
                         name,
                         arn,
                         runtime,
-                        seq,
-                        index,
-                        stage,
+                        StageRef { seq, index, stage },
                         StageExecutionStatus::Failed,
                     );
                     effects.rollbacks.push((stage.name.clone(), execution_id));
@@ -236,9 +225,7 @@ pub fn step(
                     name,
                     arn,
                     runtime,
-                    seq,
-                    index,
-                    stage,
+                    StageRef { seq, index, stage },
                     StageExecutionStatus::Failed,
                 ),
             }
@@ -279,7 +266,7 @@ fn start_rules(
     rules: &[RuleDeclaration],
 ) {
     let now = Timestamp::now();
-    let region = cx.region.scope.region.clone();
+    let region = cx.scope.region.clone();
     let mut sequences = Vec::new();
     for rule in rules {
         runtime.next_rule_sequence += 1;
@@ -287,7 +274,8 @@ fn start_rules(
         let execution = &runtime.executions[&seq];
         let configuration = rule.configuration.clone().unwrap_or_default();
         let resolved = VariableScope::of(execution).resolve_map(&configuration);
-        let behavior = matching_condition_rule(&cx.app.config.rules, name, &stage.name, rule);
+        let behavior =
+            matching_condition_rule(cx.settings.condition_rules, name, &stage.name, rule);
         let mut record = RuleExecutionRecord {
             id: uuid::Uuid::new_v4().to_string(),
             sequence,
@@ -387,9 +375,9 @@ pub fn evaluate_rule(
             .execution(&record.pipeline_execution_id)
             .and_then(|e| e.declaration.stages.iter().find(|s| s.name == record.stage))
             .and_then(|s| find_rule(s, &record.rule));
-        match declaration
-            .and_then(|d| matching_condition_rule(&cx.app.config.rules, pipeline, &record.stage, d))
-        {
+        match declaration.and_then(|d| {
+            matching_condition_rule(cx.settings.condition_rules, pipeline, &record.stage, d)
+        }) {
             Some(rule) if rule.result == RuleOutcome::Fail => Err(rule
                 .message
                 .clone()

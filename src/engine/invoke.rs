@@ -3,10 +3,10 @@
 //! with the `Variables` and `SourceRevisions` of its configuration (JSON arrays, as the CLI
 //! takes them), and reports the started execution's id as its external execution id.
 
-use super::actions::Outcome;
-use super::state::Runner;
 use super::{start_execution, Cx, StartRequest};
 use crate::model::*;
+use crate::store::runtime::Outcome;
+use crate::store::runtime::Runner;
 use crate::store::RegionState;
 
 /// True for the CodePipeline invoke action type.
@@ -58,14 +58,14 @@ pub fn invoke_target(
             output_variables: Default::default(),
             external_execution_url: Some(format!(
                 "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/{target}/executions/{id}/timeline?region={}",
-                cx.region.scope.region
+                cx.scope.region
             )),
             external_execution_id: Some(id),
             percent_complete: None,
             revision: None,
             updated_by: None,
         },
-        Err(error) => Outcome::failed("JobFailed", error.message),
+        Err(error) => Outcome::failed("JobFailed", error.message()),
     })
 }
 

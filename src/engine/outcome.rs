@@ -4,27 +4,9 @@
 
 use super::actions::given_revision;
 use super::simulate::{self, GivenRevision};
-use super::state::*;
 use super::{Cx, Outcome};
 use crate::model::*;
-
-/// The `exported-variables` of a CodeBuild project that a loaded template or the configuration
-/// (`[[codebuild_projects]]`) declares.
-fn project_exports(cx: &Cx, name: &str) -> Option<Vec<String>> {
-    let project = cx
-        .app
-        .stacks
-        .codebuild_project(&cx.region.scope, name)
-        .or_else(|| {
-            cx.app
-                .config
-                .codebuild_projects
-                .iter()
-                .find(|p| p.name == name)
-                .cloned()
-        })?;
-    Some(project.env.exported_variables)
-}
+use crate::store::runtime::*;
 
 /// The outcome of a simulated action, computed when its timer fires.
 pub fn simulated_outcome(
@@ -56,7 +38,7 @@ pub fn simulated_outcome(
         .resolved_configuration
         .clone()
         .unwrap_or_default();
-    let scope = &cx.region.scope;
+    let scope = &cx.scope;
     let execution = runtime.execution(&record.pipeline_execution_id);
     let mut revision = None;
     let mut external_execution_id = record.external_execution_id.clone();
@@ -93,8 +75,8 @@ pub fn simulated_outcome(
         let declared = super::dynamic_outputs::declared(
             &type_id,
             &configuration,
-            |stack| cx.app.stacks.outputs(scope, stack),
-            |project| project_exports(cx, project),
+            |stack| cx.world.stack_outputs(stack),
+            |project| cx.world.project_exports(project),
         );
         variables.extend(
             declared.unwrap_or_else(|| super::dynamic_outputs::placeholders(&e.declaration, names)),

@@ -11,11 +11,11 @@
 //!   (stop and abandon, see `engine::stop_execution`).
 
 use super::actions;
+use super::advance::Consequences;
 use super::conditions;
-use super::state::*;
 use super::Cx;
-use super::Effects;
 use crate::model::*;
+use crate::store::runtime::*;
 use std::collections::HashMap;
 
 /// Moves every active execution of a pipeline one step; true if anything changed.
@@ -24,7 +24,7 @@ pub fn step_all(
     name: &str,
     arn: &str,
     runtime: &mut PipelineRuntime,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let mut changed = supersede_waiting(cx, name, arn, runtime);
     let active: Vec<u64> = runtime.active.iter().copied().collect();
@@ -40,7 +40,7 @@ fn step_execution(
     arn: &str,
     runtime: &mut PipelineRuntime,
     seq: u64,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let Some(execution) = runtime.executions.get(&seq) else {
         return false;
@@ -226,7 +226,7 @@ fn step_stage(
     runtime: &mut PipelineRuntime,
     seq: u64,
     index: usize,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let execution = &runtime.executions[&seq];
     let declaration = execution.declaration.clone();
@@ -282,7 +282,7 @@ fn step_actions(
     stage: &StageDeclaration,
     group: usize,
     stopping: bool,
-    effects: &mut Effects,
+    effects: &mut Consequences,
 ) -> bool {
     let groups = run_order_groups(stage);
     let Some(members) = groups.get(group) else {
@@ -291,9 +291,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Succeeded,
         );
         return true;
@@ -337,9 +335,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Stopped,
         );
         return true;
@@ -359,9 +355,7 @@ fn step_actions(
                 name,
                 arn,
                 runtime,
-                seq,
-                index,
-                stage,
+                StageRef { seq, index, stage },
                 StageExecutionStatus::Failed,
             );
         }
@@ -382,9 +376,7 @@ fn step_actions(
             name,
             arn,
             runtime,
-            seq,
-            index,
-            stage,
+            StageRef { seq, index, stage },
             StageExecutionStatus::Succeeded,
         );
     }
@@ -401,18 +393,24 @@ pub fn set_phase(runtime: &mut PipelineRuntime, seq: u64, stage: &str, phase: St
     }
 }
 
+/// A stage of an execution: the execution's sequence number, the stage's index and declaration.
+#[derive(Clone, Copy)]
+pub struct StageRef<'a> {
+    pub seq: u64,
+    pub index: usize,
+    pub stage: &'a StageDeclaration,
+}
+
 /// Ends a stage execution and moves the pipeline execution on (or ends it).
-#[allow(clippy::too_many_arguments)]
 pub fn finish_stage(
     cx: &Cx,
     name: &str,
     arn: &str,
     runtime: &mut PipelineRuntime,
-    seq: u64,
-    index: usize,
-    stage: &StageDeclaration,
+    at: StageRef,
     status: StageExecutionStatus,
 ) {
+    let StageRef { seq, index, stage } = at;
     let Some(execution) = runtime.executions.get_mut(&seq) else {
         return;
     };

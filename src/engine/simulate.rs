@@ -19,18 +19,7 @@ pub struct SourceRevisionPick {
     pub url: Option<String>,
 }
 
-/// A given revision for a source action: from sourceRevisions overrides or PutActionRevision.
-#[derive(Debug, Clone)]
-pub struct GivenRevision {
-    pub kind: Option<SourceRevisionType>,
-    pub value: String,
-    /// ETag for S3, the commit for git sources (defaults to `value`).
-    pub change_id: Option<String>,
-    pub summary: Option<String>,
-    pub url: Option<String>,
-    /// The branch a git revision was pushed to, when known.
-    pub branch: Option<String>,
-}
+pub use crate::store::runtime::GivenRevision;
 
 pub fn hex(len: usize) -> String {
     const HEX: &[u8] = b"0123456789abcdef";

@@ -2,8 +2,6 @@
 //! job when such an action starts; workers take it with PollForJobs (or PollForThirdPartyJobs),
 //! acknowledge it with its nonce, and report success or failure, which finishes the action.
 
-pub mod results;
-
 use crate::model::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -31,7 +29,7 @@ pub struct JobRecord {
     pub client_id: Option<String>,
     pub data: JobData,
     pub created: Timestamp,
-    /// Handed to a Lambda function (Lambda invoke actions, `crate::actions::lambda`) instead
+    /// Handed to a Lambda function (Lambda invoke actions, `actions::lambda`) instead
     /// of waiting for PollForJobs.
     #[serde(default)]
     pub lambda: bool,
@@ -226,102 +224,6 @@ impl JobQueues {
                 self.by_key.remove(&key);
             }
         }
-    }
-}
-
-/// What a new job is made of.
-pub struct NewJob<'a> {
-    pub account: &'a str,
-    pub pipeline_name: &'a str,
-    pub pipeline_arn: &'a str,
-    pub execution: &'a crate::engine::PipelineExecutionRecord,
-    pub stage: &'a str,
-    pub action: &'a ActionDeclaration,
-    pub action_execution_id: &'a str,
-    pub resolved_configuration: &'a BTreeMap<String, String>,
-    pub input_artifacts: &'a [ArtifactDetail],
-    pub output_artifacts: &'a [ArtifactDetail],
-    pub bucket: &'a str,
-    pub continuation_token: Option<String>,
-    pub third_party: bool,
-}
-
-/// Builds a job with full JobData, as AWS hands it to workers.
-pub fn new_job(new: NewJob) -> JobRecord {
-    let artifact = |detail: &ArtifactDetail| {
-        let name = detail.name.clone().unwrap_or_default();
-        Artifact {
-            revision: new
-                .execution
-                .artifacts
-                .get(&name)
-                .and_then(|a| a.revision.clone()),
-            location: detail.s3location.as_ref().map(|l| ArtifactLocation {
-                r#type: Some(ArtifactLocationType::S3),
-                s3_location: Some(S3ArtifactLocation {
-                    bucket_name: l.bucket.clone().unwrap_or_else(|| new.bucket.to_string()),
-                    object_key: l.key.clone().unwrap_or_default(),
-                }),
-            }),
-            name: Some(name),
-        }
-    };
-    let encryption_key = new
-        .execution
-        .declaration
-        .artifact_store
-        .as_ref()
-        .and_then(|s| s.encryption_key.clone());
-    let data = JobData {
-        action_type_id: Some(new.action.action_type_id.clone()),
-        action_configuration: Some(ActionConfiguration {
-            configuration: Some(new.resolved_configuration.clone()),
-        }),
-        pipeline_context: Some(PipelineContext {
-            pipeline_name: Some(new.pipeline_name.to_string()),
-            stage: Some(StageContext {
-                name: Some(new.stage.to_string()),
-            }),
-            action: Some(ActionContext {
-                name: Some(new.action.name.clone()),
-                action_execution_id: Some(new.action_execution_id.to_string()),
-            }),
-            pipeline_arn: Some(new.pipeline_arn.to_string()),
-            pipeline_execution_id: Some(new.execution.id.clone()),
-        }),
-        input_artifacts: Some(new.input_artifacts.iter().map(artifact).collect()),
-        output_artifacts: Some(new.output_artifacts.iter().map(artifact).collect()),
-        artifact_credentials: Some(session_credentials()),
-        continuation_token: new.continuation_token,
-        encryption_key,
-    };
-    JobRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        sequence: 0,
-        nonce: nonce(),
-        status: JobStatus::Created,
-        account: new.account.to_string(),
-        pipeline: new.pipeline_name.to_string(),
-        pipeline_execution_id: new.execution.id.clone(),
-        action_execution_id: new.action_execution_id.to_string(),
-        stage: new.stage.to_string(),
-        action: new.action.name.clone(),
-        action_type_id: new.action.action_type_id.clone(),
-        third_party: new.third_party,
-        client_id: None,
-        data,
-        created: Timestamp::now(),
-        lambda: false,
-    }
-}
-
-/// Temporary credentials for the artifact store, in the shape of STS session credentials.
-fn session_credentials() -> AWSSessionCredentials {
-    use crate::engine::simulate::alphanumeric;
-    AWSSessionCredentials {
-        access_key_id: format!("ASIA{}", alphanumeric(16).to_uppercase()),
-        secret_access_key: alphanumeric(40),
-        session_token: alphanumeric(200),
     }
 }
 

@@ -1,14 +1,17 @@
 //! The CodePipeline data model: wire types generated from the AWS service model, the model's
-//! constraints (for generic input validation), the AWS action/rule catalog and the pipeline
-//! structure rules.
+//! constraints (for generic input validation), the AWS action/rule catalog, the pipeline
+//! structure rules, and the AWS error every operation answers with (`ApiError`, which
+//! `protocol` puts on the wire).
 
 pub mod catalog;
 pub mod spec;
 pub mod structure;
 pub mod validate;
 
+mod error;
 mod timestamp;
 
+pub use error::ApiError;
 pub use timestamp::Timestamp;
 
 /// Wire types: one struct per structure shape, one enum per enum shape of the service model

@@ -7,8 +7,8 @@
 
 use super::catalog;
 use super::shapes::*;
+use super::ApiError;
 use crate::model::ErrorCode;
-use crate::protocol::ApiError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What validation needs to know about an action type.

@@ -7,7 +7,7 @@
 //! List elements are addressed as `stages.1.member` (1-based), as AWS does.
 
 use super::spec::{spec, Shape};
-use crate::protocol::ApiError;
+use super::ApiError;
 use serde_json::Value;
 
 /// Checks a request body against the input shape of an operation.

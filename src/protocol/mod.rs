@@ -3,9 +3,8 @@
 //! `{"__type", "message"}`. This module knows HTTP and AWS errors, not pipelines.
 
 mod credentials;
-mod error;
 mod json11;
 
+pub use crate::model::ApiError;
 pub use credentials::{caller_scope, Scope};
-pub use error::ApiError;
 pub use json11::{error_response, handle_json11, json_response, RequestContext};

@@ -9,9 +9,9 @@
 //! in a task of its own.
 //!
 //! The wheel knows nothing of what its timers mean (it imports nothing from the crate): its
-//! owner, the `App`, passes the function that handles a due timer (`engine::timers::fire`).
-//! The engine reaches the wheel through the `App` and never imports this module, so imports
-//! keep pointing down once the runtime driver of the engine-core design owns the effects.
+//! owner, the `App`, passes the function that handles a due timer (`runtime::fire`, which hands
+//! it to the engine). The engine never sees the wheel: it asks for timers as effects
+//! (`engine::Effect::ArmTimer`, `CancelTimer`), which the driver performs here.
 
 use std::collections::HashMap;
 use std::hash::Hash;

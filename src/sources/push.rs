@@ -15,13 +15,13 @@
 //! - never two executions for one commit on one pipeline (`Started`); every decision is logged
 //!   at info with its reason.
 
-use super::{branch_of, repo, repository_for, Repository};
+use crate::actions::git::{branch_of, repository_for, Repository};
 use crate::app::App;
 use crate::config::Config;
-use crate::engine::Cx;
 use crate::model::*;
 use crate::protocol::Scope;
 use crate::webhooks::git::{self, GitEvent};
+pub use crate::webhooks::git_ref::event_of;
 use crate::webhooks::start_for_git_event;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashSet};
@@ -63,79 +63,6 @@ enum Decision {
     },
 }
 
-/// The push as a git event: the branch or tag, the commit, its message and the changed files.
-pub fn event_of(
-    git: &git2::Repository,
-    repository: &Repository,
-    reference: &str,
-    old: Option<git2::Oid>,
-    new: git2::Oid,
-) -> Option<GitEvent> {
-    let commit = git.find_commit(new).ok()?;
-    let (branch, tag) = if let Some(branch) = reference.strip_prefix("refs/heads/") {
-        (Some(branch.to_string()), None)
-    } else {
-        (
-            None,
-            Some(reference.strip_prefix("refs/tags/")?.to_string()),
-        )
-    };
-    Some(GitEvent {
-        connection_arn: repository.connection_arn.clone(),
-        repository: repository.id.clone(),
-        branch,
-        tag,
-        commit: new.to_string(),
-        message: Some(repo::commit_info(&commit).message),
-        files: repo::changed_files(git, old, new),
-        pull_request: None,
-        git_ref: Some(reference.to_string()),
-    })
-}
-
-/// Completes a git event of the `repository` + `ref` + `commit` form from the mapped
-/// repository: the branch or tag, the commit's message and the files it changed.
-pub async fn complete(config: &Config, event: GitEvent) -> Result<GitEvent, String> {
-    let reference = event.git_ref.clone().unwrap_or_default();
-    if !reference.starts_with("refs/heads/") && !reference.starts_with("refs/tags/") {
-        return Err(format!(
-            "ref must be refs/heads/BRANCH or refs/tags/TAG, got '{reference}'"
-        ));
-    }
-    let repository = config
-        .repositories
-        .iter()
-        .find(|r| {
-            r.id.eq_ignore_ascii_case(event.repository.trim())
-                && (event.connection_arn.is_none() || r.connection_arn == event.connection_arn)
-        })
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "repository '{}' is not mapped to a local repository (--repository ID=PATH)",
-                event.repository
-            )
-        })?;
-    let completed = tokio::task::spawn_blocking(move || {
-        let git = repo::open(&repository.path)?;
-        let commit = git
-            .revparse_single(&event.commit)
-            .and_then(|o| o.peel_to_commit())
-            .map_err(|_| {
-                format!(
-                    "commit '{}' is not in repository '{}'",
-                    event.commit, repository.id
-                )
-            })?;
-        let mut completed = event_of(&git, &repository, &reference, None, commit.id())
-            .ok_or_else(|| format!("cannot read commit '{}'", event.commit))?;
-        completed.connection_arn = event.connection_arn.or(completed.connection_arn);
-        Ok::<_, String>(completed)
-    })
-    .await;
-    completed.map_err(|e| format!("reading the repository failed: {e}"))?
-}
-
 /// Evaluates a push against every pipeline and starts the executions it calls for; returns
 /// them as (pipeline, execution id).
 pub fn dispatch(
@@ -152,10 +79,6 @@ pub fn dispatch(
     };
     let mut executions = Vec::new();
     for region in app.store.regions() {
-        let cx = Cx {
-            app,
-            region: &region,
-        };
         let scope = region.scope.clone();
         let mut state = region.lock();
         let pipelines: Vec<(String, std::sync::Arc<PipelineDeclaration>)> = state
@@ -180,14 +103,16 @@ pub fn dispatch(
                         );
                         continue;
                     }
-                    match start_for_git_event(&cx, &mut state, &name, &actions, trigger, event) {
+                    match start_for_git_event(
+                        app, &scope, &mut state, &name, &actions, trigger, event,
+                    ) {
                         Ok(id) => {
                             tracing::info!("pipeline {name}: {what} {reason}: execution {id}");
                             executions.push((name, id));
                         }
                         Err(e) => tracing::warn!(
                             "pipeline {name}: {what} {reason}, but the execution did not start: {}",
-                            e.message
+                            crate::protocol::ApiError::from(e).message
                         ),
                     }
                 }

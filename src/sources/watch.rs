@@ -6,7 +6,7 @@
 //! The tasks end when the application does.
 
 use super::push::{self, Started};
-use super::{repo, Repository};
+use crate::actions::git::{repo, Repository};
 use crate::app::{App, WeakApp};
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ const SETTLE: Duration = Duration::from_millis(20);
 
 /// Starts watching every configured repository; fails when one is not a git repository.
 pub fn start(app: &App) -> Result<(), String> {
-    super::check(&app.config.repositories)?;
+    crate::actions::git::check(&app.config.repositories)?;
     let started = Arc::new(Started::default());
     for repository in &app.config.repositories {
         let git = repo::open(&repository.path)

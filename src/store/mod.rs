@@ -13,10 +13,12 @@
 
 mod action_types;
 pub mod commits;
+pub mod deliveries;
 pub mod invariants;
 mod lock;
 pub mod persistence;
 mod pipelines;
+pub mod runtime;
 mod webhooks;
 
 pub use action_types::{action_type_key, RegisteredActionType};
@@ -34,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Called (outside any lock) after a region was rolled back to its committed state, to pick its
-/// executions up again (`engine::resume`).
+/// executions up again (`runtime::resume`).
 pub type RollbackHook = Box<dyn Fn(&Scope) + Send + Sync>;
 
 /// Every account and region's state.
@@ -147,7 +149,7 @@ impl Store {
     }
 
     /// Replaces the state of one account and region (admin import) and returns the region; the
-    /// caller resumes its executions (`engine::resume`).
+    /// caller resumes its executions (`runtime::resume`).
     pub fn replace(&self, scope: &Scope, state: RegionState) -> Arc<Region> {
         let region = self.region(scope);
         {

@@ -1,8 +1,8 @@
 //! A pipeline as stored: every version of its declaration, its metadata and tags, and the
 //! runtime state of its executions.
 
-use crate::engine::PipelineRuntime;
 use crate::model::{PipelineDeclaration, Tag, Timestamp};
+use crate::store::runtime::PipelineRuntime;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

@@ -4,7 +4,6 @@
 //! version), as a stack update would.
 
 use super::caller::Caller;
-use super::catalog::LoadedStack;
 use super::resources::{ActionTypeResource, PipelineResource, WebhookResource};
 use super::source::{read_path, LoadOptions};
 use super::stack::Stack;
@@ -14,6 +13,7 @@ use crate::config::Config;
 use crate::model::structure::fill_defaults;
 use crate::model::{ErrorCode, Operation, PipelineDeclaration};
 use crate::protocol::{ApiError, Scope};
+use crate::runtime::stacks::LoadedStack;
 use crate::store::Region;
 use serde::Serialize;
 use serde_json::{json, Value};

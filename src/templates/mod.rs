@@ -11,7 +11,6 @@
 
 mod apply;
 mod caller;
-mod catalog;
 mod convert;
 mod intrinsics;
 mod names;
@@ -20,9 +19,9 @@ mod resources;
 mod source;
 mod stack;
 
+pub use crate::runtime::stacks::{LoadedStack, LoadedStacks};
 pub use apply::{apply, load_at_startup, prepare_startup, ApplyMode, StackReport};
 pub use caller::Caller;
-pub use catalog::{LoadedStack, LoadedStacks};
 pub use names::StackId;
 pub use source::{read_path, read_text, unknown_parameters, Exports, LoadOptions};
 pub use stack::Stack;

@@ -27,8 +27,7 @@ pub struct LoadOptions {
     pub keep_going: bool,
 }
 
-/// Exports by (account, region): what `Fn::ImportValue` can read.
-pub type Exports = BTreeMap<(String, String), BTreeMap<String, String>>;
+pub use crate::runtime::stacks::Exports;
 
 /// Reads a file or a cloud assembly directory. `exports` holds the exports of stacks loaded
 /// before and receives those of the stacks read here.

@@ -47,7 +47,7 @@ pub struct GitEvent {
     pub pull_request: Option<PullRequestEvent>,
     /// `refs/heads/B` or `refs/tags/T` of a repository mapped with `[[repositories]]`: the
     /// branch or tag, the message and the changed files are read from the repository
-    /// (`sources::push::complete`).
+    /// (`webhooks::git_ref::complete`).
     #[serde(default, rename = "ref")]
     pub git_ref: Option<String>,
 }

@@ -35,18 +35,19 @@
 //! "failed": [{"pipelineName", "errorCode", "message"}]}`; 400 for a malformed event, 413 past
 //! the payload limit. With `"ref": "refs/heads/B" | "refs/tags/T"` and a `repository` mapped
 //! with `[[repositories]]`, the branch or tag, the message and the changed files are read from
-//! the repository (`sources::push::complete`) instead of the body.
+//! the repository (`git_ref::complete`) instead of the body.
 
 pub mod auth;
-pub mod dedup;
+pub use crate::store::deliveries as dedup;
 pub mod filters;
 pub mod git;
+pub mod git_ref;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::engine::{self, ActionRevisionRecord, Cx, StartRequest};
+use crate::engine::{self, ActionRevisionRecord, StartRequest};
 use crate::model::{Timestamp, TriggerType};
-use crate::protocol::{caller_scope, Scope};
+use crate::protocol::{caller_scope, ApiError, Scope};
 use crate::store::{Region, RegionState};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -224,7 +225,6 @@ fn trigger(
     id: &str,
     payload: &Value,
 ) -> (Response, Option<String>) {
-    let cx = Cx { app, region };
     let mut state = region.lock();
     let Some(name) = webhook_name_by_id(&state, id) else {
         return (no_such_webhook(), None);
@@ -304,7 +304,9 @@ fn trigger(
         pinned_revisions,
         ..StartRequest::default()
     };
-    match engine::start_execution(&cx, &mut state, &definition.target_pipeline, request) {
+    match crate::runtime::with_engine_locked(app, &region.scope, &mut state, |cx, state| {
+        engine::start_execution(cx, state, &definition.target_pipeline, request)
+    }) {
         Ok(execution_id) => {
             if let Some(record) = state.webhooks.get_mut(&name) {
                 record.last_triggered = Some(Timestamp::now());
@@ -323,7 +325,10 @@ fn trigger(
             );
             (response, Some(execution_id))
         }
-        Err(e) => (failed(&mut state, &name, e.code.as_str(), e.message), None),
+        Err(e) => {
+            let e = ApiError::from(e);
+            (failed(&mut state, &name, e.code.as_str(), e.message), None)
+        }
     }
 }
 
@@ -402,7 +407,7 @@ async fn git_event(
         }
     };
     if event.git_ref.is_some() {
-        event = match crate::sources::push::complete(&app.config, event).await {
+        event = match git_ref::complete(&app.config, event).await {
             Ok(event) => event,
             Err(reason) => return message(StatusCode::BAD_REQUEST, reason),
         };
@@ -413,10 +418,6 @@ async fn git_event(
     let description = event.describe();
 
     let region = app.store.region(&scope);
-    let cx = Cx {
-        app: &app,
-        region: &region,
-    };
     let mut state = region.lock();
     let firing: Vec<(String, Vec<String>, Option<String>)> = state
         .pipelines
@@ -435,7 +436,8 @@ async fn git_event(
     for (pipeline, actions, connection) in firing {
         let detail = connection.unwrap_or_else(|| description.clone());
         let started_execution = start_for_git_event(
-            &cx,
+            &app,
+            &region.scope,
             &mut state,
             &pipeline,
             &actions,
@@ -451,11 +453,14 @@ async fn git_event(
                     "sourceActions": actions,
                 }));
             }
-            Err(e) => failures.push(json!({
-                "pipelineName": pipeline,
-                "errorCode": e.code.as_str(),
-                "message": e.message,
-            })),
+            Err(e) => {
+                let e = ApiError::from(e);
+                failures.push(json!({
+                    "pipelineName": pipeline,
+                    "errorCode": e.code.as_str(),
+                    "message": e.message,
+                }))
+            }
         }
     }
     reply(
@@ -468,13 +473,14 @@ async fn git_event(
 /// revision of each of `actions` (its source actions that fire); the git-events endpoint and
 /// the repository watcher (`sources::push`) both start executions this way.
 pub fn start_for_git_event(
-    cx: &Cx,
+    app: &App,
+    scope: &Scope,
     state: &mut RegionState,
     pipeline: &str,
     actions: &[String],
     (trigger_type, trigger_detail): (TriggerType, String),
     event: &git::GitEvent,
-) -> Result<String, crate::protocol::ApiError> {
+) -> Result<String, engine::EngineError> {
     let created = Timestamp::now();
     let pinned_revisions = actions
         .iter()
@@ -497,5 +503,7 @@ pub fn start_for_git_event(
         pinned_revisions,
         ..StartRequest::default()
     };
-    engine::start_execution(cx, state, pipeline, request)
+    crate::runtime::with_engine_locked(app, scope, state, |cx, state| {
+        engine::start_execution(cx, state, pipeline, request)
+    })
 }

@@ -29,8 +29,8 @@ use super::commands::log_path;
 use super::process::{execute_program, tail};
 use super::unpack::Limits;
 use super::Task;
-use crate::app::App;
-use crate::engine::Outcome;
+use crate::config::Config;
+use crate::store::runtime::Outcome;
 use project::{Project, Source};
 use spec::{Artifacts, Buildspec};
 use std::collections::BTreeMap;
@@ -39,12 +39,11 @@ use std::path::Path;
 /// Runs a CodeBuild action's build; the outcome carries the build id, the log's tail as
 /// summary and the exported variables.
 pub async fn run(
-    app: &App,
+    config: &Config,
     store: Option<&ArtifactStore>,
     task: &Task,
     build_id: String,
 ) -> Outcome {
-    let config = &app.config;
     let log = log_path(config, &task.action_execution_id);
     // A failure before the build runs is written to the log too (the dashboard shows it).
     let fail = |message: String, summary: Option<String>| {
@@ -67,10 +66,11 @@ pub async fn run(
         .get("ProjectName")
         .cloned()
         .unwrap_or_default();
-    let project = match project::resolve(app, &task.scope, &name).await {
-        Ok(project) => project,
-        Err(message) => return fail(message, None),
-    };
+    let project =
+        match project::resolve(config, task.loaded_project.as_ref(), &task.scope, &name).await {
+            Ok(project) => project,
+            Err(message) => return fail(message, None),
+        };
     if project.is_none() && store.is_none() {
         return simulated(task, &name);
     }

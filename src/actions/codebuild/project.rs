@@ -6,8 +6,7 @@
 
 use super::spec::{self, Buildspec};
 use crate::actions::artifacts::credentials;
-use crate::app::App;
-use crate::config::Config;
+use crate::config::{CodeBuildProject, Config};
 use crate::protocol::Scope;
 use aws_sdk_codebuild::config::{BehaviorVersion, Region};
 use std::path::{Component, Path};
@@ -59,17 +58,22 @@ pub fn source_of(buildspec: &str) -> Source {
 
 /// The project named by the action: configuration, loaded templates, then the CodeBuild
 /// endpoint; `Ok(None)` when none knows it.
-pub async fn resolve(app: &App, scope: &Scope, name: &str) -> Result<Option<Project>, String> {
-    let configured = app
-        .config
+pub async fn resolve(
+    config: &Config,
+    loaded: Option<&CodeBuildProject>,
+    scope: &Scope,
+    name: &str,
+) -> Result<Option<Project>, String> {
+    let configured = config
         .codebuild_projects
         .iter()
         .find(|p| p.name == name)
         .cloned()
         .map(|p| (p, "[[codebuild_projects]]"));
     let loaded = || {
-        app.stacks
-            .codebuild_project(scope, name)
+        loaded
+            .filter(|p| p.name == name)
+            .cloned()
             .map(|p| (p, "a loaded template"))
     };
     if let Some((project, origin)) = configured.or_else(loaded) {
@@ -96,8 +100,8 @@ pub async fn resolve(app: &App, scope: &Scope, name: &str) -> Result<Option<Proj
             origin,
         }));
     }
-    match &app.config.codebuild_endpoint {
-        Some(endpoint) => fetch(&app.config, endpoint, scope, name).await,
+    match &config.codebuild_endpoint {
+        Some(endpoint) => fetch(config, endpoint, scope, name).await,
         None => Ok(None),
     }
 }

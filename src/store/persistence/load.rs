@@ -4,10 +4,10 @@ use super::{
     json, sql, ExecutionRow, Fallible, JobBoardRow, Persistence, PipelineRow, ACTION_TYPE, JOB,
     JOB_BOARD, RETIRED_ACTION_TYPE, WEBHOOK,
 };
-use crate::engine::PipelineRuntime;
 use crate::jobs::JobRecord;
 use crate::model::PipelineDeclaration;
 use crate::protocol::Scope;
+use crate::store::runtime::PipelineRuntime;
 use crate::store::{PipelineRecord, RegionState};
 use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashMap};

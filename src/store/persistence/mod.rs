@@ -17,12 +17,12 @@
 //! that no longer has a name.
 
 use super::{Dirty, PipelineRecord, RegionState};
-use crate::engine::{
+use crate::model::{PipelineDeclaration, Tag, Timestamp};
+use crate::protocol::Scope;
+use crate::store::runtime::{
     ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, RuleExecutionRecord,
     StageTransitions,
 };
-use crate::model::{PipelineDeclaration, Tag, Timestamp};
-use crate::protocol::Scope;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};

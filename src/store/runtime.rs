@@ -1,6 +1,7 @@
 //! The runtime state of a pipeline, in CodePipeline's own words: pipeline executions, the stage
-//! executions they made, action executions, transitions and approvals. Everything here is plain
-//! data (serializable, for persistence); the rules that move it live in `progress`.
+//! executions they made, action executions, transitions and approvals, and the outcome an action
+//! ends with. Everything here is plain data (serializable, for persistence); the rules that move
+//! it live in `engine`.
 
 use crate::model::*;
 use serde::{Deserialize, Serialize};
@@ -331,9 +332,9 @@ pub enum Runner {
     /// PutApprovalResult (or the approval timeout).
     Approval,
     /// A job worker through the job API (Custom, ThirdParty, or an AWS action in worker mode);
-    /// also Lambda invoke actions, whose job goes to the Lambda function (`crate::actions`).
+    /// also Lambda invoke actions, whose job goes to the Lambda function (`actions`).
     Job { third_party: bool },
-    /// The emulator does the work itself (`crate::actions`): a task started with the action
+    /// The emulator does the work itself (`actions`): a task started with the action
     /// reports its outcome.
     Real { work: RealWork },
 }
@@ -351,6 +352,16 @@ pub enum RealWork {
     CodeBuild,
     /// Reads a mapped local git repository (`sources`): CODE_ZIP or CODEBUILD_CLONE_REF.
     GitSource,
+}
+
+/// What an AWS action does instead of being simulated, as `actions::plan` decides from the
+/// configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The emulator does the work (`Runner::Real`).
+    Real(RealWork),
+    /// A job handed to the Lambda function (`Runner::Job`, see `actions::lambda`).
+    Lambda,
 }
 
 /// One rule execution of a stage condition.
@@ -372,4 +383,51 @@ pub struct RuleExecutionRecord {
     /// How long the rule takes to report (simulated rules).
     #[serde(default)]
     pub duration_ms: u64,
+}
+
+/// A given revision for a source action: from sourceRevisions overrides or PutActionRevision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenRevision {
+    pub kind: Option<SourceRevisionType>,
+    pub value: String,
+    /// ETag for S3, the commit for git sources (defaults to `value`).
+    pub change_id: Option<String>,
+    pub summary: Option<String>,
+    pub url: Option<String>,
+    /// The branch a git revision was pushed to, when known.
+    pub branch: Option<String>,
+}
+
+/// How an action execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded {
+        summary: Option<String>,
+        output_variables: BTreeMap<String, String>,
+        external_execution_id: Option<String>,
+        external_execution_url: Option<String>,
+        percent_complete: Option<i64>,
+        revision: Option<GivenRevision>,
+        updated_by: Option<String>,
+    },
+    Failed {
+        code: String,
+        message: String,
+        summary: Option<String>,
+        external_execution_id: Option<String>,
+        updated_by: Option<String>,
+    },
+    Abandoned,
+}
+
+impl Outcome {
+    pub fn failed(code: &str, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            code: code.to_string(),
+            message: message.into(),
+            summary: None,
+            external_execution_id: None,
+            updated_by: None,
+        }
+    }
 }

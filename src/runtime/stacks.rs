@@ -1,4 +1,5 @@
-//! What loaded stacks leave behind for pipelines to use, per account and region:
+//! What loaded stacks leave behind for pipelines to use, per account and region (`templates`
+//! fills it when it loads a template; the engine's surroundings and later loads read it):
 //!
 //! - `outputs(scope, stack)`: a stack's `Outputs`: a simulated CloudFormation deploy action
 //!   whose `StackName` is a loaded stack can export exactly those names as its variables;
@@ -8,12 +9,14 @@
 //!   `[[codebuild_projects]]`, so the local executor runs them.
 //! - `exports(scope)`: what `Fn::ImportValue` of a later load reads.
 
-use super::source::Exports;
 use crate::config::CodeBuildProject;
 use crate::protocol::Scope;
 use parking_lot::RwLock;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Exports by (account, region): what `Fn::ImportValue` can read.
+pub type Exports = BTreeMap<(String, String), BTreeMap<String, String>>;
 
 /// One loaded stack.
 #[derive(Debug, Clone, Default, Serialize)]

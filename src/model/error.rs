@@ -2,7 +2,7 @@
 //! shapes, plus the protocol errors) and a message. On the wire: HTTP 400 (413 for a body past the
 //! limit), body `{"__type": CODE, "message": MESSAGE}`, header `x-amzn-ErrorType: CODE`.
 
-use crate::model::ErrorCode;
+use super::ErrorCode;
 use axum::http::StatusCode;
 
 #[derive(Debug, Clone, PartialEq)]
