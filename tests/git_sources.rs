@@ -535,3 +535,41 @@ async fn a_path_that_is_not_a_git_repository_stops_the_start() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_s3_source_that_polls_starts_the_pipeline_when_its_object_changes() {
+    use common::real::{create_bucket, put, Moto};
+    let moto = Moto::start().await;
+    let s3 = moto.s3();
+    create_bucket(&s3, "source-bucket", true).await;
+    create_bucket(&s3, "artifact-bucket", false).await;
+    let (first, _) = put(&s3, "source-bucket", "app.zip", b"v1".to_vec()).await;
+    let t = start_with(Config {
+        s3_endpoint: Some(moto.url.clone()),
+        repository_poll_interval_ms: 100,
+        ..manual_config()
+    })
+    .await;
+    let c = &t.client;
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("polled"))
+        .send()
+        .await
+        .unwrap();
+    let manual = start_execution(c, "polled").await;
+    let ran = wait_finished(c, "polled", &manual).await;
+    assert_eq!(
+        ran.artifact_revisions()[0].revision_id(),
+        Some(first.as_str())
+    );
+
+    let (second, _) = put(&s3, "source-bucket", "app.zip", b"v2".to_vec()).await;
+    let id = execution_for(c, "polled", &second).await;
+    let polled = wait_finished(c, "polled", &id).await;
+    assert_eq!(polled.status(), Some(&PipelineExecutionStatus::Succeeded));
+    assert_eq!(
+        polled.trigger().unwrap().trigger_type(),
+        Some(&TriggerType::PollForSourceChanges)
+    );
+    assert_eq!(executions(c, "polled").await.len(), 2);
+}
