@@ -284,7 +284,8 @@ pub struct Flags {
     pub repositories: Vec<Repository>,
 
     /// Milliseconds between two reads of a mapped repository's refs when no file-system
-    /// notification came [default: 1000]
+    /// notification came, and between two polls of S3 sources (PollForSourceChanges, with
+    /// --s3-endpoint) [default: 1000]
     #[arg(
         long = "repository-poll-interval-ms",
         env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS"
