@@ -534,6 +534,19 @@ async fn a_path_that_is_not_a_git_repository_stops_the_start() {
         error.contains("repository 'octo/app'") && error.contains("is not a git repository"),
         "{error}"
     );
+
+    // The command line says the same before anything starts.
+    use clap::Parser;
+    let mapping = format!("octo/app={}", plain.path().display());
+    let flags = codepipeline_local::config::Flags::try_parse_from([
+        "codepipeline-local",
+        "--repository",
+        &mapping,
+    ])
+    .unwrap();
+    assert_eq!(flags.repositories[0].id, "octo/app");
+    let error = Config::load(flags).unwrap_err();
+    assert!(error.contains("is not a git repository"), "{error}");
 }
 
 #[tokio::test]
