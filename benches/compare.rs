@@ -10,7 +10,8 @@
 //! Settings (environment): BENCH_SECONDS (per measured operation, default 3), BENCH_CONNECTIONS
 //! (default 16), BENCH_SKIP_MOTO=1 (ours only), BENCH_QUICK=1 (smaller history and pipeline
 //! counts, for a smoke run), BENCH_ONLY=Op1,Op2 (only these request measurements),
-//! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure).
+//! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure), BENCH_SECTION=git-sources (only
+//! the local git sources' measures, `compare/git_sources.rs`).
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -24,6 +25,9 @@ use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpStream;
+
+#[path = "compare/git_sources.rs"]
+mod git_sources;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_codepipeline-local");
 static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -1216,6 +1220,10 @@ async fn run() {
         print_fan_out(fan_out_subscribers, connections, fan_out);
         return;
     }
+    if std::env::var("BENCH_SECTION").as_deref() == Ok("git-sources") {
+        git_sources::section(quick).await;
+        return;
+    }
     let (startup_times, idle_rss) = startup(5).await;
     eprintln!("startup: done");
     let rows = compare(connections, seconds, with_moto).await;
@@ -1318,6 +1326,7 @@ async fn run() {
             stats.p99_ms()
         );
     }
+    git_sources::section(quick).await;
     println!(
         "\nWhole run: {:.0} s.",
         bench_started.elapsed().as_secs_f64()

@@ -512,6 +512,66 @@ async fn the_git_events_endpoint_reads_the_changed_files_from_the_repository() {
 
     let (status, answer) = send("0123456789abcdef0123456789abcdef01234567".into()).await;
     assert_eq!(status, 400, "{answer}");
+
+    // Pull requests: the files come from the source branch's commits since main.
+    c.create_pipeline()
+        .pipeline(source_pipeline(
+            "reviews",
+            PipelineType::V2,
+            connection_source("main"),
+            vec![PipelineTriggerDeclaration::builder()
+                .provider_type(PipelineTriggerProviderType::CodeStarSourceConnection)
+                .git_configuration(
+                    GitConfiguration::builder()
+                        .source_action_name("Source")
+                        .pull_request(
+                            GitPullRequestFilter::builder()
+                                .file_paths(
+                                    GitFilePathFilterCriteria::builder()
+                                        .set_includes(list(&["src/**"]))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()],
+        ))
+        .send()
+        .await
+        .unwrap();
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    // The pull request's first commit changes src/; its head only the changelog.
+    commit(repo.path(), &[("src/feature.py", "f = 1\n")], "Feature");
+    let later = commit(repo.path(), &[("CHANGELOG.md", "feature")], "Changelog");
+    git(repo.path(), &["checkout", "-q", "main"]);
+    let review = |commit: &str| {
+        json!({
+            "repository": "octo/app",
+            "ref": "refs/heads/feature",
+            "commit": commit,
+            "pullRequest": {"event": "OPEN", "destinationBranch": "main"}
+        })
+    };
+    for (commit, starts) in [(later.as_str(), true), (docs.as_str(), false)] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_codepipeline-local/git-events", t.url))
+            .json(&review(commit))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let answer: Value = response.json().await.unwrap();
+        let started: Vec<&str> = answer["started"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["pipelineName"].as_str())
+            .collect();
+        assert_eq!(started.contains(&"reviews"), starts, "{commit}: {answer}");
+    }
 }
 
 #[tokio::test]
@@ -534,4 +594,9 @@ async fn a_path_that_is_not_a_git_repository_stops_the_start() {
         error.contains("repository 'octo/app'") && error.contains("is not a git repository"),
         "{error}"
     );
+
+    // The command line says the same before anything starts.
+    let mapping = format!("octo/app={}", plain.path().display());
+    let error = Config::from_args(["--repository", &mapping]).unwrap_err();
+    assert!(error.contains("is not a git repository"), "{error}");
 }

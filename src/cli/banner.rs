@@ -27,6 +27,13 @@ pub fn banner(config: &Config, url: &str, config_file: Option<&Path>) -> String 
     if let Some(iam) = &config.iam_endpoint {
         real.push(format!("role check against IAM at {iam}"));
     }
+    for repository in &config.repositories {
+        real.push(format!(
+            "git source {} = {} (commits start pipelines)",
+            repository.id,
+            repository.path.display()
+        ));
+    }
     let real = if real.is_empty() {
         "none: every AWS action is simulated".to_string()
     } else {

@@ -345,7 +345,8 @@ pub struct Config {
     pub repositories: Vec<Repository>,
 
     /// Milliseconds between two reads of a mapped repository's refs when no file-system
-    /// notification came
+    /// notification came, and between two polls of S3 sources (PollForSourceChanges, with
+    /// --s3-endpoint)
     #[arg(
         long,
         env = "CODEPIPELINE_LOCAL_REPOSITORY_POLL_INTERVAL_MS",

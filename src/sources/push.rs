@@ -242,3 +242,127 @@ fn detection(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pipeline(
+        kind: &str,
+        owner: &str,
+        provider: &str,
+        configuration: serde_json::Value,
+    ) -> PipelineDeclaration {
+        serde_json::from_value(json!({
+            "name": "p",
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "pipelineType": kind,
+            "stages": [{"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": owner, "provider": provider, "version": "1"},
+                "configuration": configuration,
+                "outputArtifacts": [{"name": "Out"}]
+            }]}]
+        }))
+        .unwrap()
+    }
+
+    fn push(branch: &str) -> GitEvent {
+        GitEvent {
+            connection_arn: None,
+            repository: "octo/app".into(),
+            branch: Some(branch.into()),
+            tag: None,
+            commit: "3f2a1c9d".into(),
+            message: None,
+            files: vec!["src/a.rs".into()],
+            pull_request: None,
+            git_ref: None,
+        }
+    }
+
+    fn trigger_of(decision: Decision) -> Option<(TriggerType, String)> {
+        match decision {
+            Decision::Start { trigger, .. } => Some(trigger),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn change_detection_follows_each_providers_setting() {
+        let repository = Repository {
+            id: "octo/app".into(),
+            path: "/nowhere".into(),
+            connection_arn: None,
+            provider_type: None,
+        };
+        let codecommit = Repository {
+            id: "app".into(),
+            ..repository.clone()
+        };
+        let config = Config {
+            repositories: vec![repository.clone(), codecommit.clone()],
+            ..Config::default()
+        };
+        let scope = Scope {
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+        };
+        let decide = |r: &Repository, p: &PipelineDeclaration, branch: &str| {
+            decide(&config, &scope, r, p, &push(branch))
+        };
+        let arn = "arn:aws:codeconnections:eu-west-1:123456789012:connection/x";
+        let connection = |detect: &str| json!({"ConnectionArn": arn, "FullRepositoryId": "octo/app", "BranchName": "main", "DetectChanges": detect});
+        let v1 = pipeline("V1", "AWS", "CodeStarSourceConnection", connection("true"));
+        assert_eq!(
+            trigger_of(decide(&repository, &v1, "main")),
+            Some((TriggerType::Webhook, arn.to_string()))
+        );
+        let v2 = pipeline("V2", "AWS", "CodeStarSourceConnection", connection("true"));
+        assert_eq!(
+            trigger_of(decide(&repository, &v2, "main")),
+            Some((TriggerType::WebhookV2, arn.to_string()))
+        );
+        assert_eq!(decide(&repository, &v1, "dev"), Decision::Ignore);
+        let off = pipeline("V1", "AWS", "CodeStarSourceConnection", connection("false"));
+        assert_eq!(decide(&repository, &off, "main"), Decision::Ignore);
+        // Another repository's push concerns nobody here.
+        assert_eq!(decide(&codecommit, &v1, "main"), Decision::Ignore);
+
+        let cc = |poll: &str| {
+            pipeline(
+                "V1",
+                "AWS",
+                "CodeCommit",
+                json!({"RepositoryName": "app", "BranchName": "main", "PollForSourceChanges": poll}),
+            )
+        };
+        let repo_arn = "arn:aws:codecommit:eu-west-1:123456789012:app".to_string();
+        assert_eq!(
+            trigger_of(decide(&codecommit, &cc("true"), "main")),
+            Some((TriggerType::PollForSourceChanges, repo_arn.clone()))
+        );
+        assert_eq!(
+            trigger_of(decide(&codecommit, &cc("false"), "main")),
+            Some((TriggerType::CloudWatchEvent, repo_arn))
+        );
+
+        let github = |poll: &str| {
+            pipeline(
+                "V1",
+                "ThirdParty",
+                "GitHub",
+                json!({"Owner": "octo", "Repo": "app", "Branch": "main", "OAuthToken": "****", "PollForSourceChanges": poll}),
+            )
+        };
+        assert_eq!(
+            trigger_of(decide(&repository, &github("true"), "main")),
+            Some((TriggerType::PollForSourceChanges, "octo/app".to_string()))
+        );
+        assert_eq!(
+            decide(&repository, &github("false"), "main"),
+            Decision::Ignore
+        );
+    }
+}

@@ -53,7 +53,8 @@ pub fn start(app: &App) -> Result<(), String> {
 /// A notification watcher on the repository's refs, or `None` where it cannot be set up.
 fn watch_refs(git_dir: &Path, changed: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        // Only writes: reading the refs opens them (an access event), which must not loop.
+        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
             changed.notify_one();
         }
     })

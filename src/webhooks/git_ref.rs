@@ -37,7 +37,8 @@ pub fn event_of(
 }
 
 /// Completes a git event of the `repository` + `ref` + `commit` form from the mapped
-/// repository: the branch or tag, the commit's message and the files it changed.
+/// repository: the branch or tag, the commit's message and the files it changed (a pull
+/// request's: the files its commits changed since the merge base with its destination branch).
 pub async fn complete(config: &Config, event: GitEvent) -> Result<GitEvent, String> {
     let reference = event.git_ref.clone().unwrap_or_default();
     if !reference.starts_with("refs/heads/") && !reference.starts_with("refs/tags/") {
@@ -70,9 +71,21 @@ pub async fn complete(config: &Config, event: GitEvent) -> Result<GitEvent, Stri
                     event.commit, repository.id
                 )
             })?;
-        let mut completed = event_of(&git, &repository, &reference, None, commit.id())
+        // A pull request's files: what its commits changed since the destination branch.
+        let since = event.pull_request.as_ref().and_then(|pr| {
+            let destination = pr.destination_branch.trim_start_matches("refs/heads/");
+            let head = git
+                .find_branch(destination, git2::BranchType::Local)
+                .ok()?
+                .get()
+                .peel_to_commit()
+                .ok()?;
+            git.merge_base(head.id(), commit.id()).ok()
+        });
+        let mut completed = event_of(&git, &repository, &reference, since, commit.id())
             .ok_or_else(|| format!("cannot read commit '{}'", event.commit))?;
         completed.connection_arn = event.connection_arn.or(completed.connection_arn);
+        completed.pull_request = event.pull_request;
         Ok::<_, String>(completed)
     })
     .await;
