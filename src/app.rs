@@ -33,6 +33,8 @@ pub struct AppInner {
     pub stacks: crate::templates::LoadedStacks,
     /// Webhook delivery ids already handled (`webhooks::dedup`).
     pub webhook_deliveries: crate::webhooks::dedup::Deliveries,
+    /// What `--events-endpoint` forwarding delivered (`forward::eventbridge`).
+    pub eventbridge: crate::forward::eventbridge::Delivery,
 }
 
 impl App {
@@ -66,6 +68,7 @@ impl App {
                 running: Default::default(),
                 stacks: Default::default(),
                 webhook_deliveries: Default::default(),
+                eventbridge: Default::default(),
             }
         }));
         let weak = Arc::downgrade(&app.0);

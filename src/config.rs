@@ -143,19 +143,22 @@ pub struct Flags {
     #[arg(long = "s3-endpoint", env = "CODEPIPELINE_LOCAL_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
 
-    /// Access key id for --s3-endpoint and --lambda-endpoint, handed to job workers as
+    /// Access key id for --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
+    /// --events-endpoint, handed to job workers as
     /// artifactCredentials [default: test]
     #[arg(long = "s3-access-key-id", env = "CODEPIPELINE_LOCAL_S3_ACCESS_KEY_ID")]
     pub s3_access_key_id: Option<String>,
 
-    /// Secret access key for --s3-endpoint and --lambda-endpoint [default: test]
+    /// Secret access key for --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
+    /// --events-endpoint [default: test]
     #[arg(
         long = "s3-secret-access-key",
         env = "CODEPIPELINE_LOCAL_S3_SECRET_ACCESS_KEY"
     )]
     pub s3_secret_access_key: Option<String>,
 
-    /// Region to sign --s3-endpoint and --lambda-endpoint requests for (default: --region)
+    /// Region to sign --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
+    /// --events-endpoint requests for (default: --region)
     #[arg(long = "s3-region", env = "CODEPIPELINE_LOCAL_S3_REGION")]
     pub s3_region: Option<String>,
 
@@ -276,6 +279,20 @@ pub struct Flags {
     )]
     pub cors_origins: Option<Vec<String>>,
 
+    /// CloudFormation endpoint (LocalStack, moto) that CloudFormation deploy actions call:
+    /// stacks and change sets are really created, updated and deleted there (default:
+    /// simulated)
+    #[arg(
+        long = "cloudformation-endpoint",
+        env = "CODEPIPELINE_LOCAL_CLOUDFORMATION_ENDPOINT"
+    )]
+    pub cloudformation_endpoint: Option<String>,
+
+    /// EventBridge endpoint (LocalStack, moto) that every pipeline, stage and action state
+    /// change is sent to with PutEvents, on the default event bus (default: not sent)
+    #[arg(long = "events-endpoint", env = "CODEPIPELINE_LOCAL_EVENTS_ENDPOINT")]
+    pub events_endpoint: Option<String>,
+
     /// Instead of serving: GET URL (default: http://LISTEN/health) and exit 0 if it answers 200,
     /// 1 otherwise (a Docker HEALTHCHECK that needs no curl)
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -325,6 +342,8 @@ pub struct FileConfig {
     pub allowed_hosts: Option<Vec<String>>,
     pub admin_token: Option<String>,
     pub cors_origins: Option<Vec<String>>,
+    pub cloudformation_endpoint: Option<String>,
+    pub events_endpoint: Option<String>,
     /// CodeBuild projects the local executor runs (see `actions::commands`).
     #[serde(default, alias = "codebuild_project")]
     pub codebuild_projects: Vec<CodeBuildProject>,
@@ -420,6 +439,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Origins allowed by CORS on the AWS API; empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// CloudFormation deploy actions call this endpoint; `None` keeps them simulated.
+    pub cloudformation_endpoint: Option<String>,
+    /// State changes are sent to this EventBridge endpoint; `None`: not sent.
+    pub events_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -469,6 +492,8 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             admin_token: None,
             cors_origins: Vec::new(),
+            cloudformation_endpoint: None,
+            events_endpoint: None,
         }
     }
 }
@@ -612,6 +637,10 @@ impl Config {
                 .cors_origins
                 .or(file.cors_origins)
                 .unwrap_or(d.cors_origins),
+            cloudformation_endpoint: flags
+                .cloudformation_endpoint
+                .or(file.cloudformation_endpoint),
+            events_endpoint: flags.events_endpoint.or(file.events_endpoint),
         })
         .and_then(Config::checked)
     }
@@ -632,9 +661,15 @@ impl Config {
         for rule in &self.actions {
             rule.check()?;
         }
-        for endpoint in [&self.s3_endpoint, &self.lambda_endpoint, &self.iam_endpoint]
-            .into_iter()
-            .flatten()
+        for endpoint in [
+            &self.s3_endpoint,
+            &self.lambda_endpoint,
+            &self.iam_endpoint,
+            &self.cloudformation_endpoint,
+            &self.events_endpoint,
+        ]
+        .into_iter()
+        .flatten()
         {
             if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
                 return Err(format!(

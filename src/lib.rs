@@ -12,6 +12,7 @@
 //! - `runtime`: what performs the engine's effects in time (the timer wheel).
 //! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
+//! - `forward`: state-change events sent on to EventBridge (`--events-endpoint`).
 
 pub mod actions;
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod forward;
 pub mod http;
 pub mod jobs;
 pub mod model;

@@ -159,6 +159,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     let (config, stacks) =
         crate::templates::prepare_startup(config).map_err(std::io::Error::other)?;
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
+    crate::forward::eventbridge::spawn(&app);
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
         crate::engine::resume(&app, &region);

@@ -9,6 +9,8 @@
 //!   CodeBuild actions of projects given in `[[codebuild_projects]]` (`buildspec`), running
 //!   their shell in a process group of its own (`process`).
 //! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
+//! - `cloudformation`: CloudFormation deploy actions create, update and delete stacks and
+//!   change sets on `--cloudformation-endpoint`.
 //!
 //! `engine::actions::start_action` asks `plan` what an action should do. It runs under the
 //! region lock, so it only spawns (`start`): the task does its I/O without any lock, then locks
@@ -18,6 +20,7 @@
 
 pub mod artifacts;
 pub mod buildspec;
+pub mod cloudformation;
 pub mod commands;
 pub mod lambda;
 pub mod process;
@@ -70,6 +73,9 @@ pub fn plan(
         }
         (ActionCategory::Invoke, "Lambda") if config.lambda_endpoint.is_some() => {
             Some(Plan::Lambda)
+        }
+        (ActionCategory::Deploy, "CloudFormation") if config.cloudformation_endpoint.is_some() => {
+            Some(Plan::Real(RealWork::CloudFormation))
         }
         _ => None,
     }
@@ -200,7 +206,9 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
         revision: engine::actions::requested_revision(execution, &action.name),
         timeout: engine::actions::action_timeout(action).unwrap_or(match work {
             RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
-            RealWork::S3Source | RealWork::S3Deploy => config.real_action_timeout,
+            RealWork::S3Source | RealWork::S3Deploy | RealWork::CloudFormation => {
+                config.real_action_timeout
+            }
         }),
     };
     let shown = match work {
@@ -208,7 +216,7 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
             let (id, log) = commands::external_execution(config, &task);
             (Some(id), Some(log))
         }
-        RealWork::S3Source | RealWork::S3Deploy => (None, None),
+        RealWork::S3Source | RealWork::S3Deploy | RealWork::CloudFormation => (None, None),
     };
     let app = cx.app.clone();
     let scope = cx.region.scope.clone();
@@ -226,7 +234,9 @@ pub fn start(cx: &Cx, work: RealWork, starting: Starting) -> (Option<String>, Op
             RealWork::Commands | RealWork::CodeBuild => {
                 commands::timed_out(&app.config, &task, build_id)
             }
-            RealWork::S3Source | RealWork::S3Deploy => running::timed_out(timeout),
+            RealWork::S3Source | RealWork::S3Deploy | RealWork::CloudFormation => {
+                running::timed_out(timeout)
+            }
         }
     };
     let pipeline = task.pipeline;
@@ -252,6 +262,7 @@ async fn run(app: &App, task: &Task, build_id: String) -> Outcome {
         RealWork::Commands | RealWork::CodeBuild => {
             commands::run(config, store.as_ref(), task, build_id).await
         }
+        RealWork::CloudFormation => cloudformation::run(config, store.as_ref(), task).await,
     }
 }
 

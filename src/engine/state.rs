@@ -349,6 +349,8 @@ pub enum RealWork {
     Commands,
     /// Runs a configured CodeBuild project's buildspec with the local executor.
     CodeBuild,
+    /// Deploys a CloudFormation stack or change set on the CloudFormation endpoint.
+    CloudFormation,
 }
 
 /// One rule execution of a stage condition.
