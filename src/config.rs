@@ -144,8 +144,7 @@ pub struct Flags {
     pub s3_endpoint: Option<String>,
 
     /// Access key id for --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
-    /// --events-endpoint, handed to job workers as
-    /// artifactCredentials [default: test]
+    /// --events-endpoint, handed to job workers as artifactCredentials [default: test]
     #[arg(long = "s3-access-key-id", env = "CODEPIPELINE_LOCAL_S3_ACCESS_KEY_ID")]
     pub s3_access_key_id: Option<String>,
 
@@ -181,8 +180,8 @@ pub struct Flags {
     )]
     pub local_executor_timeout_seconds: Option<u64>,
 
-    /// Seconds an S3 source or S3 deploy action may run before it fails, unless the action's
-    /// timeoutInMinutes says otherwise [default: 3600]
+    /// Seconds an S3 source, S3 deploy or CloudFormation action may run before it fails, unless
+    /// the action's timeoutInMinutes says otherwise [default: 3600]
     #[arg(
         long = "real-action-timeout-seconds",
         env = "CODEPIPELINE_LOCAL_REAL_ACTION_TIMEOUT_SECONDS"
@@ -409,7 +408,7 @@ pub struct Config {
     pub local_executor: bool,
     #[serde(rename = "local_executor_timeout_seconds", with = "seconds")]
     pub local_executor_timeout: Duration,
-    /// How long an S3 source or deploy action may run.
+    /// How long an S3 source or deploy, or a CloudFormation action may run.
     #[serde(rename = "real_action_timeout_seconds", with = "seconds")]
     pub real_action_timeout: Duration,
     /// Limits of unpacking an input artifact (see `actions::unpack`).
