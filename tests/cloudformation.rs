@@ -413,8 +413,8 @@ async fn a_broken_template_fails_with_the_reason(c: &aws_sdk_codepipeline::Clien
     );
 }
 
-/// DELETE_ONLY deletes the stack (moto no longer knows it); a stack that does not exist
-/// succeeds, as in AWS.
+/// REPLACE_ON_FAILURE creates a stack that does not exist; DELETE_ONLY deletes stacks (moto no
+/// longer knows them); a stack that does not exist succeeds, as in AWS.
 async fn delete_only_deletes_and_a_missing_stack_succeeds(
     c: &aws_sdk_codepipeline::Client,
     cfn: &aws_sdk_cloudformation::Client,
@@ -426,9 +426,34 @@ async fn delete_only_deletes_and_a_missing_stack_succeeds(
             vec![source("source-bucket", "infra.zip", "Src")],
         ))
         .stages(stage(
+            "Replace",
+            vec![cloudformation(
+                "Replace",
+                "REPLACE_ON_FAILURE",
+                "replaced-stack",
+                &["Src"],
+                &[],
+                &[
+                    ("TemplatePath", "Src::infra/template.json"),
+                    (
+                        "ParameterOverrides",
+                        r#"{"BucketName":"replaced-bucket","SourceBucket":"y"}"#,
+                    ),
+                ],
+            )],
+        ))
+        .stages(stage(
             "Teardown",
             vec![
                 cloudformation("Delete", "DELETE_ONLY", "cs-stack", &[], &[], &[]),
+                cloudformation(
+                    "DeleteReplaced",
+                    "DELETE_ONLY",
+                    "replaced-stack",
+                    &[],
+                    &[],
+                    &[],
+                ),
                 cloudformation(
                     "DeleteMissing",
                     "DELETE_ONLY",
@@ -446,4 +471,12 @@ async fn delete_only_deletes_and_a_missing_stack_succeeds(
     assert_eq!(status, "Succeeded", "{}", error_message(&delete));
     assert!(output_variables(&delete).is_empty());
     assert!(stack(cfn, "cs-stack").await.is_none(), "the stack is gone");
+    let replace = action_detail(c, "cfn-delete", &id, "Replace").await;
+    assert_eq!(
+        output_variables(&replace)
+            .get("BucketName")
+            .map(String::as_str),
+        Some("replaced-bucket")
+    );
+    assert!(stack(cfn, "replaced-stack").await.is_none());
 }

@@ -55,7 +55,10 @@ async fn the_compose_moto_demo_deploys_a_site_into_moto() {
         stdout.contains("site-live/index.html is deployed"),
         "{stdout}"
     );
-    assert!(stdout.contains("stack site-infra is CREATE_COMPLETE"), "{stdout}");
+    assert!(
+        stdout.contains("stack site-infra is CREATE_COMPLETE"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("the pipeline's state changes reached EventBridge"),
         "{stdout}"
