@@ -156,8 +156,9 @@ pub struct Flags {
     )]
     pub s3_secret_access_key: Option<String>,
 
-    /// Region to sign --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
-    /// --events-endpoint requests for (default: --region)
+    /// Region to sign --s3-endpoint, --lambda-endpoint and --cloudformation-endpoint requests
+    /// for (CloudFormation: unless the action names its region; --events-endpoint: the
+    /// pipeline's region) (default: --region)
     #[arg(long = "s3-region", env = "CODEPIPELINE_LOCAL_S3_REGION")]
     pub s3_region: Option<String>,
 

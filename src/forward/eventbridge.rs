@@ -1,5 +1,6 @@
 //! `--events-endpoint`: every pipeline, stage and action state change goes to the default
-//! event bus of an EventBridge endpoint (LocalStack, moto) with `PutEvents`, in the shape
+//! event bus of an EventBridge endpoint (LocalStack, moto), in its pipeline's region, with
+//! `PutEvents`, in the shape
 //! CodePipeline sends (`source` aws.codepipeline, `detail-type`, `resources` [pipeline ARN],
 //! `time`, `detail`; EventBridge adds `id`, `account` and `region`).
 //!
@@ -17,6 +18,7 @@ use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,15 +78,14 @@ pub fn spawn(app: &App) {
     let Some(endpoint) = app.config.events_endpoint.clone() else {
         return;
     };
-    let conf = aws_sdk_eventbridge::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(Region::new(app.config.s3_region().to_string()))
-        .credentials_provider(crate::actions::artifacts::credentials(&app.config))
-        // The retries are ours (`send`): the SDK's would multiply them.
-        .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
-        .build();
-    let client = Client::from_conf(conf);
+    let config = app.config.clone();
+    let mut clients: HashMap<String, Client> = HashMap::new();
+    let mut client_for = move |region: &str| {
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| client(&config, &endpoint, region))
+            .clone()
+    };
     let delivery = app.eventbridge.clone();
     let mut receiver = app.events.subscribe();
     let (queue, mut waiting) = mpsc::channel::<Arc<Published>>(QUEUE);
@@ -113,13 +114,47 @@ pub fn spawn(app: &App) {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while waiting.recv_many(&mut batch, BATCH).await > 0 {
-            let entries: Vec<PutEventsRequestEntry> =
-                batch.iter().map(|p| entry(&p.event)).collect();
-            send(&client, entries, &delivery).await;
+            // Each event goes to the event bus of its pipeline's region: one call per run of
+            // events of the same region, in order.
+            let mut rest = batch.as_slice();
+            while let Some(first) = rest.first() {
+                let region = region_of(&first.event);
+                let same = rest
+                    .iter()
+                    .take_while(|p| region_of(&p.event) == region)
+                    .count();
+                let entries = rest[..same].iter().map(|p| entry(&p.event)).collect();
+                send(&client_for(region), entries, &delivery).await;
+                rest = &rest[same..];
+            }
             batch.clear();
         }
     });
-    tracing::info!(%endpoint, "eventbridge: forwarding state changes");
+    tracing::info!(
+        endpoint = app.config.events_endpoint.as_deref().unwrap_or_default(),
+        "eventbridge: forwarding state changes"
+    );
+}
+
+/// The region of an event (its pipeline's).
+fn region_of(event: &Value) -> &str {
+    event
+        .get("region")
+        .and_then(Value::as_str)
+        .unwrap_or("us-east-1")
+}
+
+/// The EventBridge client of `endpoint` for `region`.
+fn client(config: &crate::config::Config, endpoint: &str, region: &str) -> Client {
+    let conf = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(crate::actions::artifacts::credentials(config))
+        // The retries are ours (`send`): the SDK's would multiply them.
+        .retry_config(aws_sdk_eventbridge::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
 }
 
 /// The `PutEvents` entry of an event of the bus.
