@@ -33,6 +33,17 @@ fn bucket_template() -> Value {
     })
 }
 
+/// A template past CloudFormation's 51,200-byte TemplateBody limit.
+fn large_template() -> Value {
+    json!({
+        "Metadata": {"Padding": "x".repeat(60_000)},
+        "Resources": {
+            "Large": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "large-template-bucket"}}
+        },
+        "Outputs": {"Name": {"Value": {"Ref": "Large"}}}
+    })
+}
+
 /// A template CloudFormation refuses.
 fn broken_template() -> Value {
     json!({
@@ -137,6 +148,7 @@ async fn cloudformation_actions_deploy_stacks_and_change_sets_in_moto() {
             br#"{"Parameters":{"Team":"platform"},"Tags":{"owner":"ci"}}"#,
         ),
         ("params.json", br#"{"bucket":"cfn-site-bucket"}"#),
+        ("infra/large.json", large_template().to_string().as_bytes()),
     ]);
     put(&s3, "source-bucket", "infra.zip", source).await;
     let t = start_with(codepipeline_local::Config {
@@ -150,6 +162,42 @@ async fn cloudformation_actions_deploy_stacks_and_change_sets_in_moto() {
     a_change_set_pair_deploys(c, &s3, &cfn).await;
     a_broken_template_fails_with_the_reason(c).await;
     delete_only_deletes_and_a_missing_stack_succeeds(c, &cfn).await;
+    a_large_template_goes_by_url(c, &s3, &cfn).await;
+}
+
+/// A template too large for TemplateBody is put into the artifact bucket and passed by URL.
+async fn a_large_template_goes_by_url(
+    c: &aws_sdk_codepipeline::Client,
+    s3: &aws_sdk_s3::Client,
+    cfn: &aws_sdk_cloudformation::Client,
+) {
+    let declaration = pipeline("cfn-large")
+        .stages(stage(
+            "Source",
+            vec![source("source-bucket", "infra.zip", "Src")],
+        ))
+        .stages(stage(
+            "Deploy",
+            vec![cloudformation(
+                "Large",
+                "CREATE_UPDATE",
+                "large-stack",
+                &["Src"],
+                &[],
+                &[("TemplatePath", "Src::infra/large.json")],
+            )],
+        ))
+        .build()
+        .unwrap();
+    let (id, status) = run(c, declaration).await;
+    let detail = action_detail(c, "cfn-large", &id, "Large").await;
+    assert_eq!(status, "Succeeded", "{}", error_message(&detail));
+    let (stack_status, outputs) = stack(cfn, "large-stack").await.expect("the stack exists");
+    assert_eq!(stack_status, "CREATE_COMPLETE");
+    assert_eq!(outputs["Name"], "large-template-bucket");
+    let uploaded = keys(s3, "artifact-bucket", "cfn-large/cfn-templates/").await;
+    assert_eq!(uploaded.len(), 1, "{uploaded:?}");
+    assert!(uploaded[0].ends_with("/large.json"), "{uploaded:?}");
 }
 
 /// CREATE_UPDATE with a template configuration and parameter overrides (Fn::GetParam,

@@ -31,7 +31,9 @@ use wait::StackView;
 
 /// What a stack is deployed with.
 struct Deployment {
-    template: String,
+    /// The template's text, or `None` when it is too large and passed by URL.
+    template: Option<String>,
+    template_url: Option<String>,
     parameters: Vec<Parameter>,
     capabilities: Vec<Capability>,
     role_arn: Option<String>,
@@ -133,6 +135,14 @@ async fn deployment(task: &Task, files: &mut ArtifactFiles<'_>) -> Result<Deploy
     let template = files.read("TemplatePath", template_path).await?;
     let template = String::from_utf8(template)
         .map_err(|_| format!("The template {template_path} is not UTF-8 text"))?;
+    let (template, template_url) = if template.len() > MAX_TEMPLATE_BODY {
+        (
+            None,
+            Some(upload_template(task, files, template_path, template).await?),
+        )
+    } else {
+        (Some(template), None)
+    };
     let configuration = match setting("TemplateConfiguration") {
         Some(path) => {
             let text = files.read("TemplateConfiguration", path).await?;
@@ -147,6 +157,7 @@ async fn deployment(task: &Task, files: &mut ArtifactFiles<'_>) -> Result<Deploy
     let values = parameters::resolve_parameters(files, configuration.parameters, overrides).await?;
     Ok(Deployment {
         template,
+        template_url,
         parameters: values
             .into_iter()
             .map(|(k, v)| {
@@ -175,6 +186,34 @@ async fn deployment(task: &Task, files: &mut ArtifactFiles<'_>) -> Result<Deploy
     })
 }
 
+/// The largest template CloudFormation takes as `TemplateBody`; a larger one goes by URL.
+const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// Puts a large template next to its artifact in the artifact store and returns its S3 URL
+/// (path-style `https://s3.amazonaws.com/BUCKET/KEY`, as LocalStack and moto resolve it
+/// against their own S3).
+async fn upload_template(
+    task: &Task,
+    files: &ArtifactFiles<'_>,
+    template_path: &str,
+    template: String,
+) -> Result<String, String> {
+    let (artifact, path) = parameters::split_file("TemplatePath", template_path)?;
+    let (Some(store), Some((bucket, _))) = (files.store(), files.location(artifact)) else {
+        return Err(super::artifacts::NO_STORE.to_string());
+    };
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let key = format!(
+        "{}/cfn-templates/{}/{name}",
+        task.pipeline, task.action_execution_id
+    );
+    store
+        .put(&bucket, &key, template.into_bytes())
+        .await
+        .map_err(|e| format!("Could not upload the template to s3://{bucket}/{key}. Error: {e}"))?;
+    Ok(format!("https://s3.amazonaws.com/{bucket}/{key}"))
+}
+
 /// CREATE_UPDATE and REPLACE_ON_FAILURE.
 async fn create_or_update(
     client: &Client,
@@ -198,7 +237,8 @@ async fn create_or_update(
         client
             .create_stack()
             .stack_name(stack)
-            .template_body(&deployment.template)
+            .set_template_body(deployment.template.clone())
+            .set_template_url(deployment.template_url.clone())
             .set_parameters(Some(deployment.parameters.clone()))
             .set_capabilities(Some(deployment.capabilities.clone()))
             .set_role_arn(deployment.role_arn.clone())
@@ -214,7 +254,8 @@ async fn create_or_update(
         let updated = client
             .update_stack()
             .stack_name(stack)
-            .template_body(&deployment.template)
+            .set_template_body(deployment.template.clone())
+            .set_template_url(deployment.template_url.clone())
             .set_parameters(Some(deployment.parameters.clone()))
             .set_capabilities(Some(deployment.capabilities.clone()))
             .set_role_arn(deployment.role_arn.clone())
@@ -319,7 +360,8 @@ async fn replace_change_set(
         } else {
             ChangeSetType::Update
         })
-        .template_body(&deployment.template)
+        .set_template_body(deployment.template.clone())
+        .set_template_url(deployment.template_url.clone())
         .set_parameters(Some(deployment.parameters.clone()))
         .set_capabilities(Some(deployment.capabilities.clone()))
         .set_role_arn(deployment.role_arn.clone())

@@ -37,6 +37,16 @@ impl<'a> ArtifactFiles<'a> {
             })
     }
 
+    /// The artifact store the files come from.
+    pub fn store(&self) -> Option<&'a ArtifactStore> {
+        self.store
+    }
+
+    /// Where an input artifact is: (bucket, key).
+    pub fn location(&self, artifact: &str) -> Option<(String, String)> {
+        self.input(artifact).ok()?.location.clone()
+    }
+
     /// The contents of `ARTIFACT::PATH` (`setting` names the configuration property in
     /// messages).
     pub async fn read(&mut self, setting: &str, reference: &str) -> Result<Vec<u8>, String> {
