@@ -4,6 +4,7 @@
 //! that failed (`DescribeStackEvents`).
 
 use super::client::CfnError;
+use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -148,37 +149,44 @@ pub async fn change_set(
 /// Why a settled stack operation failed: the stack's status and status reason, and the first
 /// resource that failed with its reason (when the stack's events tell).
 pub async fn failure_message(client: &Client, stack: &StackView) -> String {
+    let events = client
+        .describe_stack_events()
+        .stack_name(&stack.id)
+        .send()
+        .await
+        .map(|out| out.stack_events().to_vec())
+        .unwrap_or_default();
+    describe_failure(stack, &events)
+}
+
+/// `Stack NAME is in STATUS state: REASON. The following resource failed: ID (TYPE): REASON`.
+fn describe_failure(stack: &StackView, events: &[StackEvent]) -> String {
     let mut message = format!("Stack {} is in {} state", stack.name, stack.status);
     if let Some(reason) = stack.reason.as_deref().filter(|r| !r.is_empty()) {
         message.push_str(&format!(": {reason}"));
     }
-    if let Some(resource) = first_failed_resource(client, &stack.id).await {
-        message.push_str(&format!(". {resource}"));
+    if let Some(resource) = first_failed_resource(events) {
+        message.push_str(if message.ends_with('.') { " " } else { ". " });
+        message.push_str(&resource);
     }
     message
 }
 
-/// `LOGICAL_ID (TYPE): REASON` of the oldest failed resource event of the stack.
-async fn first_failed_resource(client: &Client, stack: &str) -> Option<String> {
-    let out = client
-        .describe_stack_events()
-        .stack_name(stack)
-        .send()
-        .await
-        .ok()?;
-    // Events come newest first.
-    out.stack_events().iter().rev().find_map(|event| {
+/// `LOGICAL_ID (TYPE): REASON` of the oldest failed resource event (events come newest first;
+/// the stack's own events are not resources).
+fn first_failed_resource(events: &[StackEvent]) -> Option<String> {
+    events.iter().rev().find_map(|event| {
         let status = event.resource_status()?.as_str();
         let reason = event.resource_status_reason()?;
         let logical = event.logical_resource_id()?;
-        (status.ends_with("_FAILED") && logical != event.stack_name().unwrap_or_default()).then(
-            || {
-                format!(
-                    "The following resource failed: {logical} ({}): {reason}",
-                    event.resource_type().unwrap_or("unknown type")
-                )
-            },
-        )
+        let is_stack = event.resource_type() == Some("AWS::CloudFormation::Stack")
+            && event.stack_name() == Some(logical);
+        (status.ends_with("_FAILED") && !is_stack).then(|| {
+            format!(
+                "The following resource failed: {logical} ({}): {reason}",
+                event.resource_type().unwrap_or("unknown type")
+            )
+        })
     })
 }
 
@@ -194,5 +202,63 @@ mod tests {
         assert!(!succeeded("UPDATE_ROLLBACK_COMPLETE"));
         assert!(in_progress("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
         assert!(!in_progress("REVIEW_IN_PROGRESS"));
+    }
+
+    fn event(logical: &str, kind: &str, status: &str, reason: &str) -> StackEvent {
+        StackEvent::builder()
+            .stack_name("app")
+            .logical_resource_id(logical)
+            .resource_type(kind)
+            .resource_status(ResourceStatus::from(status))
+            .resource_status_reason(reason)
+            .build()
+    }
+
+    #[test]
+    fn a_failure_names_the_status_reason_and_the_first_failed_resource() {
+        let stack = StackView {
+            id: "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1".into(),
+            name: "app".into(),
+            status: "ROLLBACK_COMPLETE".into(),
+            reason: Some("The following resource(s) failed to create: [Queue, Bucket]. Rollback requested by user.".into()),
+            outputs: BTreeMap::new(),
+        };
+        // Newest first, as DescribeStackEvents answers.
+        let events = [
+            event("app", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", ""),
+            event(
+                "app",
+                "AWS::CloudFormation::Stack",
+                "CREATE_FAILED",
+                "stack failed",
+            ),
+            event(
+                "Queue",
+                "AWS::SQS::Queue",
+                "CREATE_FAILED",
+                "Resource creation cancelled",
+            ),
+            event(
+                "Bucket",
+                "AWS::S3::Bucket",
+                "CREATE_FAILED",
+                "bucket-x already exists",
+            ),
+            event("Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS", ""),
+        ];
+        assert_eq!(
+            describe_failure(&stack, &events),
+            "Stack app is in ROLLBACK_COMPLETE state: The following resource(s) failed to create: [Queue, Bucket]. Rollback requested by user. The following resource failed: Bucket (AWS::S3::Bucket): bucket-x already exists"
+        );
+        assert_eq!(
+            describe_failure(
+                &StackView {
+                    reason: None,
+                    ..stack
+                },
+                &[]
+            ),
+            "Stack app is in ROLLBACK_COMPLETE state"
+        );
     }
 }
