@@ -4,7 +4,7 @@
 //! that failed (`DescribeStackEvents`).
 
 use super::client::CfnError;
-use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+use aws_sdk_cloudformation::types::StackEvent;
 use aws_sdk_cloudformation::Client;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -193,6 +193,7 @@ fn first_failed_resource(events: &[StackEvent]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_cloudformation::types::ResourceStatus;
 
     #[test]
     fn states() {
