@@ -33,6 +33,8 @@ pub struct AppInner {
     pub stacks: crate::runtime::stacks::LoadedStacks,
     /// Webhook delivery ids already handled (`store::deliveries`, served by `webhooks`).
     pub webhook_deliveries: crate::store::deliveries::Deliveries,
+    /// What `--events-endpoint` forwarding delivered (`forward::eventbridge`).
+    pub eventbridge: crate::events::Delivery,
 }
 
 impl App {
@@ -66,6 +68,7 @@ impl App {
                 running: Default::default(),
                 stacks: Default::default(),
                 webhook_deliveries: Default::default(),
+                eventbridge: Default::default(),
             }
         }));
         let weak = Arc::downgrade(&app.0);

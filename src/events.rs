@@ -6,6 +6,7 @@
 use crate::protocol::Scope;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -70,5 +71,45 @@ impl EventBus {
             "detail": detail,
         });
         let _ = self.sender.send(Arc::new(Published::new(event)));
+    }
+}
+
+/// Counts of the forwarding of events to EventBridge (`forward::eventbridge`), shared with
+/// the health endpoint.
+#[derive(Debug, Default, Clone)]
+pub struct Delivery(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    sent: AtomicU64,
+    undelivered: AtomicU64,
+}
+
+impl Delivery {
+    /// Events EventBridge accepted.
+    pub fn sent(&self) -> u64 {
+        self.0.sent.load(Ordering::Relaxed)
+    }
+
+    /// Events that could not be delivered.
+    pub fn undelivered(&self) -> u64 {
+        self.0.undelivered.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_sent(&self, n: u64) {
+        self.0.sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_undelivered(&self, n: u64) {
+        self.0.undelivered.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// What the health endpoint shows.
+    pub fn health(&self, endpoint: Option<&str>) -> Value {
+        json!({
+            "endpoint": endpoint,
+            "sent": self.sent(),
+            "undelivered": self.undelivered(),
+        })
     }
 }

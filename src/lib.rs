@@ -14,6 +14,7 @@
 //! - `role_check`: the opt-in check of a pipeline's role against an IAM endpoint.
 //! - `admin`: the admin API, event stream and dashboard under `/_codepipeline-local/`.
 //! - `sources`: local git repositories as sources; their commits trigger pipelines.
+//! - `forward`: state-change events sent on to EventBridge (`--events-endpoint`).
 
 pub mod actions;
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod forward;
 pub mod http;
 pub mod jobs;
 pub mod model;

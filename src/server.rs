@@ -162,6 +162,7 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     // Mapped repositories: a path that is not a git repository stops the start.
     crate::sources::watch::start(&app).map_err(std::io::Error::other)?;
     crate::sources::s3_poll::start(&app);
+    crate::forward::eventbridge::spawn(&app);
     // Executions restored from the data directory pick up where they were.
     for region in app.store.regions() {
         crate::runtime::resume(&app, &region);

@@ -37,7 +37,7 @@ artifacts:
     config.executor = "container".into();
     config
         .codebuild_images
-        .insert("aws/codebuild/standard:7.0".into(), "alpine:3".into());
+        .push(("aws/codebuild/standard:7.0".into(), "alpine:3".into()));
     config.codebuild_projects = codepipeline_local::config::parse_file(
         "[[codebuild_projects]]\nname = \"in-container\"\nimage = \"aws/codebuild/standard:7.0\"\n[[codebuild_projects]]\nname = \"slow\"\nimage = \"aws/codebuild/standard:7.0\"\n[codebuild_projects.env]\nvariables = { SLEEP = \"yes\" }\n",
     )

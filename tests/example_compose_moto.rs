@@ -1,6 +1,9 @@
 //! `examples/compose-moto/`: its demo script (the aws CLI) runs against this server wired to
-//! moto's S3 as the compose file wires the containers (`CODEPIPELINE_LOCAL_S3_ENDPOINT`, no
-//! auto-start): buckets, a source zip, one execution to Succeeded, the deployed page read back.
+//! moto's S3, CloudFormation and EventBridge as the compose file wires the containers
+//! (`CODEPIPELINE_LOCAL_S3_ENDPOINT`, `_CLOUDFORMATION_ENDPOINT`, `_EVENTS_ENDPOINT`, no
+//! auto-start): buckets, a source zip, an EventBridge rule with an SQS target, one execution to
+//! Succeeded (a stack creates the site bucket), the deployed page read back, the stack and the
+//! pipeline's events checked in moto.
 
 mod common;
 
@@ -14,6 +17,8 @@ async fn the_compose_moto_demo_deploys_a_site_into_moto() {
     let moto = Moto::start().await;
     let t = common::start_with(Config {
         s3_endpoint: Some(moto.url.clone()),
+        cloudformation_endpoint: Some(moto.url.clone()),
+        events_endpoint: Some(moto.url.clone()),
         ..common::engine::manual_config()
     })
     .await;
@@ -48,6 +53,14 @@ async fn the_compose_moto_demo_deploys_a_site_into_moto() {
     );
     assert!(
         stdout.contains("site-live/index.html is deployed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("stack site-infra is CREATE_COMPLETE"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the pipeline's state changes reached EventBridge"),
         "{stdout}"
     );
 }

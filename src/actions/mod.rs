@@ -11,7 +11,11 @@
 //!   their shell in a process group of its own (`process`); `codebuild`: CodeBuild actions,
 //!   the buildspec AWS would run (projects of `[[codebuild_projects]]` (`buildspec`), loaded
 //!   templates or `--codebuild-endpoint`), on this host or in a container.
+//! - `cloudformation`: CloudFormation deploy actions create, update and delete stacks and
+//!   change sets on `--cloudformation-endpoint`.
 //! - `lambda`: Lambda invoke actions hand their job to a function on `--lambda-endpoint`.
+//! - `cloudformation`: CloudFormation deploy actions create, update and delete stacks and
+//!   change sets on `--cloudformation-endpoint`.
 //!
 //! Real actions know nothing of the engine: `plan` says what an action does given the
 //! configuration (the engine asks it through the runtime driver), and `run` turns a `Task` into
@@ -22,6 +26,7 @@
 
 pub mod artifacts;
 pub mod buildspec;
+pub mod cloudformation;
 pub mod codebuild;
 pub mod commands;
 pub mod git;
@@ -75,8 +80,14 @@ pub fn plan(
         {
             Some(Plan::Real(RealWork::CodeBuild))
         }
+        (ActionCategory::Deploy, "CloudFormation") if config.cloudformation_endpoint.is_some() => {
+            Some(Plan::Real(RealWork::CloudFormation))
+        }
         (ActionCategory::Invoke, "Lambda") if config.lambda_endpoint.is_some() => {
             Some(Plan::Lambda)
+        }
+        (ActionCategory::Deploy, "CloudFormation") if config.cloudformation_endpoint.is_some() => {
+            Some(Plan::Real(RealWork::CloudFormation))
         }
         _ => None,
     }
@@ -136,7 +147,10 @@ pub struct Task {
 pub fn default_timeout(config: &Config, work: RealWork) -> Duration {
     match work {
         RealWork::Commands | RealWork::CodeBuild => config.local_executor_timeout,
-        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => config.real_action_timeout,
+        RealWork::S3Source
+        | RealWork::S3Deploy
+        | RealWork::GitSource
+        | RealWork::CloudFormation => config.real_action_timeout,
     }
 }
 
@@ -148,7 +162,10 @@ pub fn shown(config: &Config, task: &Task) -> (Option<String>, Option<String>) {
             let (id, log) = commands::external_execution(config, task);
             (Some(id), Some(log))
         }
-        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => (None, None),
+        RealWork::S3Source
+        | RealWork::S3Deploy
+        | RealWork::GitSource
+        | RealWork::CloudFormation => (None, None),
     }
 }
 
@@ -156,9 +173,10 @@ pub fn shown(config: &Config, task: &Task) -> (Option<String>, Option<String>) {
 pub fn timed_out(config: &Config, task: &Task, build_id: String) -> Outcome {
     match task.work {
         RealWork::Commands | RealWork::CodeBuild => commands::timed_out(config, task, build_id),
-        RealWork::S3Source | RealWork::S3Deploy | RealWork::GitSource => {
-            running::timed_out(task.timeout)
-        }
+        RealWork::S3Source
+        | RealWork::S3Deploy
+        | RealWork::GitSource
+        | RealWork::CloudFormation => running::timed_out(task.timeout),
     }
 }
 
@@ -190,6 +208,7 @@ pub async fn run(config: &Config, task: &Task, build_id: String) -> Outcome {
         },
         RealWork::Commands => commands::run(config, store.as_ref(), task, build_id).await,
         RealWork::CodeBuild => codebuild::run(config, store.as_ref(), task, build_id).await,
+        RealWork::CloudFormation => cloudformation::run(config, store.as_ref(), task).await,
     }
 }
 

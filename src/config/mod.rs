@@ -181,8 +181,8 @@ pub struct Config {
     #[arg(long, env = "CODEPIPELINE_LOCAL_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
 
-    /// Access key id for --s3-endpoint and --lambda-endpoint, handed to job workers as
-    /// artifactCredentials
+    /// Access key id for --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
+    /// --events-endpoint, handed to job workers as artifactCredentials
     #[arg(
         long,
         env = "CODEPIPELINE_LOCAL_S3_ACCESS_KEY_ID",
@@ -190,7 +190,8 @@ pub struct Config {
     )]
     pub s3_access_key_id: String,
 
-    /// Secret access key for --s3-endpoint and --lambda-endpoint (shown as `****` by
+    /// Secret access key for --s3-endpoint, --lambda-endpoint, --cloudformation-endpoint and
+    /// --events-endpoint (shown as `****` by
     /// `/config` unless `?secrets=true`)
     #[arg(
         long,
@@ -199,7 +200,9 @@ pub struct Config {
     )]
     pub s3_secret_access_key: String,
 
-    /// Region to sign --s3-endpoint and --lambda-endpoint requests for (default: --region)
+    /// Region to sign --s3-endpoint, --lambda-endpoint and --cloudformation-endpoint requests
+    /// for (CloudFormation: unless the action names its region; --events-endpoint: the
+    /// pipeline's region) (default: --region)
     #[arg(long, env = "CODEPIPELINE_LOCAL_S3_REGION")]
     pub s3_region: Option<String>,
 
@@ -221,8 +224,8 @@ pub struct Config {
     #[serde(rename = "local_executor_timeout_seconds", with = "load::seconds")]
     pub local_executor_timeout: Duration,
 
-    /// Seconds an S3 source or S3 deploy action may run before it fails, unless the action's
-    /// timeoutInMinutes says otherwise
+    /// Seconds an S3 source, S3 deploy, git source or CloudFormation action may run before it
+    /// fails, unless the action's timeoutInMinutes says otherwise
     #[arg(long = "real-action-timeout-seconds", id = "real_action_timeout_seconds",
           env = "CODEPIPELINE_LOCAL_REAL_ACTION_TIMEOUT_SECONDS", default_value = "3600",
           value_name = "SECONDS", value_parser = load::seconds_arg)]
@@ -385,6 +388,17 @@ pub struct Config {
           value_parser = parse_key_value)]
     #[serde(default, with = "load::pairs")]
     pub codebuild_images: Vec<(String, String)>,
+
+    /// CloudFormation endpoint (LocalStack, moto) that CloudFormation deploy actions call:
+    /// stacks and change sets are really created, updated and deleted there (default:
+    /// simulated)
+    #[arg(long, env = "CODEPIPELINE_LOCAL_CLOUDFORMATION_ENDPOINT")]
+    pub cloudformation_endpoint: Option<String>,
+
+    /// EventBridge endpoint (LocalStack, moto) that every pipeline, stage and action state
+    /// change is sent to with PutEvents, on the default event bus (default: not sent)
+    #[arg(long, env = "CODEPIPELINE_LOCAL_EVENTS_ENDPOINT")]
+    pub events_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -422,6 +436,8 @@ impl Config {
                 &self.codebuild_endpoint,
                 &self.ssm_endpoint,
                 &self.secretsmanager_endpoint,
+                &self.cloudformation_endpoint,
+                &self.events_endpoint,
             ])
             .flatten()
         {

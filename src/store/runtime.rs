@@ -350,8 +350,10 @@ pub enum RealWork {
     Commands,
     /// Runs a configured CodeBuild project's buildspec with the local executor.
     CodeBuild,
-    /// Reads a mapped local git repository (`sources`): CODE_ZIP or CODEBUILD_CLONE_REF.
+    /// Reads a mapped local git repository (`actions::git`): CODE_ZIP or CODEBUILD_CLONE_REF.
     GitSource,
+    /// Deploys a CloudFormation stack or change set on the CloudFormation endpoint.
+    CloudFormation,
 }
 
 /// What an AWS action does instead of being simulated, as `actions::plan` decides from the
