@@ -86,7 +86,7 @@ async fn the_local_run_example_builds_and_deploys_each_commit() {
     let input = format!("file://{EXAMPLE}/pipeline.json");
     aws_ok(
         &server.url,
-        &["codepipeline", "create-pipeline", "--cli-input-json", &input],
+        &["create-pipeline", "--cli-input-json", &input],
     )
     .await;
     let first_id = wait_for("the first execution", || async {
