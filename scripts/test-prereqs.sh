@@ -91,7 +91,7 @@ if ! command -v cc >/dev/null 2>&1; then
     echo "test-prereqs: installing a C compiler (gcc)"
     apt_install gcc libc6-dev
 fi
-# git: the local repositories of tests/git_sources.rs and the git-sources benchmark (the
+# git: the local repositories of tests/git_sources/ and the git-sources benchmark (the
 # emulator itself reads repositories with libgit2, built from source with the C compiler above).
 if ! command -v git >/dev/null 2>&1; then
     echo "test-prereqs: installing git"
