@@ -71,6 +71,24 @@ impl Server {
     }
 }
 
+/// User + system CPU time of a process so far (Linux `/proc`; 0 elsewhere).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which ends with the last ')').
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1029,6 +1047,11 @@ async fn sse_fan_out(
         }));
     }
     let (seconds, statuses) = run_executions(server.addr, count, pipelines, connections).await;
+    eprintln!(
+        "SSE fan-out: CPU seconds until the executions ended: server {:.2}, load generator and subscribers {:.2}",
+        cpu_seconds(server.child.id()),
+        cpu_seconds(std::process::id())
+    );
     // Stop the server: the streams end, each reader reports what it received.
     drop(server);
     for reader in readers {

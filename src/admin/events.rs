@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, watch};
 /// A comment is sent after this long without a message, to keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Batches already waiting are sent together, up to about this many bytes.
-const BATCH_BYTES: usize = 64 * 1024;
+const BATCH_BYTES: usize = 256 * 1024;
 
 /// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
 /// for every connection). Installed as an extension by `server::start`.

@@ -17,12 +17,12 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 
 /// Batches a subscriber may fall behind by before it skips some.
-const BATCHES: usize = 1024;
+const BATCHES: usize = 4096;
 /// The most events in one batch.
 const BATCH_EVENTS: usize = 1024;
 /// Pause between batches per subscriber, and the longest pause.
-const PAUSE_PER_SUBSCRIBER: Duration = Duration::from_micros(5);
-const MAX_PAUSE: Duration = Duration::from_millis(20);
+const PAUSE_PER_SUBSCRIBER: Duration = Duration::from_micros(20);
+const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// Events published together, in order, and their SSE messages concatenated.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn the_pause_grows_with_the_subscribers_up_to_a_bound() {
         assert!(pause(1) < Duration::from_millis(1));
-        assert_eq!(pause(1000), Duration::from_millis(5));
+        assert_eq!(pause(1000), Duration::from_millis(20));
         assert_eq!(pause(1_000_000), MAX_PAUSE);
     }
 
