@@ -200,6 +200,7 @@ fn roll_back(region: &Region, ticket: &Ticket, error: &str) {
         let mut guard = RegionGuard {
             region,
             guard: region.state.lock(),
+            mutated: false,
         };
         let since = guard.guard.pending.waiting.take();
         guard.reload();

@@ -213,6 +213,7 @@ impl Region {
         let mut guard = RegionGuard {
             region: self,
             guard: self.state.lock(),
+            mutated: false,
         };
         if guard.guard.unreadable {
             // The last rollback could not read the database back: try again.
@@ -259,6 +260,9 @@ impl Region {
 pub struct RegionGuard<'a> {
     region: &'a Region,
     guard: MutexGuard<'a, RegionState>,
+    /// The state was borrowed mutably: the change marks may be this guard's (and not only
+    /// those of earlier guards whose changes wait for the committer).
+    mutated: bool,
 }
 
 impl Deref for RegionGuard<'_> {
@@ -270,6 +274,7 @@ impl Deref for RegionGuard<'_> {
 
 impl DerefMut for RegionGuard<'_> {
     fn deref_mut(&mut self) -> &mut RegionState {
+        self.mutated = true;
         &mut self.guard
     }
 }
@@ -321,8 +326,9 @@ impl RegionGuard<'_> {
 
 impl Drop for RegionGuard<'_> {
     fn drop(&mut self) {
-        if !self.guard.dirty.any() && self.guard.jobs.dirty.is_empty() {
-            // Nothing changed: what was read is answered once it is committed.
+        let marked = self.guard.dirty.any() || !self.guard.jobs.dirty.is_empty();
+        if !self.mutated || !marked {
+            // Nothing changed here: what was read is answered once it is committed.
             if let Some(ticket) = self.guard.pending.latest() {
                 commits::record_seen(ticket);
             }
