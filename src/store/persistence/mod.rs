@@ -5,9 +5,12 @@
 //! - `executions`: one row per pipeline execution, with its action and rule executions;
 //! - `items`: custom action types, webhooks and jobs of a region.
 //!
-//! Only what changed is written (`Dirty`), in one transaction, when the region's lock is
-//! released. SQLite's WAL with `synchronous=NORMAL` makes a committed transaction survive the
-//! process being killed (`kill -9`); `--data-dir-sync full` also survives power loss.
+//! Only what changed is written (`Dirty`): `changes::collect` serializes a region's changed
+//! records under its lock, `Persistence::write` writes the changes of every region collected
+//! together in one transaction (group commit, driven by `store::committer`). SQLite's WAL with
+//! `synchronous=NORMAL` makes a committed transaction survive the process being killed
+//! (`kill -9`), not a power loss; `--data-dir-full-sync` (`synchronous=FULL`) also survives
+//! power loss, at one fsync per group.
 //!
 //! The database is opened in `locking_mode=EXCLUSIVE` (this process alone uses it, see `lock`):
 //! the WAL index then lives in heap memory, not in a memory-mapped `-shm` file, so a data
