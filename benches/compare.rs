@@ -11,7 +11,12 @@
 //! (default 16), BENCH_SKIP_MOTO=1 (ours only), BENCH_QUICK=1 (smaller history and pipeline
 //! counts, for a smoke run), BENCH_ONLY=Op1,Op2 (only these request measurements),
 //! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure), BENCH_SECTION=git-sources (only
-//! the local git sources' measures, `compare/git_sources.rs`).
+//! the local git sources' measures, `compare/git_sources.rs`), BENCH_SECTION=durable (only
+//! the durable-writes measure), BENCH_SECTION=poll (only the PollForJobs measure);
+//! BENCH_BINARY=path runs that server binary instead of this build's.
+
+#[path = "compare_sections/durable.rs"]
+mod durable;
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -70,6 +75,24 @@ impl Server {
     }
 }
 
+/// User + system CPU time of a process so far (Linux `/proc`; 0 elsewhere).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which ends with the last ')').
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -84,7 +107,9 @@ async fn spawn_ours(extra: &[&str]) -> (Server, Duration) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let started = Instant::now();
-    let child = Command::new(BINARY)
+    // BENCH_BINARY: another build of the server (e.g. an older commit's, for a before/after).
+    let binary = std::env::var("BENCH_BINARY").unwrap_or_else(|_| BINARY.to_string());
+    let child = Command::new(binary)
         .args(["--listen", &addr.to_string(), "--log-level", "warn"])
         .args(extra)
         .stdout(Stdio::null())
@@ -1026,6 +1051,11 @@ async fn sse_fan_out(
         }));
     }
     let (seconds, statuses) = run_executions(server.addr, count, pipelines, connections).await;
+    eprintln!(
+        "SSE fan-out: CPU seconds until the executions ended: server {:.2}, load generator and subscribers {:.2}",
+        cpu_seconds(server.child.id()),
+        cpu_seconds(std::process::id())
+    );
     // Stop the server: the streams end, each reader reports what it received.
     drop(server);
     for reader in readers {
@@ -1215,10 +1245,24 @@ async fn run() {
     let bench_started = Instant::now();
 
     let fan_out_subscribers = if quick { 200 } else { 1000 };
-    if std::env::var("BENCH_SECTION").as_deref() == Ok("sse-fan-out") {
-        let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
-        print_fan_out(fan_out_subscribers, connections, fan_out);
-        return;
+    let poll_foreign = if quick { 500 } else { 2_500 };
+    match std::env::var("BENCH_SECTION").as_deref() {
+        Ok("sse-fan-out") => {
+            let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
+            print_fan_out(fan_out_subscribers, connections, fan_out);
+            return;
+        }
+        Ok("durable") => {
+            let rows = durable::durable_writes(connections, seconds).await;
+            durable::print_durable(&rows, connections, seconds);
+            return;
+        }
+        Ok("poll") => {
+            let (alone, crowded) = poll_cost(poll_foreign, connections).await;
+            print_poll(connections, poll_foreign, &alone, &crowded);
+            return;
+        }
+        _ => {}
     }
     if std::env::var("BENCH_SECTION").as_deref() == Ok("git-sources") {
         git_sources::section(quick).await;
@@ -1250,9 +1294,10 @@ async fn run() {
     let (rss_history, history_statuses, history_start_seconds) =
         history_rss(hist_pipelines, hist_each, connections).await;
     eprintln!("history: done");
-    let poll_foreign = if quick { 500 } else { 2_500 };
     let (poll_alone, poll_crowded) = poll_cost(poll_foreign, connections).await;
     eprintln!("poll cost: done");
+    let durable_rows = durable::durable_writes(connections, seconds).await;
+    eprintln!("durable writes: done");
 
     println!("\n## codepipeline-local vs moto — `cargo bench --bench compare`\n");
     println!(
@@ -1315,22 +1360,28 @@ async fn run() {
         );
     }
 
-    println!("\n### PollForJobs with other jobs queued (1 s each, {connections} connections)\n");
-    println!("| Jobs of other types queued | req/s | p50 ms | p99 ms |");
-    println!("|---:|---:|---:|---:|");
-    for (n, stats) in [(0, &poll_alone), (poll_foreign, &poll_crowded)] {
-        println!(
-            "| {n} | {:.0} | {:.2} | {:.2} |",
-            stats.rps(),
-            stats.p50_ms(),
-            stats.p99_ms()
-        );
-    }
+    print_poll(connections, poll_foreign, &poll_alone, &poll_crowded);
+    durable::print_durable(&durable_rows, connections, seconds);
     git_sources::section(quick).await;
     println!(
         "\nWhole run: {:.0} s.",
         bench_started.elapsed().as_secs_f64()
     );
+}
+
+fn print_poll(connections: usize, foreign: usize, alone: &Stats, crowded: &Stats) {
+    println!("\n### PollForJobs with other jobs queued (1 s each, {connections} connections)\n");
+    println!("| Jobs of other types queued | req/s | p50 ms | p99 ms | errors |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (n, stats) in [(0, alone), (foreign, crowded)] {
+        println!(
+            "| {n} | {:.0} | {:.2} | {:.2} | {} |",
+            stats.rps(),
+            stats.p50_ms(),
+            stats.p99_ms(),
+            stats.errors
+        );
+    }
 }
 
 fn print_fan_out(

@@ -97,4 +97,10 @@ if ! command -v git >/dev/null 2>&1; then
     echo "test-prereqs: installing git"
     apt_install git
 fi
+
+# chattr (tests/write_faults.rs makes a data directory immutable; skipped where it cannot).
+if ! command -v chattr >/dev/null 2>&1; then
+    echo "test-prereqs: installing chattr (Debian's e2fsprogs)"
+    apt_install e2fsprogs
+fi
 echo "test-prereqs: all set"

@@ -1,7 +1,10 @@
 //! State-change events in the EventBridge shape CodePipeline publishes ("CodePipeline Pipeline
 //! Execution State Change", "... Stage Execution ...", "... Action Execution ..."), fanned out to
 //! subscribers (the `/_codepipeline-local/events` stream) through a broadcast channel. Each event
-//! is serialized once, when published; subscribers share the bytes.
+//! is serialized once, when published; subscribers share the bytes. Stream subscribers get
+//! them in batches (`fanout`).
+
+pub mod fanout;
 
 use crate::protocol::Scope;
 use bytes::Bytes;
@@ -35,18 +38,27 @@ impl Published {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Published>>,
+    fanout: Arc<fanout::Hub>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(4096);
-        EventBus { sender }
+        EventBus {
+            sender,
+            fanout: Arc::default(),
+        }
     }
 }
 
 impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.sender.subscribe()
+    }
+
+    /// The events published from now on, in batches shared by every stream subscriber.
+    pub fn subscribe_batches(&self) -> broadcast::Receiver<Arc<fanout::Batch>> {
+        self.fanout.subscribe(|| self.sender.subscribe())
     }
 
     /// Whether anyone listens: events are only built when someone does.

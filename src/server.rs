@@ -88,11 +88,22 @@ async fn json11(State(app): State<App>, headers: HeaderMap, body: Body) -> Respo
     let scope = caller_scope(&headers, &app.config.account_id, &app.config.region);
     let limit = app.config.max_body_bytes;
     let dispatch_app = app.clone();
-    protocol::handle_json11(&headers, body, limit, scope, move |ctx, input| {
-        api::dispatch(dispatch_app, ctx, input)
+    protocol::handle_json11(&headers, body, limit, scope, move |ctx, input| async move {
+        if !dispatch_app.store.is_durable() {
+            return api::dispatch(dispatch_app, ctx, input).await;
+        }
+        // A request that only read a change whose commit then failed (and was rolled back)
+        // runs again, on the state rolled back to, rather than fail (`store::commits`).
+        crate::store::commits::retry_reads(READ_ATTEMPTS, || {
+            api::dispatch(dispatch_app.clone(), ctx.clone(), input.clone())
+        })
+        .await
     })
     .await
 }
+
+/// How often a request that only read something later rolled back runs (see `json11`).
+const READ_ATTEMPTS: usize = 3;
 
 /// LocalStack's health shape, so existing wait-for-it scripts work unchanged.
 async fn health() -> impl IntoResponse {

@@ -1,12 +1,13 @@
 //! `GET /_codepipeline-local/events`: every state-change event of the engine (EventBridge shape)
 //! as Server-Sent Events, optionally filtered by `pipeline=`, `execution-id=`, `account=`,
 //! `region=` and `detail-type=`. Each SSE message is one event: `id:` the event id, `data:` the
-//! event as one line of JSON. Keep-alive comments every 15 seconds; a subscriber that falls
-//! behind skips what it missed (announced by a `: lagged` comment) and stays connected. The
-//! stream ends when the server shuts down.
+//! event as one line of JSON; events come in batches shared by every subscriber
+//! (`events::fanout`), one write per batch. Keep-alive comments every 15 seconds; a subscriber
+//! that falls behind skips what it missed (announced by a `: lagged` comment) and stays
+//! connected. The stream ends when the server shuts down.
 
 use crate::app::App;
-use crate::events::Published;
+use crate::events::fanout::Batch;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
 use axum::http::header;
@@ -23,8 +24,8 @@ use tokio::sync::{broadcast, watch};
 
 /// A comment is sent after this long without a message, to keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Events already waiting are sent together, up to about this many bytes.
-const BATCH_BYTES: usize = 64 * 1024;
+/// Batches already waiting are sent together, up to about this many bytes.
+const BATCH_BYTES: usize = 256 * 1024;
 
 /// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
 /// for every connection). Installed as an extension by `server::start`.
@@ -44,6 +45,15 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// Whether every event passes.
+    pub fn is_empty(&self) -> bool {
+        self.pipeline.is_none()
+            && self.execution_id.is_none()
+            && self.account.is_none()
+            && self.region.is_none()
+            && self.detail_type.is_none()
+    }
+
     pub fn matches(&self, event: &Value) -> bool {
         let is = |wanted: &Option<String>, value: Option<&Value>| {
             wanted
@@ -68,7 +78,7 @@ pub async fn stream(
     Query(filter): Query<EventFilter>,
 ) -> Response {
     // Subscribe before answering: every event published after the response headers is seen.
-    let receiver = app.events.subscribe();
+    let receiver = app.events.subscribe_batches();
     let shutdown = shutdown.map(|Extension(s)| s.0);
     tracing::info!(
         pipeline = filter.pipeline.as_deref().unwrap_or("*"),
@@ -92,10 +102,11 @@ pub async fn stream(
         .into_response()
 }
 
-/// The next SSE message: a matching event (the bytes serialized once at publication), a
-/// comment saying events were skipped, or a keep-alive comment; `None` at shutdown.
+/// What goes out in one write: the matching events of the batches waiting (the bytes
+/// serialized once at publication; a whole batch's bytes when nothing is filtered out), comments
+/// saying events were skipped, or a keep-alive comment; `None` at shutdown.
 async fn next_message(
-    receiver: &mut broadcast::Receiver<Arc<Published>>,
+    receiver: &mut broadcast::Receiver<Arc<Batch>>,
     filter: &EventFilter,
     mut shutdown: Option<&mut watch::Receiver<bool>>,
 ) -> Option<Bytes> {
@@ -108,44 +119,78 @@ async fn next_message(
             },
             None => next.await,
         };
+        let mut out = Out::default();
         match received {
             Err(_elapsed) => return Some(Bytes::from_static(b":\n\n")),
-            Ok(Ok(published)) if filter.matches(&published.event) => {
-                return Some(with_backlog(receiver, filter, published.sse.clone()))
-            }
-            Ok(Ok(_)) => continue,
-            Ok(Err(RecvError::Lagged(skipped))) => return Some(lagged(skipped)),
+            Ok(Ok(batch)) => out.add(&batch, filter),
+            Ok(Err(RecvError::Lagged(skipped))) => out.push(lagged(skipped, "batches of events")),
             Ok(Err(RecvError::Closed)) => return None,
+        }
+        // Batches already waiting go in the same write.
+        while out.len() < BATCH_BYTES {
+            match receiver.try_recv() {
+                Ok(batch) => out.add(&batch, filter),
+                Err(TryRecvError::Lagged(skipped)) => {
+                    out.push(lagged(skipped, "batches of events"))
+                }
+                Err(_) => break,
+            }
+        }
+        if let Some(bytes) = out.finish() {
+            return Some(bytes);
         }
     }
 }
 
-/// `first` followed by the matching events already waiting (up to `BATCH_BYTES`): under load
-/// one write carries many events instead of one write each.
-fn with_backlog(
-    receiver: &mut broadcast::Receiver<Arc<Published>>,
-    filter: &EventFilter,
-    first: Bytes,
-) -> Bytes {
-    let mut batch: Option<BytesMut> = None;
-    while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
-        let message = match receiver.try_recv() {
-            Ok(published) if filter.matches(&published.event) => published.sse.clone(),
-            Ok(_) => continue,
-            Err(TryRecvError::Lagged(skipped)) => lagged(skipped),
-            Err(_) => break,
-        };
-        batch
-            .get_or_insert_with(|| BytesMut::from(&first[..]))
-            .extend_from_slice(&message);
+/// The bytes of one write, copied only when there is more than one piece.
+#[derive(Default)]
+struct Out {
+    first: Option<Bytes>,
+    more: Option<BytesMut>,
+}
+
+impl Out {
+    fn len(&self) -> usize {
+        self.more
+            .as_ref()
+            .map_or_else(|| self.first.as_ref().map_or(0, Bytes::len), BytesMut::len)
     }
-    batch.map_or(first, BytesMut::freeze)
+
+    fn push(&mut self, bytes: Bytes) {
+        match (&self.first, &mut self.more) {
+            (None, _) => self.first = Some(bytes),
+            (Some(_), Some(more)) => more.extend_from_slice(&bytes),
+            (Some(first), None) => {
+                let mut more = BytesMut::with_capacity(first.len() + bytes.len());
+                more.extend_from_slice(first);
+                more.extend_from_slice(&bytes);
+                self.more = Some(more);
+            }
+        }
+    }
+
+    fn add(&mut self, batch: &Batch, filter: &EventFilter) {
+        if batch.skipped > 0 {
+            self.push(lagged(batch.skipped, "events"));
+        }
+        if filter.is_empty() {
+            self.push(batch.sse.clone());
+            return;
+        }
+        for event in batch.events.iter().filter(|e| filter.matches(&e.event)) {
+            self.push(event.sse.clone());
+        }
+    }
+
+    fn finish(self) -> Option<Bytes> {
+        self.more.map(BytesMut::freeze).or(self.first)
+    }
 }
 
 /// The comment telling a subscriber that fell behind what it missed.
-fn lagged(skipped: u64) -> Bytes {
-    tracing::warn!(skipped, "admin: event stream subscriber lagged");
-    Bytes::from(format!(": lagged: {skipped} events skipped\n\n"))
+fn lagged(skipped: u64, what: &str) -> Bytes {
+    tracing::warn!(skipped, what, "admin: event stream subscriber lagged");
+    Bytes::from(format!(": lagged: {skipped} {what} skipped\n\n"))
 }
 
 /// Logs every state change (target `codepipeline_local::events`, level info) with its

@@ -2,17 +2,20 @@
 //! regions is two pipelines. Each region's state sits behind one mutex; handlers and the engine
 //! hold it only for short, non-blocking sections.
 //!
-//! With a data directory, what changed under the lock is written to SQLite when the lock is
-//! released (`RegionGuard`'s drop), before any answer goes out: an acknowledged write is on disk.
-//! Changes are tracked in `RegionState::dirty` (and `PipelineRuntime::touched`). A change that
-//! cannot be written is not kept: the region is read back from the database (its last committed
-//! state), the request gets an error (`commits`), and the engine resumes the region's executions.
+//! With a data directory, what changed under the lock is written to SQLite by the committer
+//! thread (`committer`: group commit, with the changes of every region made meanwhile), and the
+//! request that made it is answered once it is written (`commits`): an acknowledged write is on
+//! disk, and so is anything a request read. Changes are tracked in `RegionState::dirty` (and
+//! `PipelineRuntime::touched`). A change that cannot be written is not kept: the region is read
+//! back from the database (its last committed state), the request gets an error, and the engine
+//! resumes the region's executions.
 //!
 //! Only writes create a region: reads of an unknown account or region see an empty, detached
 //! one (`Store::read`).
 
 mod action_types;
 pub mod commits;
+mod committer;
 pub mod deliveries;
 pub mod invariants;
 mod lock;
@@ -26,6 +29,7 @@ pub use pipelines::PipelineRecord;
 pub use webhooks::WebhookRecord;
 
 use crate::protocol::Scope;
+use committer::{Committer, Pending};
 use dashmap::DashMap;
 use parking_lot::{Mutex, MutexGuard};
 use persistence::Persistence;
@@ -33,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Called (outside any lock) after a region was rolled back to its committed state, to pick its
 /// executions up again (`runtime::resume`).
@@ -49,8 +53,19 @@ pub struct Store {
 /// What every region of a store shares.
 #[derive(Default)]
 struct Shared {
-    persistence: Option<Persistence>,
+    persistence: Option<Arc<Persistence>>,
+    /// Writes the changes (with `persistence` only).
+    committer: Option<Committer>,
     on_rollback: OnceLock<RollbackHook>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // A store dropped without `close`: the thread writes what is queued and ends.
+        if let Some(committer) = &self.committer {
+            committer.stop();
+        }
+    }
 }
 
 impl Store {
@@ -60,10 +75,19 @@ impl Store {
             Some(persistence) => persistence.load(None)?,
             None => Vec::new(),
         };
+        let persistence = persistence.map(Arc::new);
+        let committer = match &persistence {
+            Some(persistence) => Some(Committer::start(
+                persistence.clone(),
+                tokio::runtime::Handle::try_current().ok(),
+            )?),
+            None => None,
+        };
         let store = Store {
             regions: DashMap::new(),
             shared: Arc::new(Shared {
                 persistence,
+                committer,
                 on_rollback: OnceLock::new(),
             }),
         };
@@ -74,24 +98,34 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether changes are written to a data directory.
+    pub fn is_durable(&self) -> bool {
+        self.shared.committer.is_some()
+    }
+
     /// Sets what runs after a region was rolled back (once, when the application starts).
     pub fn on_rollback(&self, hook: RollbackHook) {
         let _ = self.shared.on_rollback.set(hook);
     }
 
-    /// Releases the database and its lock (at shutdown); later writes fail.
+    /// Writes what is queued, then releases the database and its lock (at shutdown); later
+    /// writes fail.
     pub fn close(&self) {
+        if let Some(committer) = &self.shared.committer {
+            committer.close();
+        }
         if let Some(persistence) = &self.shared.persistence {
             persistence.close();
         }
     }
 
     fn new_region(&self, scope: &Scope, state: RegionState) -> Arc<Region> {
-        Arc::new(Region {
+        Arc::new_cyclic(|me| Region {
             scope: scope.clone(),
             state: Mutex::new(state),
             shared: Some(self.shared.clone()),
             resume_pending: AtomicBool::new(false),
+            me: me.clone(),
         })
     }
 
@@ -115,11 +149,12 @@ impl Store {
     /// is not kept (a read creates nothing). A change made to it is refused.
     pub fn read(&self, scope: &Scope) -> Arc<Region> {
         self.get(scope).unwrap_or_else(|| {
-            Arc::new(Region {
+            Arc::new_cyclic(|me| Region {
                 scope: scope.clone(),
                 state: Mutex::new(RegionState::default()),
                 shared: None,
                 resume_pending: AtomicBool::new(false),
+                me: me.clone(),
             })
         })
     }
@@ -135,7 +170,7 @@ impl Store {
     pub fn reset(&self, scope: &Scope) {
         if let Some(region) = self.get(scope) {
             let mut state = region.lock();
-            *state = RegionState::default();
+            state.replace(RegionState::default());
             // Persisted: the region's rows are deleted.
             state.dirty.all = true;
         }
@@ -154,7 +189,7 @@ impl Store {
         let region = self.region(scope);
         {
             let mut guard = region.lock();
-            *guard = state;
+            guard.replace(state);
             // Persisted: the region's rows are rewritten from the imported state.
             guard.dirty.all = true;
         }
@@ -170,6 +205,8 @@ pub struct Region {
     shared: Option<Arc<Shared>>,
     /// A resume after a rollback is scheduled.
     resume_pending: AtomicBool,
+    /// This region (the committer queues it).
+    me: Weak<Region>,
 }
 
 impl Region {
@@ -178,6 +215,7 @@ impl Region {
         let mut guard = RegionGuard {
             region: self,
             guard: self.state.lock(),
+            mutated: false,
         };
         if guard.guard.unreadable {
             // The last rollback could not read the database back: try again.
@@ -197,7 +235,11 @@ impl Region {
     }
 
     fn persistence(&self) -> Option<&Persistence> {
-        self.shared.as_ref().and_then(|s| s.persistence.as_ref())
+        self.shared.as_ref().and_then(|s| s.persistence.as_deref())
+    }
+
+    fn committer(&self) -> Option<&Committer> {
+        self.shared.as_ref().and_then(|s| s.committer.as_ref())
     }
 
     /// Runs the rollback hook for this region, unless a run is already pending.
@@ -220,6 +262,9 @@ impl Region {
 pub struct RegionGuard<'a> {
     region: &'a Region,
     guard: MutexGuard<'a, RegionState>,
+    /// The state was borrowed mutably: the change marks may be this guard's (and not only
+    /// those of earlier guards whose changes wait for the committer).
+    mutated: bool,
 }
 
 impl Deref for RegionGuard<'_> {
@@ -231,24 +276,32 @@ impl Deref for RegionGuard<'_> {
 
 impl DerefMut for RegionGuard<'_> {
     fn deref_mut(&mut self) -> &mut RegionState {
+        self.mutated = true;
         &mut self.guard
     }
 }
 
 impl RegionGuard<'_> {
-    /// Writes what changed; an error means nothing of it is on disk.
-    fn commit(&mut self) -> Result<(), String> {
+    /// Replaces the whole state, keeping the commits it waits for (a reset or an import).
+    fn replace(&mut self, mut state: RegionState) {
+        state.pending = std::mem::take(&mut self.guard.pending);
+        *self.guard = state;
+    }
+
+    /// Hands what changed to the committer: the ticket its commit resolves (`None` in memory).
+    /// An error means nothing of it will be on disk.
+    fn commit(&mut self) -> Result<Option<Arc<commits::Ticket>>, String> {
         if self.region.shared.is_none() {
             return Err("internal error: a read changed the state of an unknown region".into());
         }
-        match self.region.persistence() {
+        match self.region.committer() {
             Some(_) if self.guard.unreadable => {
                 Err("the state could not be read back from the data directory".into())
             }
-            Some(persistence) => persistence.flush(&self.region.scope, &mut self.guard),
+            Some(committer) => committer.request(self).map(Some),
             None => {
                 self.guard.forget_changes();
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -275,16 +328,30 @@ impl RegionGuard<'_> {
 
 impl Drop for RegionGuard<'_> {
     fn drop(&mut self) {
-        if !self.guard.dirty.any() && self.guard.jobs.dirty.is_empty() {
+        let marked = self.guard.dirty.any() || !self.guard.jobs.dirty.is_empty();
+        if !self.mutated || !marked {
+            // Nothing changed here: what was read is answered once it is committed.
+            if let Some(ticket) = self.guard.pending.latest() {
+                commits::record_seen(ticket);
+            }
             return;
         }
-        if let Err(e) = self.commit() {
-            let scope = &self.region.scope;
-            tracing::error!(account = %scope.account, region = %scope.region, "could not persist state, change rolled back: {e}");
-            commits::record_failure(&e);
-            self.reload();
-            self.region.schedule_resume();
+        match self.commit() {
+            Ok(Some(ticket)) => commits::record_own(&ticket),
+            Ok(None) => {}
+            Err(e) => self.fail(&e),
         }
+    }
+}
+
+impl RegionGuard<'_> {
+    /// A change that cannot be committed (the committer was never asked): rolled back at once.
+    fn fail(&mut self, e: &str) {
+        let scope = &self.region.scope;
+        tracing::error!(account = %scope.account, region = %scope.region, "could not persist state, change rolled back: {e}");
+        commits::record_failure(e);
+        self.reload();
+        self.region.schedule_resume();
     }
 }
 
@@ -364,4 +431,7 @@ pub struct RegionState {
     /// writes until a later lock reads it back.
     #[serde(skip)]
     unreadable: bool,
+    /// Commits of this state that are not resolved yet.
+    #[serde(skip)]
+    pending: Pending,
 }
