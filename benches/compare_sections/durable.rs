@@ -13,13 +13,18 @@ pub struct DurableRow {
 }
 
 /// CreatePipeline (each starting an execution, then with `--no-auto-start`) in memory, with
-/// `--data-dir` and with `--data-dir --data-dir-full-sync`, `seconds` each.
+/// `--data-dir --data-dir-full-sync=false` and with `--data-dir` (full sync, the default),
+/// `seconds` each.
 pub async fn durable_writes(connections: usize, seconds: u64) -> Vec<DurableRow> {
     let duration = Duration::from_secs(seconds);
     let mut rows = Vec::new();
     for auto_start in [true, false] {
         let mut in_memory = None;
-        for storage in ["in memory", "--data-dir", "--data-dir --data-dir-full-sync"] {
+        for storage in [
+            "in memory",
+            "--data-dir --data-dir-full-sync=false",
+            "--data-dir",
+        ] {
             let dir = std::env::temp_dir().join(format!(
                 "cpl-bench-durable-{}-{}",
                 std::process::id(),
@@ -33,8 +38,8 @@ pub async fn durable_writes(connections: usize, seconds: u64) -> Vec<DurableRow>
             if storage != "in memory" {
                 args.extend(["--data-dir", &dir_arg]);
             }
-            if storage.ends_with("full-sync") {
-                args.push("--data-dir-full-sync");
+            if storage.ends_with("=false") {
+                args.push("--data-dir-full-sync=false");
             }
             let (server, _) = spawn_ours(&args).await;
             let stats = measure(

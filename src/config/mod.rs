@@ -52,9 +52,10 @@ pub struct Config {
     #[arg(long, env = "CODEPIPELINE_LOCAL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// With --data-dir: fsync every write (survives power loss, slower)
+    /// With --data-dir: fsync every commit, so an acknowledged write survives a power loss or
+    /// an OS crash; false survives a killed process only (a little faster)
     #[arg(long, env = "CODEPIPELINE_LOCAL_DATA_DIR_FULL_SYNC", action = ArgAction::Set,
-          num_args = 0..=1, default_value = "false", default_missing_value = "true",
+          num_args = 0..=1, default_value = "true", default_missing_value = "true",
           value_name = "BOOL")]
     pub data_dir_full_sync: bool,
 

@@ -8,9 +8,9 @@
 //! Only what changed is written (`Dirty`): `changes::collect` serializes a region's changed
 //! records under its lock, `Persistence::write` writes the changes of every region collected
 //! together in one transaction (group commit, driven by `store::committer`). SQLite's WAL with
-//! `synchronous=NORMAL` makes a committed transaction survive the process being killed
-//! (`kill -9`), not a power loss; `--data-dir-full-sync` (`synchronous=FULL`) also survives
-//! power loss, at one fsync per group.
+//! `synchronous=FULL` (the default, `--data-dir-full-sync`) makes a committed transaction
+//! survive a power loss, at one fsync per group; `--data-dir-full-sync=false`
+//! (`synchronous=NORMAL`) survives the process being killed (`kill -9`), not a power loss.
 //!
 //! The database is opened in `locking_mode=EXCLUSIVE` (this process alone uses it, see `lock`):
 //! the WAL index then lives in heap memory, not in a memory-mapped `-shm` file, so a data
