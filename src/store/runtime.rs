@@ -4,6 +4,7 @@
 //! it live in `engine`.
 
 use crate::model::*;
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,17 +13,17 @@ use std::sync::Arc;
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
-    pub executions: BTreeMap<u64, PipelineExecutionRecord>,
+    pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
     /// Execution id -> sequence number.
     pub execution_ids: HashMap<String, u64>,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
-    pub action_executions: BTreeMap<u64, ActionExecutionRecord>,
+    pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
     pub action_execution_ids: HashMap<String, u64>,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
-    pub rule_executions: BTreeMap<u64, RuleExecutionRecord>,
+    pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
     pub next_rule_sequence: u64,
     /// Per stage name: the execution that entered the stage last.
     pub stage_latest: HashMap<String, String>,
@@ -64,7 +65,7 @@ impl PipelineRuntime {
     ) -> impl DoubleEndedIterator<Item = (u64, &PipelineExecutionRecord)> {
         self.active
             .iter()
-            .filter_map(|seq| self.executions.get(seq).map(|e| (*seq, e)))
+            .filter_map(|seq| self.executions.get(seq).map(|e| (*seq, &**e)))
     }
 
     /// Keeps the active index in step with an execution's status.
@@ -89,11 +90,12 @@ impl PipelineRuntime {
         self.execution_ids
             .get(id)
             .and_then(|seq| self.executions.get(seq))
+            .map(|e| &**e)
     }
 
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
         match self.execution_ids.get(id) {
-            Some(seq) => self.executions.get_mut(seq),
+            Some(seq) => self.executions.get_mut(seq).map(|e| &mut **e),
             None => None,
         }
     }
@@ -102,11 +104,12 @@ impl PipelineRuntime {
         self.action_execution_ids
             .get(id)
             .and_then(|seq| self.action_executions.get(seq))
+            .map(|a| &**a)
     }
 
     pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
         match self.action_execution_ids.get(id) {
-            Some(seq) => self.action_executions.get_mut(seq),
+            Some(seq) => self.action_executions.get_mut(seq).map(|a| &mut **a),
             None => None,
         }
     }
@@ -120,6 +123,7 @@ impl PipelineRuntime {
         self.action_latest
             .get(&action_key(stage, action))
             .and_then(|seq| self.action_executions.get(seq))
+            .map(|a| &**a)
     }
 
     pub fn transition(&self, stage: &str, kind: StageTransitionType) -> Option<&TransitionRecord> {
@@ -203,13 +207,13 @@ pub struct PipelineExecutionRecord {
     /// Per source action: its revision, for ListPipelineExecutions' sourceRevisions.
     pub source_revisions: Vec<SourceRevision>,
     /// Artifacts produced so far, by name.
-    pub artifacts: BTreeMap<String, ArtifactRecord>,
+    pub artifacts: LiteMap<String, ArtifactRecord>,
     /// Output variables of actions with a namespace, by namespace.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     pub stop: Option<StopRequest>,
     pub position: Position,
     /// Stage executions made by this pipeline execution, by stage name.
-    pub stages: BTreeMap<String, StageExecutionRecord>,
+    pub stages: LiteMap<String, StageExecutionRecord>,
     /// Only this stage runs (rollback executions).
     pub only_stage: Option<usize>,
     /// Sequence numbers of this execution's action executions (for history trimming).
@@ -269,9 +273,9 @@ pub struct StageExecutionRecord {
     pub auto_retries: i64,
     pub latest_retry_trigger: Option<RetryTrigger>,
     /// Condition evaluations of this stage execution, by condition type.
-    pub conditions: BTreeMap<String, ConditionRun>,
+    pub conditions: LiteMap<String, ConditionRun>,
     /// The current action execution of each action of the stage (by action name).
-    pub actions: BTreeMap<String, u64>,
+    pub actions: LiteMap<String, u64>,
 }
 
 /// The evaluation of one kind of stage condition (beforeEntry, onSuccess, onFailure).

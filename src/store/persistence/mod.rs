@@ -375,16 +375,16 @@ fn write_pipeline(
             continue;
         };
         let row = ExecutionRow {
-            execution: execution.clone(),
+            execution: (**execution).clone(),
             actions: execution
                 .action_sequences
                 .iter()
-                .filter_map(|s| runtime.action_executions.get(s).cloned())
+                .filter_map(|s| runtime.action_executions.get(s).map(|a| (**a).clone()))
                 .collect(),
             rules: execution
                 .rule_sequences
                 .iter()
-                .filter_map(|s| runtime.rule_executions.get(s).cloned())
+                .filter_map(|s| runtime.rule_executions.get(s).map(|r| (**r).clone()))
                 .collect(),
         };
         tx.execute(
