@@ -63,6 +63,10 @@ fn detail(
     if input.configuration.is_none() {
         input.configuration = Some(configuration_of(pipeline_record, action));
     }
+    // A finished record drops a resolved configuration equal to the declared one.
+    if input.resolved_configuration.is_none() && !action.configuration_failed() {
+        input.resolved_configuration = input.configuration.clone();
+    }
     if let Some(type_id) = &input.action_type_id {
         let secrets = state.secret_configuration_keys(type_id);
         mask(&mut input.configuration, &secrets);
@@ -108,9 +112,7 @@ fn configuration_of(
         None => pipeline_record.at_version(action.pipeline_version),
     };
     declaration
-        .and_then(|d| d.stages.iter().find(|s| s.name == action.stage))
-        .and_then(|s| s.actions.iter().find(|a| a.name == action.action))
-        .and_then(|a| a.configuration.clone())
+        .map(|d| action.declared_configuration(d))
         .unwrap_or_default()
 }
 

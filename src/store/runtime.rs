@@ -74,6 +74,28 @@ impl PipelineRuntime {
             Some(e) if e.is_active() => self.active.insert(seq),
             _ => self.active.remove(&seq),
         };
+        if self.active.is_empty() {
+            // An emptied BTreeSet keeps its root node.
+            self.active = Default::default();
+        }
+    }
+
+    /// Packs a finished execution and its action executions: vectors and small maps shrink to
+    /// their length, and an action's resolved configuration that equals its declared one is not
+    /// kept (the API reads it from the declaration, see `ActionExecutionRecord::compact`).
+    pub fn compact_finished(&mut self, seq: u64) {
+        let Some(execution) = self.executions.get_mut(&seq) else {
+            return;
+        };
+        execution.compact();
+        let execution = &**execution;
+        for action_seq in &execution.action_sequences {
+            if let Some(action) = self.action_executions.get_mut(action_seq) {
+                if action.is_finished() {
+                    action.compact(&execution.declaration);
+                }
+            }
+        }
     }
 
     /// Rebuilds the active index (after state was loaded or imported).
@@ -223,6 +245,24 @@ pub struct PipelineExecutionRecord {
 }
 
 impl PipelineExecutionRecord {
+    /// Shrinks vectors and small maps to their length (see `PipelineRuntime::compact_finished`).
+    fn compact(&mut self) {
+        self.variables.shrink_to_fit();
+        self.source_overrides.shrink_to_fit();
+        self.artifact_revisions.shrink_to_fit();
+        self.source_revisions.shrink_to_fit();
+        self.action_sequences.shrink_to_fit();
+        self.rule_sequences.shrink_to_fit();
+        self.artifacts = std::mem::take(&mut self.artifacts).into_iter().collect();
+        let mut stages: LiteMap<String, StageExecutionRecord> =
+            std::mem::take(&mut self.stages).into_iter().collect();
+        for (_, stage) in stages.iter_mut() {
+            stage.actions = std::mem::take(&mut stage.actions).into_iter().collect();
+            stage.conditions = std::mem::take(&mut stage.conditions).into_iter().collect();
+        }
+        self.stages = stages;
+    }
+
     pub fn is_active(&self) -> bool {
         matches!(
             self.status,
@@ -320,6 +360,44 @@ pub struct ActionExecutionRecord {
 impl ActionExecutionRecord {
     pub fn is_finished(&self) -> bool {
         self.status != ActionExecutionStatus::InProgress
+    }
+
+    /// Whether the action failed because its configuration did not resolve (or a worker said
+    /// so): its resolved configuration is kept as it is.
+    pub fn configuration_failed(&self) -> bool {
+        self.error_details
+            .as_ref()
+            .and_then(|e| e.code.as_deref())
+            .is_some_and(|code| code == "ConfigurationError")
+    }
+
+    /// The configuration the action declares in `declaration` (empty when it declares none).
+    pub fn declared_configuration(
+        &self,
+        declaration: &PipelineDeclaration,
+    ) -> BTreeMap<String, String> {
+        declaration
+            .stages
+            .iter()
+            .find(|s| s.name == self.stage)
+            .and_then(|s| s.actions.iter().find(|a| a.name == self.action))
+            .and_then(|a| a.configuration.clone())
+            .unwrap_or_default()
+    }
+
+    /// Packs a finished action execution: a resolved configuration equal to the declared one is
+    /// dropped (read back from the declaration), vectors shrink to their length.
+    fn compact(&mut self, declaration: &PipelineDeclaration) {
+        if !self.configuration_failed()
+            && self.input.resolved_configuration.as_ref()
+                == Some(&self.declared_configuration(declaration))
+        {
+            self.input.resolved_configuration = None;
+        }
+        if let Some(inputs) = &mut self.input.input_artifacts {
+            inputs.shrink_to_fit();
+        }
+        self.output_artifacts.shrink_to_fit();
     }
 }
 
