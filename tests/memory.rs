@@ -22,7 +22,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -72,7 +75,10 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
     let server = common::start_with(common::engine::manual_config()).await;
     // Warm up: one pipeline with a finished execution, so lazily built tables exist.
     let warm = server
-        .raw("CreatePipeline", &json!({"pipeline": pipeline("warm")}).to_string())
+        .raw(
+            "CreatePipeline",
+            &json!({"pipeline": pipeline("warm")}).to_string(),
+        )
         .await;
     assert_eq!(warm.0, 200, "{warm:?}");
     let id = common::engine::start_execution(&server.client, "warm").await;
@@ -108,16 +114,65 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
     let per_execution = (executions - pipelines) as f64 / N as f64;
     println!("bytes per stored pipeline (1 version): {per_pipeline:.0}");
     println!("bytes per finished 2-stage execution: {per_execution:.0}");
+
+    // Where one pipeline's runtime holds them: freed bytes when each part is dropped.
+    let scope = codepipeline_local::protocol::Scope {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+    };
+    let region = server.server.app.store.read(&scope);
+    let mut state = region.lock();
+    let record = state.pipelines.get_mut("mem-0000").expect("pipeline");
+    let runtime = &mut record.runtime;
+    let freed = |what: &str, f: &mut dyn FnMut()| {
+        let before = live();
+        f();
+        println!("  {what}: {}", before - live());
+    };
+    freed("action_executions", &mut || {
+        drop(std::mem::take(&mut runtime.action_executions))
+    });
+    freed("executions", &mut || {
+        drop(std::mem::take(&mut runtime.executions))
+    });
+    freed("execution_ids", &mut || {
+        drop(std::mem::take(&mut runtime.execution_ids))
+    });
+    freed("action_execution_ids", &mut || {
+        drop(std::mem::take(&mut runtime.action_execution_ids))
+    });
+    freed("stage_latest", &mut || {
+        drop(std::mem::take(&mut runtime.stage_latest))
+    });
+    freed("action_latest", &mut || {
+        drop(std::mem::take(&mut runtime.action_latest))
+    });
+    freed("current_revisions", &mut || {
+        drop(std::mem::take(&mut runtime.current_revisions))
+    });
+    freed("rest of runtime", &mut || drop(std::mem::take(runtime)));
 }
 
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn record_sizes() {
     use codepipeline_local::store::runtime::*;
-    println!("PipelineExecutionRecord {}", std::mem::size_of::<PipelineExecutionRecord>());
-    println!("StageExecutionRecord {}", std::mem::size_of::<StageExecutionRecord>());
-    println!("ActionExecutionRecord {}", std::mem::size_of::<ActionExecutionRecord>());
-    println!("RuleExecutionRecord {}", std::mem::size_of::<RuleExecutionRecord>());
+    println!(
+        "PipelineExecutionRecord {}",
+        std::mem::size_of::<PipelineExecutionRecord>()
+    );
+    println!(
+        "StageExecutionRecord {}",
+        std::mem::size_of::<StageExecutionRecord>()
+    );
+    println!(
+        "ActionExecutionRecord {}",
+        std::mem::size_of::<ActionExecutionRecord>()
+    );
+    println!(
+        "RuleExecutionRecord {}",
+        std::mem::size_of::<RuleExecutionRecord>()
+    );
     println!("PipelineRuntime {}", std::mem::size_of::<PipelineRuntime>());
     println!("ArtifactRecord {}", std::mem::size_of::<ArtifactRecord>());
 }

@@ -1,11 +1,11 @@
 //! Starting executions: StartPipelineExecution, PutActionRevision, and every automatic start
 //! (webhooks, git events, the CodePipeline invoke action) through `start_execution`.
 
-use litemap::LiteMap;
 use super::{action_key, advance, Cx, EngineError, Refusal};
 use crate::model::*;
 use crate::store::runtime::*;
 use crate::store::{PipelineRecord, RegionState};
+use litemap::LiteMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -116,16 +116,22 @@ impl Persistence {
                 runtime
                     .action_execution_ids
                     .insert(action.id.clone(), action.sequence);
-                runtime.action_executions.insert(action.sequence, Box::new(action));
+                runtime
+                    .action_executions
+                    .insert(action.sequence, Box::new(action));
             }
             for rule in row.rules {
-                runtime.rule_executions.insert(rule.sequence, Box::new(rule));
+                runtime
+                    .rule_executions
+                    .insert(rule.sequence, Box::new(rule));
             }
             let execution = row.execution;
             runtime
                 .execution_ids
                 .insert(execution.id.clone(), execution.sequence);
-            runtime.executions.insert(execution.sequence, Box::new(execution));
+            runtime
+                .executions
+                .insert(execution.sequence, Box::new(execution));
         }
 
         for [account, region, kind, key, data] in select(
