@@ -129,6 +129,48 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
         f();
         println!("  {what}: {}", before - live());
     };
+    if let Some(first) = runtime.action_executions.values_mut().next() {
+        let a = &mut **first;
+        freed("  action.input", &mut || drop(std::mem::take(&mut a.input)));
+        freed("  action.output_artifacts", &mut || {
+            drop(std::mem::take(&mut a.output_artifacts))
+        });
+        freed("  action.output_variables", &mut || {
+            drop(std::mem::take(&mut a.output_variables))
+        });
+        freed("  action.summary", &mut || drop(a.summary.take()));
+        freed("  action.external ids", &mut || {
+            drop(a.external_execution_id.take());
+            drop(a.external_execution_url.take());
+        });
+        freed("  action.runner", &mut || {
+            drop(std::mem::replace(
+                &mut a.runner,
+                codepipeline_local::store::runtime::Runner::Approval,
+            ))
+        });
+    }
+    if let Some(first) = runtime.executions.values_mut().next() {
+        let e = &mut **first;
+        freed("  execution.artifact_revisions", &mut || {
+            drop(std::mem::take(&mut e.artifact_revisions))
+        });
+        freed("  execution.source_revisions", &mut || {
+            drop(std::mem::take(&mut e.source_revisions))
+        });
+        freed("  execution.artifacts", &mut || {
+            drop(std::mem::take(&mut e.artifacts))
+        });
+        freed("  execution.stages", &mut || {
+            drop(std::mem::take(&mut e.stages))
+        });
+        freed("  execution.namespaces", &mut || {
+            drop(std::mem::take(&mut e.namespaces))
+        });
+        freed("  execution.variables", &mut || {
+            drop(std::mem::take(&mut e.variables))
+        });
+    }
     freed("action_executions", &mut || {
         drop(std::mem::take(&mut runtime.action_executions))
     });

@@ -93,7 +93,13 @@ fn detail(
                 log_stream_arn: None,
             }),
             // AWS prints `{}` for an action without output variables.
-            output_variables: Some(action.output_variables.clone()),
+            output_variables: Some(
+                action
+                    .output_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
         }),
     }
 }

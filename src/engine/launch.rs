@@ -153,7 +153,7 @@ fn new_record(
             namespace: action.namespace.clone(),
         },
         output_artifacts,
-        output_variables: BTreeMap::new(),
+        output_variables: Default::default(),
         summary: None,
         external_execution_id: None,
         external_execution_url: None,

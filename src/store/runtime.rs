@@ -25,15 +25,16 @@ pub struct PipelineRuntime {
     /// Rule executions (stage conditions) by sequence number.
     pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
     pub next_rule_sequence: u64,
-    /// Per stage name: the execution that entered the stage last.
-    pub stage_latest: HashMap<String, String>,
+    /// Per stage name: the execution that entered the stage last. This and the other per-stage
+    /// and per-action maps are sorted vectors: a pipeline has a few stages and actions.
+    pub stage_latest: LiteMap<String, String>,
     /// Per (stage, action): the latest action execution's sequence number.
-    pub action_latest: HashMap<String, u64>,
+    pub action_latest: LiteMap<String, u64>,
     /// Per (stage, action) of source actions: the current revision (PutActionRevision or the
     /// last revision a run picked up).
-    pub current_revisions: HashMap<String, ActionRevisionRecord>,
+    pub current_revisions: LiteMap<String, ActionRevisionRecord>,
     /// Transition states by stage name (absent: enabled).
-    pub transitions: HashMap<String, StageTransitions>,
+    pub transitions: LiteMap<String, StageTransitions>,
     /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
     pub client_tokens: HashMap<String, String>,
     /// Executions changed since the state was last persisted.
@@ -84,6 +85,11 @@ impl PipelineRuntime {
     /// their length, and an action's resolved configuration that equals its declared one is not
     /// kept (the API reads it from the declaration, see `ActionExecutionRecord::compact`).
     pub fn compact_finished(&mut self, seq: u64) {
+        // The per-stage and per-action maps have reached their size (a new execution replaces
+        // entries): shrink them too.
+        self.stage_latest = shrunk(std::mem::take(&mut self.stage_latest));
+        self.action_latest = shrunk(std::mem::take(&mut self.action_latest));
+        self.current_revisions = shrunk(std::mem::take(&mut self.current_revisions));
         let Some(execution) = self.executions.get_mut(&seq) else {
             return;
         };
@@ -160,6 +166,15 @@ impl PipelineRuntime {
     pub fn transition_enabled(&self, stage: &str, kind: StageTransitionType) -> bool {
         self.transition(stage, kind).is_none_or(|t| t.enabled)
     }
+}
+
+/// The map with its capacity cut to its length (LiteMap's `collect` grows by doubling).
+fn shrunk<K: Ord, V>(map: LiteMap<K, V>) -> LiteMap<K, V> {
+    let mut exact = LiteMap::with_capacity(map.len());
+    for (k, v) in map {
+        exact.insert(k, v);
+    }
+    exact
 }
 
 /// A transition's state as DisableStageTransition / EnableStageTransition left it.
@@ -253,12 +268,11 @@ impl PipelineExecutionRecord {
         self.source_revisions.shrink_to_fit();
         self.action_sequences.shrink_to_fit();
         self.rule_sequences.shrink_to_fit();
-        self.artifacts = std::mem::take(&mut self.artifacts).into_iter().collect();
-        let mut stages: LiteMap<String, StageExecutionRecord> =
-            std::mem::take(&mut self.stages).into_iter().collect();
+        self.artifacts = shrunk(std::mem::take(&mut self.artifacts));
+        let mut stages = shrunk(std::mem::take(&mut self.stages));
         for (_, stage) in stages.iter_mut() {
-            stage.actions = std::mem::take(&mut stage.actions).into_iter().collect();
-            stage.conditions = std::mem::take(&mut stage.conditions).into_iter().collect();
+            stage.actions = shrunk(std::mem::take(&mut stage.actions));
+            stage.conditions = shrunk(std::mem::take(&mut stage.conditions));
         }
         self.stages = stages;
     }
@@ -343,7 +357,8 @@ pub struct ActionExecutionRecord {
     pub updated_by: Option<String>,
     pub input: ActionExecutionInput,
     pub output_artifacts: Vec<ArtifactDetail>,
-    pub output_variables: BTreeMap<String, String>,
+    /// Kept as a sorted vector (a few variables at most; a BTreeMap node holds 11).
+    pub output_variables: LiteMap<String, String>,
     pub summary: Option<String>,
     pub external_execution_id: Option<String>,
     pub external_execution_url: Option<String>,
@@ -398,6 +413,7 @@ impl ActionExecutionRecord {
             inputs.shrink_to_fit();
         }
         self.output_artifacts.shrink_to_fit();
+        self.output_variables = shrunk(std::mem::take(&mut self.output_variables));
     }
 }
 

@@ -60,10 +60,10 @@ impl Persistence {
                 next_sequence: row.next_sequence,
                 next_action_sequence: row.next_action_sequence,
                 next_rule_sequence: row.next_rule_sequence,
-                stage_latest: row.stage_latest,
-                action_latest: row.action_latest,
-                current_revisions: row.current_revisions,
-                transitions: row.transitions,
+                stage_latest: row.stage_latest.into_iter().collect(),
+                action_latest: row.action_latest.into_iter().collect(),
+                current_revisions: row.current_revisions.into_iter().collect(),
+                transitions: row.transitions.into_iter().collect(),
                 client_tokens: row.client_tokens,
                 ..PipelineRuntime::default()
             };

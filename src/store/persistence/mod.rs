@@ -347,10 +347,26 @@ fn write_pipeline(
         next_sequence: runtime.next_sequence,
         next_action_sequence: runtime.next_action_sequence,
         next_rule_sequence: runtime.next_rule_sequence,
-        stage_latest: runtime.stage_latest.clone(),
-        action_latest: runtime.action_latest.clone(),
-        current_revisions: runtime.current_revisions.clone(),
-        transitions: runtime.transitions.clone(),
+        stage_latest: runtime
+            .stage_latest
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        action_latest: runtime
+            .action_latest
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        current_revisions: runtime
+            .current_revisions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        transitions: runtime
+            .transitions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         client_tokens: runtime.client_tokens.clone(),
     };
     tx.execute(
