@@ -217,4 +217,18 @@ fn record_sizes() {
     );
     println!("PipelineRuntime {}", std::mem::size_of::<PipelineRuntime>());
     println!("ArtifactRecord {}", std::mem::size_of::<ArtifactRecord>());
+    use codepipeline_local::model::*;
+    println!("Runner {}", std::mem::size_of::<Runner>());
+    println!(
+        "ActionExecutionInput {}",
+        std::mem::size_of::<ActionExecutionInput>()
+    );
+    println!("ErrorDetails {}", std::mem::size_of::<ErrorDetails>());
+    println!("ArtifactDetail {}", std::mem::size_of::<ArtifactDetail>());
+    println!("Timestamp {}", std::mem::size_of::<Timestamp>());
+    println!(
+        "ExecutionTrigger {}",
+        std::mem::size_of::<ExecutionTrigger>()
+    );
+    println!("StopRequest {}", std::mem::size_of::<StopRequest>());
 }

@@ -355,7 +355,7 @@ fn write_pipeline(
         action_latest: runtime
             .action_latest
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), *v))
             .collect(),
         current_revisions: runtime
             .current_revisions
