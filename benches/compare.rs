@@ -33,6 +33,8 @@ use tokio::net::TcpStream;
 
 #[path = "compare/git_sources.rs"]
 mod git_sources;
+#[path = "compare/records.rs"]
+mod records;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_codepipeline-local");
 static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -1268,6 +1270,12 @@ async fn run() {
         git_sources::section(quick).await;
         return;
     }
+    let record_pipelines = if quick { 500 } else { 2000 };
+    if std::env::var("BENCH_SECTION").as_deref() == Ok("records") {
+        let memory = records::section(record_pipelines, connections, with_moto).await;
+        records::print(&memory);
+        return;
+    }
     let (startup_times, idle_rss) = startup(5).await;
     eprintln!("startup: done");
     let rows = compare(connections, seconds, with_moto).await;
@@ -1294,6 +1302,8 @@ async fn run() {
     let (rss_history, history_statuses, history_start_seconds) =
         history_rss(hist_pipelines, hist_each, connections).await;
     eprintln!("history: done");
+    let memory = records::section(record_pipelines, connections, with_moto).await;
+    eprintln!("records: done");
     let (poll_alone, poll_crowded) = poll_cost(poll_foreign, connections).await;
     eprintln!("poll cost: done");
     let durable_rows = durable::durable_writes(connections, seconds).await;
@@ -1360,6 +1370,7 @@ async fn run() {
         );
     }
 
+    records::print(&memory);
     print_poll(connections, poll_foreign, &poll_alone, &poll_crowded);
     durable::print_durable(&durable_rows, connections, seconds);
     git_sources::section(quick).await;

@@ -320,10 +320,12 @@ async fn a_database_with_rows_that_do_not_fit_together_is_refused_at_start() {
 /// Waits (bounded) on the event stream for the action `action` of `pipeline` to reach `state`.
 async fn wait_action_event(events: &mut reqwest::Response, action: &str, state: &str) {
     let mut buffer = String::new();
+    // One deadline for the whole wait: a stream that keeps sending other events ends too.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), events.chunk())
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
             .await
-            .expect("the event within 20 seconds")
+            .unwrap_or_else(|_| panic!("the {action} {state} event within 30 seconds"))
             .expect("read the event stream")
             .expect("the stream goes on");
         buffer.push_str(&String::from_utf8_lossy(&chunk));

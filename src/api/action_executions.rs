@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::engine::ActionExecutionRecord;
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
-use crate::store::RegionState;
+use crate::store::{PipelineRecord, RegionState};
 use std::collections::{BTreeMap, HashSet};
 
 pub fn list_action_executions(
@@ -45,7 +45,7 @@ pub fn list_action_executions(
                     &record.action,
                     &mut seen,
                 )
-                .then(|| detail(&state, record))
+                .then(|| detail(&state, pipeline_record, record))
         },
     );
     Ok(ListActionExecutionsOutput {
@@ -54,8 +54,19 @@ pub fn list_action_executions(
     })
 }
 
-fn detail(state: &RegionState, action: &ActionExecutionRecord) -> ActionExecutionDetail {
+fn detail(
+    state: &RegionState,
+    pipeline_record: &PipelineRecord,
+    action: &ActionExecutionRecord,
+) -> ActionExecutionDetail {
     let mut input = action.input.clone();
+    if input.configuration.is_none() {
+        input.configuration = Some(configuration_of(pipeline_record, action));
+    }
+    // A finished record drops a resolved configuration equal to the declared one.
+    if input.resolved_configuration.is_none() && !action.configuration_failed() {
+        input.resolved_configuration = input.configuration.clone();
+    }
     if let Some(type_id) = &input.action_type_id {
         let secrets = state.secret_configuration_keys(type_id);
         mask(&mut input.configuration, &secrets);
@@ -82,9 +93,33 @@ fn detail(state: &RegionState, action: &ActionExecutionRecord) -> ActionExecutio
                 log_stream_arn: None,
             }),
             // AWS prints `{}` for an action without output variables.
-            output_variables: Some(action.output_variables.clone()),
+            output_variables: Some(
+                action
+                    .output_variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
         }),
     }
+}
+
+/// The unresolved configuration of an action execution: its action's, in the declaration the
+/// pipeline execution ran (records do not keep a copy).
+fn configuration_of(
+    pipeline_record: &PipelineRecord,
+    action: &ActionExecutionRecord,
+) -> BTreeMap<String, String> {
+    let declaration = match pipeline_record
+        .runtime
+        .execution(&action.pipeline_execution_id)
+    {
+        Some(execution) => Some(&execution.declaration),
+        None => pipeline_record.at_version(action.pipeline_version),
+    };
+    declaration
+        .map(|d| action.declared_configuration(d))
+        .unwrap_or_default()
 }
 
 fn mask(configuration: &mut Option<BTreeMap<String, String>>, secrets: &[String]) {

@@ -92,7 +92,7 @@ pub fn finish_action(
         } => {
             record.status = ActionExecutionStatus::Succeeded;
             record.summary = summary.or(record.summary.take());
-            record.output_variables = output_variables;
+            record.output_variables = output_variables.into_iter().collect();
             record.external_execution_id =
                 external_execution_id.or(record.external_execution_id.take());
             record.external_execution_url =
@@ -171,9 +171,14 @@ pub fn finish_action(
                 }
             }
             if let Some(namespace) = &action.namespace {
-                execution
-                    .namespaces
-                    .insert(namespace.clone(), record.output_variables.clone());
+                execution.namespaces.insert(
+                    namespace.clone(),
+                    record
+                        .output_variables
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                );
             }
             if let Some(revision) = &source_revision {
                 record_source_revision(execution, action, revision, now);

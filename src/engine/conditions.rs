@@ -325,7 +325,7 @@ fn start_rules(
                 },
             ),
         }
-        runtime.rule_executions.insert(sequence, record);
+        runtime.rule_executions.insert(sequence, Box::new(record));
         sequences.push(sequence);
     }
     if let Some(execution) = runtime.executions.get_mut(&seq) {
@@ -508,9 +508,12 @@ pub fn override_condition(
         return false;
     }
     runtime.touch(seq);
-    let rules = runtime.executions[&seq].stages[stage].conditions[kind]
-        .rules
-        .clone();
+    let rules = runtime.executions[&seq]
+        .stages
+        .get(stage)
+        .and_then(|r| r.conditions.get(kind))
+        .map(|c| c.rules.clone())
+        .unwrap_or_default();
     for s in rules {
         if let Some(rule) = runtime.rule_executions.get_mut(&s) {
             if rule.status == RuleExecutionStatus::InProgress {

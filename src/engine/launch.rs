@@ -85,7 +85,7 @@ pub fn start_action(
             "STARTED"
         },
     );
-    runtime.action_executions.insert(sequence, record);
+    runtime.action_executions.insert(sequence, Box::new(record));
     Some(Started { sequence, job })
 }
 
@@ -141,7 +141,8 @@ fn new_record(
         updated_by: None,
         input: ActionExecutionInput {
             action_type_id: Some(action.action_type_id.clone()),
-            configuration: Some(action.configuration.clone().unwrap_or_default()),
+            // Not kept: the API reads it from the execution's declaration (`configuration_of`).
+            configuration: None,
             resolved_configuration: None,
             role_arn: action
                 .role_arn
@@ -152,7 +153,7 @@ fn new_record(
             namespace: action.namespace.clone(),
         },
         output_artifacts,
-        output_variables: BTreeMap::new(),
+        output_variables: Default::default(),
         summary: None,
         external_execution_id: None,
         external_execution_url: None,

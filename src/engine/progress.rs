@@ -532,6 +532,7 @@ pub fn finish_execution(
     tracing::info!(pipeline = name, execution_id = %execution.id, status = %status, "execution finished");
     cx.publish_execution(name, arn, execution, event);
     runtime.sync_active(seq);
+    runtime.compact_finished(seq);
 }
 
 /// Runs a failed or stopped stage again (RetryStageExecution, or an onFailure RETRY): all its

@@ -5,6 +5,7 @@ use super::{action_key, advance, Cx, EngineError, Refusal};
 use crate::model::*;
 use crate::store::runtime::*;
 use crate::store::{PipelineRecord, RegionState};
+use litemap::LiteMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -183,11 +184,11 @@ pub(super) fn new_execution(
         pinned_revisions: new.pinned_revisions,
         artifact_revisions: Vec::new(),
         source_revisions: Vec::new(),
-        artifacts: BTreeMap::new(),
+        artifacts: LiteMap::new(),
         namespaces: BTreeMap::new(),
         stop: None,
         position: new.position,
-        stages: BTreeMap::new(),
+        stages: LiteMap::new(),
         only_stage: new.only_stage,
         action_sequences: Vec::new(),
         rule_sequences: Vec::new(),
@@ -200,7 +201,7 @@ pub(super) fn new_execution(
         execution.namespaces = from.namespaces;
     }
     runtime.execution_ids.insert(id.clone(), sequence);
-    runtime.executions.insert(sequence, execution);
+    runtime.executions.insert(sequence, Box::new(execution));
     runtime.touch(sequence);
     runtime.sync_active(sequence);
     id

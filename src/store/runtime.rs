@@ -4,6 +4,7 @@
 //! it live in `engine`.
 
 use crate::model::*;
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,27 +13,28 @@ use std::sync::Arc;
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
-    pub executions: BTreeMap<u64, PipelineExecutionRecord>,
+    pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
     /// Execution id -> sequence number.
     pub execution_ids: HashMap<String, u64>,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
-    pub action_executions: BTreeMap<u64, ActionExecutionRecord>,
+    pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
     pub action_execution_ids: HashMap<String, u64>,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
-    pub rule_executions: BTreeMap<u64, RuleExecutionRecord>,
+    pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
     pub next_rule_sequence: u64,
-    /// Per stage name: the execution that entered the stage last.
-    pub stage_latest: HashMap<String, String>,
+    /// Per stage name: the execution that entered the stage last. This and the other per-stage
+    /// and per-action maps are sorted vectors: a pipeline has a few stages and actions.
+    pub stage_latest: LiteMap<String, String>,
     /// Per (stage, action): the latest action execution's sequence number.
-    pub action_latest: HashMap<String, u64>,
+    pub action_latest: LiteMap<String, u64>,
     /// Per (stage, action) of source actions: the current revision (PutActionRevision or the
     /// last revision a run picked up).
-    pub current_revisions: HashMap<String, ActionRevisionRecord>,
+    pub current_revisions: LiteMap<String, ActionRevisionRecord>,
     /// Transition states by stage name (absent: enabled).
-    pub transitions: HashMap<String, StageTransitions>,
+    pub transitions: LiteMap<String, StageTransitions>,
     /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
     pub client_tokens: HashMap<String, String>,
     /// Executions changed since the state was last persisted.
@@ -64,7 +66,7 @@ impl PipelineRuntime {
     ) -> impl DoubleEndedIterator<Item = (u64, &PipelineExecutionRecord)> {
         self.active
             .iter()
-            .filter_map(|seq| self.executions.get(seq).map(|e| (*seq, e)))
+            .filter_map(|seq| self.executions.get(seq).map(|e| (*seq, &**e)))
     }
 
     /// Keeps the active index in step with an execution's status.
@@ -73,6 +75,33 @@ impl PipelineRuntime {
             Some(e) if e.is_active() => self.active.insert(seq),
             _ => self.active.remove(&seq),
         };
+        if self.active.is_empty() {
+            // An emptied BTreeSet keeps its root node.
+            self.active = Default::default();
+        }
+    }
+
+    /// Packs a finished execution and its action executions: vectors and small maps shrink to
+    /// their length, and an action's resolved configuration that equals its declared one is not
+    /// kept (the API reads it from the declaration, see `ActionExecutionRecord::compact`).
+    pub fn compact_finished(&mut self, seq: u64) {
+        // The per-stage and per-action maps have reached their size (a new execution replaces
+        // entries): shrink them too.
+        self.stage_latest = shrunk(std::mem::take(&mut self.stage_latest));
+        self.action_latest = shrunk(std::mem::take(&mut self.action_latest));
+        self.current_revisions = shrunk(std::mem::take(&mut self.current_revisions));
+        let Some(execution) = self.executions.get_mut(&seq) else {
+            return;
+        };
+        execution.compact();
+        let execution = &**execution;
+        for action_seq in &execution.action_sequences {
+            if let Some(action) = self.action_executions.get_mut(action_seq) {
+                if action.is_finished() {
+                    action.compact(&execution.declaration);
+                }
+            }
+        }
     }
 
     /// Rebuilds the active index (after state was loaded or imported).
@@ -89,11 +118,12 @@ impl PipelineRuntime {
         self.execution_ids
             .get(id)
             .and_then(|seq| self.executions.get(seq))
+            .map(|e| &**e)
     }
 
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
         match self.execution_ids.get(id) {
-            Some(seq) => self.executions.get_mut(seq),
+            Some(seq) => self.executions.get_mut(seq).map(|e| &mut **e),
             None => None,
         }
     }
@@ -102,11 +132,12 @@ impl PipelineRuntime {
         self.action_execution_ids
             .get(id)
             .and_then(|seq| self.action_executions.get(seq))
+            .map(|a| &**a)
     }
 
     pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
         match self.action_execution_ids.get(id) {
-            Some(seq) => self.action_executions.get_mut(seq),
+            Some(seq) => self.action_executions.get_mut(seq).map(|a| &mut **a),
             None => None,
         }
     }
@@ -120,6 +151,7 @@ impl PipelineRuntime {
         self.action_latest
             .get(&action_key(stage, action))
             .and_then(|seq| self.action_executions.get(seq))
+            .map(|a| &**a)
     }
 
     pub fn transition(&self, stage: &str, kind: StageTransitionType) -> Option<&TransitionRecord> {
@@ -134,6 +166,15 @@ impl PipelineRuntime {
     pub fn transition_enabled(&self, stage: &str, kind: StageTransitionType) -> bool {
         self.transition(stage, kind).is_none_or(|t| t.enabled)
     }
+}
+
+/// The map with its capacity cut to its length (LiteMap's `collect` grows by doubling).
+fn shrunk<K: Ord, V>(map: LiteMap<K, V>) -> LiteMap<K, V> {
+    let mut exact = LiteMap::with_capacity(map.len());
+    for (k, v) in map {
+        exact.insert(k, v);
+    }
+    exact
 }
 
 /// A transition's state as DisableStageTransition / EnableStageTransition left it.
@@ -203,13 +244,13 @@ pub struct PipelineExecutionRecord {
     /// Per source action: its revision, for ListPipelineExecutions' sourceRevisions.
     pub source_revisions: Vec<SourceRevision>,
     /// Artifacts produced so far, by name.
-    pub artifacts: BTreeMap<String, ArtifactRecord>,
+    pub artifacts: LiteMap<String, ArtifactRecord>,
     /// Output variables of actions with a namespace, by namespace.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     pub stop: Option<StopRequest>,
     pub position: Position,
     /// Stage executions made by this pipeline execution, by stage name.
-    pub stages: BTreeMap<String, StageExecutionRecord>,
+    pub stages: LiteMap<String, StageExecutionRecord>,
     /// Only this stage runs (rollback executions).
     pub only_stage: Option<usize>,
     /// Sequence numbers of this execution's action executions (for history trimming).
@@ -219,6 +260,23 @@ pub struct PipelineExecutionRecord {
 }
 
 impl PipelineExecutionRecord {
+    /// Shrinks vectors and small maps to their length (see `PipelineRuntime::compact_finished`).
+    fn compact(&mut self) {
+        self.variables.shrink_to_fit();
+        self.source_overrides.shrink_to_fit();
+        self.artifact_revisions.shrink_to_fit();
+        self.source_revisions.shrink_to_fit();
+        self.action_sequences.shrink_to_fit();
+        self.rule_sequences.shrink_to_fit();
+        self.artifacts = shrunk(std::mem::take(&mut self.artifacts));
+        let mut stages = shrunk(std::mem::take(&mut self.stages));
+        for (_, stage) in stages.iter_mut() {
+            stage.actions = shrunk(std::mem::take(&mut stage.actions));
+            stage.conditions = shrunk(std::mem::take(&mut stage.conditions));
+        }
+        self.stages = stages;
+    }
+
     pub fn is_active(&self) -> bool {
         matches!(
             self.status,
@@ -269,9 +327,9 @@ pub struct StageExecutionRecord {
     pub auto_retries: i64,
     pub latest_retry_trigger: Option<RetryTrigger>,
     /// Condition evaluations of this stage execution, by condition type.
-    pub conditions: BTreeMap<String, ConditionRun>,
+    pub conditions: LiteMap<String, ConditionRun>,
     /// The current action execution of each action of the stage (by action name).
-    pub actions: BTreeMap<String, u64>,
+    pub actions: LiteMap<String, u64>,
 }
 
 /// The evaluation of one kind of stage condition (beforeEntry, onSuccess, onFailure).
@@ -299,7 +357,8 @@ pub struct ActionExecutionRecord {
     pub updated_by: Option<String>,
     pub input: ActionExecutionInput,
     pub output_artifacts: Vec<ArtifactDetail>,
-    pub output_variables: BTreeMap<String, String>,
+    /// Kept as a sorted vector (a few variables at most; a BTreeMap node holds 11).
+    pub output_variables: LiteMap<String, String>,
     pub summary: Option<String>,
     pub external_execution_id: Option<String>,
     pub external_execution_url: Option<String>,
@@ -316,6 +375,45 @@ pub struct ActionExecutionRecord {
 impl ActionExecutionRecord {
     pub fn is_finished(&self) -> bool {
         self.status != ActionExecutionStatus::InProgress
+    }
+
+    /// Whether the action failed because its configuration did not resolve (or a worker said
+    /// so): its resolved configuration is kept as it is.
+    pub fn configuration_failed(&self) -> bool {
+        self.error_details
+            .as_ref()
+            .and_then(|e| e.code.as_deref())
+            .is_some_and(|code| code == "ConfigurationError")
+    }
+
+    /// The configuration the action declares in `declaration` (empty when it declares none).
+    pub fn declared_configuration(
+        &self,
+        declaration: &PipelineDeclaration,
+    ) -> BTreeMap<String, String> {
+        declaration
+            .stages
+            .iter()
+            .find(|s| s.name == self.stage)
+            .and_then(|s| s.actions.iter().find(|a| a.name == self.action))
+            .and_then(|a| a.configuration.clone())
+            .unwrap_or_default()
+    }
+
+    /// Packs a finished action execution: a resolved configuration equal to the declared one is
+    /// dropped (read back from the declaration), vectors shrink to their length.
+    fn compact(&mut self, declaration: &PipelineDeclaration) {
+        if !self.configuration_failed()
+            && self.input.resolved_configuration.as_ref()
+                == Some(&self.declared_configuration(declaration))
+        {
+            self.input.resolved_configuration = None;
+        }
+        if let Some(inputs) = &mut self.input.input_artifacts {
+            inputs.shrink_to_fit();
+        }
+        self.output_artifacts.shrink_to_fit();
+        self.output_variables = shrunk(std::mem::take(&mut self.output_variables));
     }
 }
 

@@ -24,10 +24,10 @@ struct PipelineRowRef<'a> {
     next_sequence: u64,
     next_action_sequence: u64,
     next_rule_sequence: u64,
-    stage_latest: &'a HashMap<String, String>,
-    action_latest: &'a HashMap<String, u64>,
-    current_revisions: &'a HashMap<String, ActionRevisionRecord>,
-    transitions: &'a HashMap<String, StageTransitions>,
+    stage_latest: HashMap<&'a str, &'a String>,
+    action_latest: HashMap<&'a str, &'a u64>,
+    current_revisions: HashMap<&'a str, &'a ActionRevisionRecord>,
+    transitions: HashMap<&'a str, &'a StageTransitions>,
     client_tokens: &'a HashMap<String, String>,
 }
 
@@ -198,10 +198,26 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
         next_sequence: runtime.next_sequence,
         next_action_sequence: runtime.next_action_sequence,
         next_rule_sequence: runtime.next_rule_sequence,
-        stage_latest: &runtime.stage_latest,
-        action_latest: &runtime.action_latest,
-        current_revisions: &runtime.current_revisions,
-        transitions: &runtime.transitions,
+        stage_latest: runtime
+            .stage_latest
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
+        action_latest: runtime
+            .action_latest
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
+        current_revisions: runtime
+            .current_revisions
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
+        transitions: runtime
+            .transitions
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
         client_tokens: &runtime.client_tokens,
     };
     ops.push(Op::Pipeline {
@@ -224,11 +240,13 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
                 .action_sequences
                 .iter()
                 .filter_map(|s| runtime.action_executions.get(s))
+                .map(|a| &**a)
                 .collect(),
             rules: execution
                 .rule_sequences
                 .iter()
                 .filter_map(|s| runtime.rule_executions.get(s))
+                .map(|r| &**r)
                 .collect(),
         };
         ops.push(Op::Execution {

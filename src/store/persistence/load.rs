@@ -60,10 +60,10 @@ impl Persistence {
                 next_sequence: row.next_sequence,
                 next_action_sequence: row.next_action_sequence,
                 next_rule_sequence: row.next_rule_sequence,
-                stage_latest: row.stage_latest,
-                action_latest: row.action_latest,
-                current_revisions: row.current_revisions,
-                transitions: row.transitions,
+                stage_latest: row.stage_latest.into_iter().collect(),
+                action_latest: row.action_latest.into_iter().collect(),
+                current_revisions: row.current_revisions.into_iter().collect(),
+                transitions: row.transitions.into_iter().collect(),
                 client_tokens: row.client_tokens,
                 ..PipelineRuntime::default()
             };
@@ -116,16 +116,22 @@ impl Persistence {
                 runtime
                     .action_execution_ids
                     .insert(action.id.clone(), action.sequence);
-                runtime.action_executions.insert(action.sequence, action);
+                runtime
+                    .action_executions
+                    .insert(action.sequence, Box::new(action));
             }
             for rule in row.rules {
-                runtime.rule_executions.insert(rule.sequence, rule);
+                runtime
+                    .rule_executions
+                    .insert(rule.sequence, Box::new(rule));
             }
             let execution = row.execution;
             runtime
                 .execution_ids
                 .insert(execution.id.clone(), execution.sequence);
-            runtime.executions.insert(execution.sequence, execution);
+            runtime
+                .executions
+                .insert(execution.sequence, Box::new(execution));
         }
 
         for [account, region, kind, key, data] in select(

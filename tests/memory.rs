@@ -1,0 +1,234 @@
+//! Memory per stored pipeline and per finished execution, counted by a counting allocator
+//! around the system allocator (the server runs in this process). A measurement, not a check:
+//! `cargo test --release --test memory -- --ignored --nocapture` prints the figures.
+
+mod common;
+
+use serde_json::{json, Value};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// A 2-stage pipeline of simulated actions (source, build).
+fn pipeline(name: &str) -> Value {
+    json!({
+        "name": name,
+        "roleArn": common::ROLE_ARN,
+        "artifactStore": {"type": "S3", "location": "artifact-bucket"},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "source-bucket", "S3ObjectKey": "app.zip"},
+                "outputArtifacts": [{"name": "SourceOutput"}],
+                "runOrder": 1
+            }]},
+            {"name": "Build", "actions": [{
+                "name": "Build",
+                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "my-project"},
+                "inputArtifacts": [{"name": "SourceOutput"}],
+                "outputArtifacts": [{"name": "BuildOutput"}],
+                "runOrder": 1
+            }]}
+        ],
+        "version": 1
+    })
+}
+
+async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn bytes_per_pipeline_and_per_finished_execution() {
+    const N: usize = 900;
+    let server = common::start_with(common::engine::manual_config()).await;
+    // Warm up: one pipeline with a finished execution, so lazily built tables exist.
+    let warm = server
+        .raw(
+            "CreatePipeline",
+            &json!({"pipeline": pipeline("warm")}).to_string(),
+        )
+        .await;
+    assert_eq!(warm.0, 200, "{warm:?}");
+    let id = common::engine::start_execution(&server.client, "warm").await;
+    common::engine::wait_finished(&server.client, "warm", &id).await;
+    settle().await;
+
+    let before = live();
+    for i in 0..N {
+        let body = json!({"pipeline": pipeline(&format!("mem-{i:04}"))}).to_string();
+        let (status, _, answer) = server.raw("CreatePipeline", &body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    settle().await;
+    let pipelines = live();
+
+    let mut ids = Vec::new();
+    for i in 0..N {
+        ids.push(common::engine::start_execution(&server.client, &format!("mem-{i:04}")).await);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let execution =
+            common::engine::wait_finished(&server.client, &format!("mem-{i:04}"), id).await;
+        assert_eq!(
+            execution.status,
+            Some(aws_sdk_codepipeline::types::PipelineExecutionStatus::Succeeded)
+        );
+    }
+    drop(ids);
+    settle().await;
+    let executions = live();
+
+    let per_pipeline = (pipelines - before) as f64 / N as f64;
+    let per_execution = (executions - pipelines) as f64 / N as f64;
+    println!("bytes per stored pipeline (1 version): {per_pipeline:.0}");
+    println!("bytes per finished 2-stage execution: {per_execution:.0}");
+
+    // Where one pipeline's runtime holds them: freed bytes when each part is dropped.
+    let scope = codepipeline_local::protocol::Scope {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+    };
+    let region = server.server.app.store.read(&scope);
+    let mut state = region.lock();
+    let record = state.pipelines.get_mut("mem-0000").expect("pipeline");
+    let runtime = &mut record.runtime;
+    let freed = |what: &str, f: &mut dyn FnMut()| {
+        let before = live();
+        f();
+        println!("  {what}: {}", before - live());
+    };
+    if let Some(first) = runtime.action_executions.values_mut().next() {
+        let a = &mut **first;
+        freed("  action.input", &mut || drop(std::mem::take(&mut a.input)));
+        freed("  action.output_artifacts", &mut || {
+            drop(std::mem::take(&mut a.output_artifacts))
+        });
+        freed("  action.output_variables", &mut || {
+            drop(std::mem::take(&mut a.output_variables))
+        });
+        freed("  action.summary", &mut || drop(a.summary.take()));
+        freed("  action.external ids", &mut || {
+            drop(a.external_execution_id.take());
+            drop(a.external_execution_url.take());
+        });
+        freed("  action.runner", &mut || {
+            drop(std::mem::replace(
+                &mut a.runner,
+                codepipeline_local::store::runtime::Runner::Approval,
+            ))
+        });
+    }
+    if let Some(first) = runtime.executions.values_mut().next() {
+        let e = &mut **first;
+        freed("  execution.artifact_revisions", &mut || {
+            drop(std::mem::take(&mut e.artifact_revisions))
+        });
+        freed("  execution.source_revisions", &mut || {
+            drop(std::mem::take(&mut e.source_revisions))
+        });
+        freed("  execution.artifacts", &mut || {
+            drop(std::mem::take(&mut e.artifacts))
+        });
+        freed("  execution.stages", &mut || {
+            drop(std::mem::take(&mut e.stages))
+        });
+        freed("  execution.namespaces", &mut || {
+            drop(std::mem::take(&mut e.namespaces))
+        });
+        freed("  execution.variables", &mut || {
+            drop(std::mem::take(&mut e.variables))
+        });
+    }
+    freed("action_executions", &mut || {
+        drop(std::mem::take(&mut runtime.action_executions))
+    });
+    freed("executions", &mut || {
+        drop(std::mem::take(&mut runtime.executions))
+    });
+    freed("execution_ids", &mut || {
+        drop(std::mem::take(&mut runtime.execution_ids))
+    });
+    freed("action_execution_ids", &mut || {
+        drop(std::mem::take(&mut runtime.action_execution_ids))
+    });
+    freed("stage_latest", &mut || {
+        drop(std::mem::take(&mut runtime.stage_latest))
+    });
+    freed("action_latest", &mut || {
+        drop(std::mem::take(&mut runtime.action_latest))
+    });
+    freed("current_revisions", &mut || {
+        drop(std::mem::take(&mut runtime.current_revisions))
+    });
+    freed("rest of runtime", &mut || drop(std::mem::take(runtime)));
+}
+
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn record_sizes() {
+    use codepipeline_local::store::runtime::*;
+    println!(
+        "PipelineExecutionRecord {}",
+        std::mem::size_of::<PipelineExecutionRecord>()
+    );
+    println!(
+        "StageExecutionRecord {}",
+        std::mem::size_of::<StageExecutionRecord>()
+    );
+    println!(
+        "ActionExecutionRecord {}",
+        std::mem::size_of::<ActionExecutionRecord>()
+    );
+    println!(
+        "RuleExecutionRecord {}",
+        std::mem::size_of::<RuleExecutionRecord>()
+    );
+    println!("PipelineRuntime {}", std::mem::size_of::<PipelineRuntime>());
+    println!("ArtifactRecord {}", std::mem::size_of::<ArtifactRecord>());
+    use codepipeline_local::model::*;
+    println!("Runner {}", std::mem::size_of::<Runner>());
+    println!(
+        "ActionExecutionInput {}",
+        std::mem::size_of::<ActionExecutionInput>()
+    );
+    println!("ErrorDetails {}", std::mem::size_of::<ErrorDetails>());
+    println!("ArtifactDetail {}", std::mem::size_of::<ArtifactDetail>());
+    println!("Timestamp {}", std::mem::size_of::<Timestamp>());
+    println!(
+        "ExecutionTrigger {}",
+        std::mem::size_of::<ExecutionTrigger>()
+    );
+    println!("StopRequest {}", std::mem::size_of::<StopRequest>());
+}
