@@ -91,6 +91,11 @@ if ! command -v cc >/dev/null 2>&1; then
     echo "test-prereqs: installing a C compiler (gcc)"
     apt_install gcc libc6-dev
 fi
+# make: jemalloc's build script runs its configure and make.
+if ! command -v make >/dev/null 2>&1; then
+    echo "test-prereqs: installing make"
+    apt_install make
+fi
 # git: the local repositories of tests/git_sources/ and the git-sources benchmark (the
 # emulator itself reads repositories with libgit2, built from source with the C compiler above).
 if ! command -v git >/dev/null 2>&1; then
