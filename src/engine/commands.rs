@@ -1,7 +1,7 @@
 //! The commands of the API on running executions: stop, retry, rollback, approvals,
 //! transitions and condition overrides.
 
-use super::start::{new_execution, NewExecution};
+use super::start::{new_execution, pipeline_record, NewExecution};
 use super::{actions, advance, conditions, progress, Cx, EngineError, Outcome, Refusal};
 use crate::model::*;
 use crate::store::runtime::*;
@@ -17,14 +17,7 @@ pub fn stop_execution(
     abandon: bool,
     reason: Option<String>,
 ) -> Result<(), EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     let arn = record.arn.clone();
     let runtime = &mut record.runtime;
     let execution = runtime.execution_mut(execution_id).ok_or_else(|| {
@@ -108,14 +101,7 @@ pub fn retry_stage(
     mode: StageRetryMode,
     trigger: RetryTrigger,
 ) -> Result<String, EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     if !record.current().stages.iter().any(|s| s.name == stage_name) {
         return Err(EngineError::stage_not_found(stage_name, pipeline));
     }
@@ -190,14 +176,7 @@ pub fn rollback_stage(
     trigger: TriggerType,
 ) -> Result<String, EngineError> {
     let unable = |message: String| EngineError::refused(Refusal::UnableToRollback, message);
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     let declaration = record.current().clone();
     let index = declaration
         .stages
@@ -293,14 +272,7 @@ pub fn put_approval_result(
     result: &ApprovalResult,
     caller: &str,
 ) -> Result<Timestamp, EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     let declaration = record.current().clone();
     let stage_declaration = declaration
         .stages
@@ -363,14 +335,7 @@ pub fn set_transition(
     reason: Option<String>,
     caller: &str,
 ) -> Result<(), EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     if !record.current().stages.iter().any(|s| s.name == stage) {
         return Err(EngineError::stage_not_found(stage, pipeline));
     }
@@ -409,14 +374,7 @@ pub fn override_stage_condition(
     execution_id: &str,
     condition: ConditionType,
 ) -> Result<(), EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     if !record.current().stages.iter().any(|s| s.name == stage) {
         return Err(EngineError::stage_not_found(stage, pipeline));
     }

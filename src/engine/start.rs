@@ -30,14 +30,7 @@ pub fn start_execution(
     pipeline: &str,
     request: StartRequest,
 ) -> Result<String, EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     if let Some(token) = &request.client_token {
         if let Some(existing) = record.runtime.client_tokens.get(token) {
             return Ok(existing.clone());
@@ -217,14 +210,7 @@ pub fn put_action_revision(
     action: &str,
     revision: &ActionRevision,
 ) -> Result<(bool, Option<String>), EngineError> {
-    let record =
-        state
-            .pipelines
-            .get_mut(pipeline)
-            .ok_or_else(|| EngineError::PipelineNotFound {
-                pipeline: pipeline.to_string(),
-                account: cx.scope.account.clone(),
-            })?;
+    let record = pipeline_record(cx, state, pipeline)?;
     let declaration = record.current().clone();
     let stage_declaration = declaration
         .stages
@@ -270,4 +256,19 @@ pub fn put_action_revision(
         },
     )?;
     Ok((true, Some(id)))
+}
+
+/// The pipeline's record, or `PipelineNotFound` in the caller's account.
+pub(super) fn pipeline_record<'s>(
+    cx: &Cx,
+    state: &'s mut RegionState,
+    pipeline: &str,
+) -> Result<&'s mut PipelineRecord, EngineError> {
+    state
+        .pipelines
+        .get_mut(pipeline)
+        .ok_or_else(|| EngineError::PipelineNotFound {
+            pipeline: pipeline.to_string(),
+            account: cx.scope.account.clone(),
+        })
 }
