@@ -264,6 +264,10 @@ pub fn codebuild_project(
         .pointer("/Environment/Image")
         .and_then(Value::as_str)
         .map(str::to_string);
+    project.git_clone_depth = properties
+        .pointer("/Source/GitCloneDepth")
+        .and_then(|d| d.as_u64().or_else(|| d.as_str()?.parse().ok()))
+        .and_then(|d| u32::try_from(d).ok());
     if let Some(buildspec) = properties.pointer("/Source/BuildSpec") {
         let spec_path = join(path, "Source.BuildSpec");
         let text = string(buildspec, &spec_path)?;
