@@ -3,9 +3,10 @@
 //! directory itself for `packed-refs`) and at least every `repository_poll_interval_ms` (the
 //! fallback where notification does not work, e.g. some network file systems). Every ref that
 //! moved since the last read is a push (`push::dispatch`); what was there at startup is not.
-//! A repository mapped by URL is fetched into its mirror (`git::remote`) every interval instead
-//! (no notification); what its first successful fetch finds is not a push. A remote that does
-//! not answer is logged (once per new error) and tried again at the next interval.
+//! A repository mapped by URL is fetched into its mirror (`git::remote`) at startup (the start
+//! waits for it) and every interval after (no notification); what its first successful fetch
+//! finds is not a push. A remote that does not answer is logged (once per new error) and tried
+//! again at every interval: the server starts anyway.
 //! The tasks end when the application does.
 
 use super::push::{self, Started};
@@ -21,8 +22,9 @@ use tokio::sync::Notify;
 /// How long after a file-system event the refs are read (a push moves several files).
 const SETTLE: Duration = Duration::from_millis(20);
 
-/// Starts watching every configured repository; fails when one is not a git repository.
-pub fn start(app: &App) -> Result<(), String> {
+/// Starts watching every configured repository (fetching those mapped by URL first); fails
+/// when a path is not a git repository.
+pub async fn start(app: &App) -> Result<(), String> {
     crate::actions::git::check(&app.config.repositories)?;
     let started = Arc::new(Started::default());
     let interval = Duration::from_millis(app.config.repository_poll_interval_ms.max(10));
@@ -30,9 +32,7 @@ pub fn start(app: &App) -> Result<(), String> {
         let dir = repository.git_dir(&app.config);
         let changed = Arc::new(Notify::new());
         let (known, watcher) = if repository.url().is_some() {
-            // The first fetch is the task's: a remote may be slow or not up yet.
-            changed.notify_one();
-            (None, None)
+            (first_fetch(repository, &dir).await, None)
         } else {
             let git =
                 repo::open(&dir).map_err(|e| format!("repository '{}': {e}", repository.id))?;
@@ -62,6 +62,27 @@ pub fn start(app: &App) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The refs of a URL's mirror after the first fetch; `None` (logged) when the remote does not
+/// answer: the watcher tries again.
+async fn first_fetch(repository: &Repository, dir: &Path) -> Option<BTreeMap<String, git2::Oid>> {
+    let (repository, dir) = (repository.clone(), dir.to_path_buf());
+    let id = repository.id.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        repository.fetch(&dir)?;
+        repo::open(&dir).map(|git| repo::refs(&git))
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|read| read);
+    match read {
+        Ok(refs) => Some(refs),
+        Err(e) => {
+            tracing::warn!(repository = %id, error = %e, "cannot fetch the repository: trying again every interval");
+            None
+        }
+    }
 }
 
 /// A repository being watched.
