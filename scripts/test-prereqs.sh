@@ -118,6 +118,14 @@ if ! command -v git >/dev/null 2>&1; then
     apt_install git
 fi
 
+# OpenSSL's headers and pkg-config: libgit2's https transport links the system's OpenSSL
+# (openssl-sys). (tests/git_sources/ also runs `git daemon` and `git http-backend`, which come
+# with Debian's git package.)
+if ! pkg-config --exists openssl 2>/dev/null; then
+    echo "test-prereqs: installing OpenSSL's headers and pkg-config"
+    apt_install libssl-dev pkg-config
+fi
+
 # chattr (tests/write_faults.rs makes a data directory immutable; skipped where it cannot).
 if ! command -v chattr >/dev/null 2>&1; then
     echo "test-prereqs: installing chattr (Debian's e2fsprogs)"
