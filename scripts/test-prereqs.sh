@@ -111,19 +111,12 @@ if ! command -v make >/dev/null 2>&1; then
     echo "test-prereqs: installing make"
     apt_install make
 fi
-# git: the local repositories of tests/git_sources/ and the git-sources benchmark (the
+# git: the local repositories of tests/git_sources/ (which also runs `git daemon` and
+# `git http-backend`, part of Debian's git package) and the git-sources benchmark (the
 # emulator itself reads repositories with libgit2, built from source with the C compiler above).
 if ! command -v git >/dev/null 2>&1; then
     echo "test-prereqs: installing git"
     apt_install git
-fi
-
-# OpenSSL's headers and pkg-config: libgit2's https transport links the system's OpenSSL
-# (openssl-sys). (tests/git_sources/ also runs `git daemon` and `git http-backend`, which come
-# with Debian's git package.)
-if ! pkg-config --exists openssl 2>/dev/null; then
-    echo "test-prereqs: installing OpenSSL's headers and pkg-config"
-    apt_install libssl-dev pkg-config
 fi
 
 # chattr (tests/write_faults.rs makes a data directory immutable; skipped where it cannot).

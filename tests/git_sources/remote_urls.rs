@@ -84,13 +84,23 @@ impl Drop for Daemon {
 }
 
 /// Smart HTTP: a loopback HTTP server running `git http-backend` (CGI) for every request on
-/// the repositories under `root`; its base URL.
-async fn serve_http(root: PathBuf) -> String {
+/// the repositories under `root` that brings the basic `authorization`; its base URL.
+async fn serve_http(root: PathBuf, authorization: &'static str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let root = root.clone();
-        async move { http_backend(&root, request).await }
+        async move {
+            let given = request.headers().get("authorization");
+            if given.and_then(|v| v.to_str().ok()) != Some(authorization) {
+                return axum::http::Response::builder()
+                    .status(401)
+                    .header("www-authenticate", "Basic realm=\"git\"")
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+            }
+            http_backend(&root, request).await
+        }
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
@@ -251,10 +261,11 @@ async fn a_git_daemon_url_is_mirrored_built_and_watched() {
 }
 
 #[tokio::test]
-async fn a_smart_http_url_is_mirrored_built_and_watched() {
+async fn a_smart_http_url_with_credentials_is_mirrored_built_and_watched() {
     let remote = Remote::new();
-    let base = serve_http(remote.served.path().to_path_buf()).await;
-    let url = format!("{base}/remote.git");
+    // me:s3cret
+    let base = serve_http(remote.served.path().to_path_buf(), "Basic bWU6czNjcmV0").await;
+    let url = format!("{base}/remote.git").replace("http://", "http://me:s3cret@");
     builds_and_follows_the_remote(&url, &remote).await;
 }
 
