@@ -359,3 +359,22 @@ fn into_object(value: Value, path: &str) -> Result<Map<String, Value>, TemplateE
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projects_git_clone_depth_is_read_from_its_source() {
+        let properties = serde_json::json!({
+            "Source": {"Type": "CODEPIPELINE", "GitCloneDepth": 1, "BuildSpec": "buildspec.yml"}
+        });
+        let resource =
+            codebuild_project("Build", &properties, "app-build".into(), "Resources.Build").unwrap();
+        assert_eq!(resource.project.git_clone_depth, Some(1));
+        let full = serde_json::json!({"Source": {"Type": "CODEPIPELINE"}});
+        let resource =
+            codebuild_project("Build", &full, "app-build".into(), "Resources.Build").unwrap();
+        assert_eq!(resource.project.git_clone_depth, None);
+    }
+}
