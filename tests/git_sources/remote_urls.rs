@@ -1,7 +1,7 @@
 //! Repositories mapped by URL: a bare remote served as `file://`, by `git daemon` (`git://`)
 //! and by `git http-backend` behind a loopback HTTP server (smart `http://`), each started by
 //! the test. The server mirrors the remote: an execution builds the remote's commit, and a
-//! commit pushed to the remote starts the pipeline.
+//! commit pushed to the remote starts the pipeline; the git-events endpoint fetches first.
 
 use super::*;
 use std::net::TcpListener;
@@ -166,8 +166,13 @@ async fn http_backend(root: &Path, request: axum::extract::Request) -> axum::res
         .unwrap()
 }
 
-/// A server mapping `octo/app` to `url`, with its state and mirrors in `data`.
+/// A server mapping `octo/app` to `url`, with its state and mirrors in `data`, fetching every
+/// 200 ms.
 async fn url_server(url: &str, data: &Path) -> TestServer {
+    url_server_every(url, data, 200).await
+}
+
+async fn url_server_every(url: &str, data: &Path, interval_ms: u64) -> TestServer {
     start_with(Config {
         data_dir: Some(data.to_path_buf()),
         repositories: vec![Repository {
@@ -176,7 +181,7 @@ async fn url_server(url: &str, data: &Path) -> TestServer {
             connection_arn: None,
             provider_type: None,
         }],
-        repository_poll_interval_ms: 200,
+        repository_poll_interval_ms: interval_ms,
         ..manual_config()
     })
     .await
@@ -319,5 +324,44 @@ fn an_ssh_url_is_a_startup_error_and_a_password_is_never_shown() {
     assert!(
         error.contains("ftp://me:***@host/app.git") && !error.contains("s3cret"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn the_git_events_endpoint_fetches_a_url_repository_before_reading_the_commit() {
+    let remote = Remote::new();
+    let url = format!("file://{}", remote.bare().display());
+    let data = tempfile::tempdir().unwrap();
+    // The watcher fetches at startup, then not for an hour: only the endpoint can learn the
+    // pushed commit.
+    let t = url_server_every(&url, data.path(), 3_600_000).await;
+    let c = &t.client;
+    c.create_pipeline()
+        .pipeline(source_pipeline(
+            "filtered",
+            PipelineType::V2,
+            connection_source("main"),
+            vec![src_trigger()],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let sha = remote.push(&[("src/lib.py", "x = 1\n")], "Code");
+    let response = reqwest::Client::new()
+        .post(format!("{}/_codepipeline-local/git-events", t.url))
+        .json(&json!({"repository": "octo/app", "ref": "refs/heads/main", "commit": sha}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["started"][0]["pipelineName"], "filtered", "{answer}");
+    let id = answer["started"][0]["pipelineExecutionId"]
+        .as_str()
+        .unwrap();
+    let finished = wait_finished(c, "filtered", id).await;
+    assert_eq!(
+        finished.artifact_revisions()[0].revision_id(),
+        Some(sha.as_str())
     );
 }
