@@ -111,7 +111,8 @@ if ! command -v make >/dev/null 2>&1; then
     echo "test-prereqs: installing make"
     apt_install make
 fi
-# git: the local repositories of tests/git_sources/ and the git-sources benchmark (the
+# git: the local repositories of tests/git_sources/ (which also runs `git daemon` and
+# `git http-backend`, part of Debian's git package) and the git-sources benchmark (the
 # emulator itself reads repositories with libgit2, built from source with the C compiler above).
 if ! command -v git >/dev/null 2>&1; then
     echo "test-prereqs: installing git"

@@ -171,7 +171,9 @@ pub async fn start(config: Config) -> std::io::Result<RunningServer> {
         crate::templates::prepare_startup(config).map_err(std::io::Error::other)?;
     let app = App::new(config, &addr.to_string()).map_err(std::io::Error::other)?;
     // Mapped repositories: a path that is not a git repository stops the start.
-    crate::sources::watch::start(&app).map_err(std::io::Error::other)?;
+    crate::sources::watch::start(&app)
+        .await
+        .map_err(std::io::Error::other)?;
     crate::sources::s3_poll::start(&app);
     crate::forward::eventbridge::spawn(&app);
     // Executions restored from the data directory pick up where they were.

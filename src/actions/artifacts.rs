@@ -30,7 +30,7 @@ pub const NO_STORE: &str = "This action needs the real artifact store: start cod
 #[derive(Clone)]
 pub struct ArtifactStore {
     backing: Backing,
-    /// Repositories a clone reference may name (`[[repositories]]` paths).
+    /// Repositories a clone reference may name (`[[repositories]]` paths and mirrors).
     clone_sources: Vec<PathBuf>,
 }
 
@@ -103,7 +103,11 @@ impl ArtifactStore {
     /// The store of the configuration: its S3 endpoint, else the local directory (always
     /// `Some`; an `Option` for the callers written when only S3 existed).
     pub fn from_config(config: &Config) -> Option<ArtifactStore> {
-        let clone_sources = config.repositories.iter().map(|r| r.path.clone()).collect();
+        let clone_sources = config
+            .repositories
+            .iter()
+            .map(|r| r.git_dir(config))
+            .collect();
         let backing = match s3_client(config) {
             Some(s3) => Backing::S3(s3),
             None => Backing::Local(local_root(config)),
@@ -392,6 +396,18 @@ pub async fn unpack_input(
     dir: &Path,
     limits: Limits,
 ) -> Result<Unpacked, String> {
+    unpack_input_at_depth(store, input, dir, limits, None).await
+}
+
+/// `unpack_input`, a clone reference checked out with `depth` commits of history (CodeBuild's
+/// `GitCloneDepth`).
+pub async fn unpack_input_at_depth(
+    store: &ArtifactStore,
+    input: &Input,
+    dir: &Path,
+    limits: Limits,
+    depth: Option<u32>,
+) -> Result<Unpacked, String> {
     let zip = tempfile::NamedTempFile::new()
         .map_err(|e| format!("Cannot create a temporary file: {e}"))?;
     store
@@ -399,7 +415,7 @@ pub async fn unpack_input(
         .await?;
     if let Some(reference) = super::git_source::CloneRef::read(zip.path()) {
         return reference
-            .check_out(&store.clone_sources, &input.name, dir)
+            .check_out(&store.clone_sources, &input.name, dir, depth)
             .await;
     }
     let dir = dir.to_path_buf();

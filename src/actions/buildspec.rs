@@ -34,6 +34,14 @@ pub struct CodeBuildProject {
     /// The project's image (`--executor container`).
     #[serde(default)]
     pub image: Option<String>,
+    /// `Source.GitCloneDepth`: the commits of history a clone reference (`CODEBUILD_CLONE_REF`)
+    /// is checked out with (absent or 0: all).
+    #[serde(
+        default,
+        alias = "git-clone-depth",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub git_clone_depth: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
 //! Git source actions for real, on a repository mapped with `[[repositories]]` (`sources`):
 //! CodeStarSourceConnection, CodeCommit and GitHub (version 1).
 //!
-//! The action resolves its revision (the commit the execution was started for: a
+//! A repository mapped by URL is fetched into its mirror first (`git::remote`); a fetch that
+//! fails fails the action (a stale mirror is not built silently). The action resolves its revision (the commit the execution was started for: a
 //! sourceRevisions override, PutActionRevision, a trigger; else the head of its branch) and
 //! writes its output artifact to the artifact store: `CODE_ZIP` (the default), a zip of the
 //! tree at the commit; `CODEBUILD_CLONE_REF`, a clone reference (`CloneRef`) that
@@ -29,7 +30,7 @@ const MAX_CLONE_REF_BYTES: u64 = 64 * 1024;
 pub struct CloneRef {
     /// The repository's id (`owner/repo`).
     pub repository_id: String,
-    /// Its local path.
+    /// Its local path (the mirror of a repository mapped by URL).
     pub path: PathBuf,
     pub commit: String,
     pub branch: Option<String>,
@@ -58,13 +59,15 @@ impl CloneRef {
             .map(|f| f.codepipeline_local_clone_ref)
     }
 
-    /// Clones the repository into `dir` at the commit; only a mapped repository (`allowed`)
-    /// may be named.
+    /// Clones the repository into `dir` at the commit, with `depth` commits of history (the
+    /// CodeBuild project's `GitCloneDepth`; `None` or 0: all of it); only a mapped repository
+    /// (`allowed`) may be named.
     pub async fn check_out(
         self,
         allowed: &[PathBuf],
         artifact: &str,
         dir: &Path,
+        depth: Option<u32>,
     ) -> Result<super::unpack::Unpacked, String> {
         let canonical = |p: &Path| std::fs::canonicalize(p).ok();
         let target = canonical(&self.path);
@@ -76,7 +79,13 @@ impl CloneRef {
         }
         let dir = dir.to_path_buf();
         let cloned = tokio::task::spawn_blocking(move || {
-            repo::clone_at(&self.path, &self.commit, self.branch.as_deref(), &dir)?;
+            repo::clone_at(
+                &self.path,
+                &self.commit,
+                self.branch.as_deref(),
+                depth,
+                &dir,
+            )?;
             Ok::<_, String>(super::artifacts::walk(&dir).len())
         })
         .await
@@ -113,17 +122,19 @@ pub async fn run(
 
     let read = {
         let repository = repository.clone();
+        let git_dir = repository.git_dir(config);
         let branch = branch.clone();
         let wanted = given.map(|g| g.value.clone());
         tokio::task::spawn_blocking(move || -> Result<Read, ReadError> {
-            let git = repo::open(&repository.path).map_err(ReadError::Other)?;
+            repository.fetch(&git_dir).map_err(ReadError::Other)?;
+            let git = repo::open(&git_dir).map_err(ReadError::Other)?;
             let commit =
                 repo::resolve(&git, &branch, wanted.as_deref()).map_err(ReadError::Missing)?;
             let info = repo::commit_info(&commit);
             let artifact = if clone_ref {
                 CloneRef {
                     repository_id: repository.id.clone(),
-                    path: repository.path.clone(),
+                    path: git_dir.clone(),
                     commit: info.id.clone(),
                     branch: Some(branch.clone()),
                 }

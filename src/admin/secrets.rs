@@ -93,8 +93,8 @@ fn walk(
     }
 }
 
-/// Masks the secrets of a serialized `Config`: the S3 secret key, the admin token and the
-/// environment variables of the CodeBuild projects.
+/// Masks the secrets of a serialized `Config`: the S3 secret key, the admin token, the
+/// environment variables of the CodeBuild projects and the passwords of repository URLs.
 pub fn mask_config(config: &mut Value) {
     for key in ["s3_secret_access_key", "admin_token"] {
         if let Some(value) = config.get_mut(key).filter(|v| !v.is_null()) {
@@ -110,6 +110,14 @@ pub fn mask_config(config: &mut Value) {
             .and_then(Value::as_object_mut);
         for value in variables.into_iter().flat_map(|v| v.values_mut()) {
             *value = Value::String(MASK.into());
+        }
+    }
+    let repositories = config.get_mut("repositories").and_then(Value::as_array_mut);
+    for repository in repositories.into_iter().flatten() {
+        if let Some(path) = repository.get_mut("path") {
+            if let Some(text) = path.as_str() {
+                *path = Value::String(crate::actions::git::remote::redact(text));
+            }
         }
     }
 }
@@ -158,5 +166,19 @@ mod tests {
             MASK
         );
         assert_eq!(config["codebuild_projects"][0]["name"], "b");
+    }
+
+    #[test]
+    fn repository_url_passwords_are_masked() {
+        let mut config = json!({"repositories": [
+            {"id": "o/a", "path": "https://me:tok3n@git.example.com/o/a.git"},
+            {"id": "o/b", "path": "/src/b"}
+        ]});
+        mask_config(&mut config);
+        assert_eq!(
+            config["repositories"][0]["path"],
+            "https://me:***@git.example.com/o/a.git"
+        );
+        assert_eq!(config["repositories"][1]["path"], "/src/b");
     }
 }

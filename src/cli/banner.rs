@@ -31,7 +31,7 @@ pub fn banner(config: &Config, url: &str, config_file: Option<&Path>) -> String 
         real.push(format!(
             "git source {} = {} (commits start pipelines)",
             repository.id,
-            repository.path.display()
+            repository.location()
         ));
     }
     let real = if real.is_empty() {

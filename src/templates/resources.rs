@@ -264,6 +264,10 @@ pub fn codebuild_project(
         .pointer("/Environment/Image")
         .and_then(Value::as_str)
         .map(str::to_string);
+    project.git_clone_depth = properties
+        .pointer("/Source/GitCloneDepth")
+        .and_then(|d| d.as_u64().or_else(|| d.as_str()?.parse().ok()))
+        .and_then(|d| u32::try_from(d).ok());
     if let Some(buildspec) = properties.pointer("/Source/BuildSpec") {
         let spec_path = join(path, "Source.BuildSpec");
         let text = string(buildspec, &spec_path)?;
@@ -353,5 +357,24 @@ fn into_object(value: Value, path: &str) -> Result<Map<String, Value>, TemplateE
             path,
             format!("Properties must be an object, got {other}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projects_git_clone_depth_is_read_from_its_source() {
+        let properties = serde_json::json!({
+            "Source": {"Type": "CODEPIPELINE", "GitCloneDepth": 1, "BuildSpec": "buildspec.yml"}
+        });
+        let resource =
+            codebuild_project("Build", &properties, "app-build".into(), "Resources.Build").unwrap();
+        assert_eq!(resource.project.git_clone_depth, Some(1));
+        let full = serde_json::json!({"Source": {"Type": "CODEPIPELINE"}});
+        let resource =
+            codebuild_project("Build", &full, "app-build".into(), "Resources.Build").unwrap();
+        assert_eq!(resource.project.git_clone_depth, None);
     }
 }

@@ -60,8 +60,11 @@ pub async fn complete(config: &Config, event: GitEvent) -> Result<GitEvent, Stri
                 event.repository
             )
         })?;
+    let git_dir = repository.git_dir(config);
     let completed = tokio::task::spawn_blocking(move || {
-        let git = repo::open(&repository.path)?;
+        // A repository mapped by URL: its mirror first learns the commit.
+        repository.fetch(&git_dir)?;
+        let git = repo::open(&git_dir)?;
         let commit = git
             .revparse_single(&event.commit)
             .and_then(|o| o.peel_to_commit())

@@ -16,8 +16,10 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod clone_depth;
 mod commits;
 mod events_endpoint;
+mod remote_urls;
 mod source_actions;
 
 const CONNECTION: &str =

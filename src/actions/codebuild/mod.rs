@@ -23,7 +23,7 @@ pub mod script;
 pub mod secrets;
 pub mod spec;
 
-use super::artifacts::{unpack_input, zip_files, ArtifactStore, NO_STORE};
+use super::artifacts::{unpack_input_at_depth, zip_files, ArtifactStore, NO_STORE};
 use super::buildspec::{select, ArtifactSpec};
 use super::commands::log_path;
 use super::process::{execute_program, tail};
@@ -101,15 +101,24 @@ pub async fn run(
     let mut source_dirs = Vec::new();
     if let Some(store) = store {
         for (i, input) in task.inputs.iter().enumerate() {
-            let target = if primary.as_deref() == Some(input.name.as_str()) {
+            let is_primary = primary.as_deref() == Some(input.name.as_str());
+            let target = if is_primary {
                 src.clone()
             } else {
                 dir.path().join(format!("src{}", i + 1))
             };
+            // The project's GitCloneDepth is its (primary) source's: a clone reference is
+            // checked out with that much history.
+            let depth = project
+                .as_ref()
+                .filter(|_| is_primary)
+                .and_then(|p| p.git_clone_depth);
             if let Err(e) = std::fs::create_dir_all(&target) {
                 return fail(format!("Cannot create {}: {e}", target.display()), None);
             }
-            if let Err(message) = unpack_input(store, input, &target, Limits::of(config)).await {
+            let unpacked =
+                unpack_input_at_depth(store, input, &target, Limits::of(config), depth).await;
+            if let Err(message) = unpacked {
                 // With no known project, an input that cannot be read (e.g. a simulated
                 // source's) holds no buildspec.yml: the action stays simulated.
                 if project.is_none() {
@@ -130,6 +139,7 @@ pub async fn run(
             source: Source::File(project::DEFAULT_FILE.to_string()),
             variables: Vec::new(),
             image: None,
+            git_clone_depth: None,
             origin: "nowhere (the primary source's buildspec.yml runs)",
         },
         None => return simulated(task, &name),

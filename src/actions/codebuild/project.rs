@@ -37,6 +37,9 @@ pub struct Project {
     pub source: Source,
     pub variables: Vec<Variable>,
     pub image: Option<String>,
+    /// `Source.GitCloneDepth`: the commits of history a clone reference is checked out with
+    /// (`None` or 0: all).
+    pub git_clone_depth: Option<u32>,
     /// Where the project was found, for the log.
     pub origin: &'static str,
 }
@@ -97,6 +100,7 @@ pub async fn resolve(
             source,
             variables,
             image: project.image.clone(),
+            git_clone_depth: project.git_clone_depth,
             origin,
         }));
     }
@@ -186,6 +190,10 @@ async fn fetch(
         source,
         variables,
         image: environment.map(|e| e.image().to_string()),
+        git_clone_depth: project
+            .source()
+            .and_then(|s| s.git_clone_depth())
+            .and_then(|d| u32::try_from(d).ok()),
         origin: "the CodeBuild endpoint",
     }))
 }

@@ -5,15 +5,17 @@
 //! `RepositoryName` is the `id`, a GitHub (version 1) action whose `Owner/Repo` is the `id`;
 //! such an action runs for real (`actions::git_source`), the others stay simulated. `repo` is
 //! what is read from a repository with libgit2 (commits, trees as zip files, the files a push
-//! changed, refs, clones). The watcher and the executions a push starts are `sources`.
+//! changed, refs, clones); `remote` mirrors the repositories mapped by URL. The watcher and the
+//! executions a push starts are `sources`.
 
+pub mod remote;
 pub mod repo;
 
 use crate::config::Config;
 use crate::model::{ActionCategory, ActionOwner, ActionTypeId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A repository that source actions map to.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -22,7 +24,8 @@ pub struct Repository {
     /// What the source action names: `owner/repo` (CodeStarSourceConnection `FullRepositoryId`,
     /// GitHub version 1 `Owner/Repo`) or a CodeCommit `RepositoryName`.
     pub id: String,
-    /// A local repository (bare or not).
+    /// A local repository (bare or not), or a URL (`file://`, `git://`, `http(s)://`) that is
+    /// mirrored (`remote`).
     pub path: PathBuf,
     /// Only CodeStarSourceConnection actions of this connection map to the repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +39,35 @@ pub struct Repository {
 impl Repository {
     pub fn provider_type(&self) -> &str {
         self.provider_type.as_deref().unwrap_or("GitHub")
+    }
+
+    /// The URL the repository is fetched from, when its `path` is one.
+    pub fn url(&self) -> Option<String> {
+        remote::url_of(&self.path)
+    }
+
+    /// Where the repository is read: its path, or the mirror of its URL.
+    pub fn git_dir(&self, config: &Config) -> PathBuf {
+        match self.url() {
+            Some(url) => remote::mirror_dir(config.data_dir.as_deref(), &self.id, &url),
+            None => self.path.clone(),
+        }
+    }
+
+    /// Its path or URL (password hidden), for messages and logs.
+    pub fn location(&self) -> String {
+        match self.url() {
+            Some(url) => remote::redact(&url),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// Brings the mirror of a URL (`git_dir`) up to date; nothing for a local path. Blocking.
+    pub fn fetch(&self, git_dir: &Path) -> Result<(), String> {
+        match self.url() {
+            Some(url) => remote::fetch(&url, git_dir),
+            None => Ok(()),
+        }
     }
 }
 
@@ -54,7 +86,9 @@ pub fn parse_flag(text: &str) -> Result<Repository, String> {
     }
 }
 
-/// Checks every repository at startup: its id is unique and its path is a git repository.
+/// Checks every repository at startup: its id is unique and its path is a git repository or a
+/// URL this build can fetch (whether it answers is the watcher's concern: a remote may come up
+/// later).
 pub fn check(repositories: &[Repository]) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for r in repositories {
@@ -64,7 +98,11 @@ pub fn check(repositories: &[Repository]) -> Result<(), String> {
         if !seen.insert((r.id.to_ascii_lowercase(), r.connection_arn.clone())) {
             return Err(format!("repository '{}' is mapped twice", r.id));
         }
-        repo::open(&r.path).map_err(|e| format!("repository '{}': {e}", r.id))?;
+        match r.url() {
+            Some(url) => remote::check_url(&url),
+            None => repo::open(&r.path).map(drop),
+        }
+        .map_err(|e| format!("repository '{}': {e}", r.id))?;
     }
     Ok(())
 }

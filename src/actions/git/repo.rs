@@ -172,11 +172,13 @@ pub fn refs(repo: &Repository) -> BTreeMap<String, Oid> {
 
 /// Clones the repository at `source` into the empty directory `dir` and checks out `commit`
 /// on a local branch named `branch` (detached when there is none): what CodeBuild's full clone
-/// gives a build.
+/// gives a build. With a `depth` (CodeBuild's `GitCloneDepth`, 0 meaning all), the clone is
+/// shallow: `shallow_copy`.
 pub fn clone_at(
     source: &Path,
     commit: &str,
     branch: Option<&str>,
+    depth: Option<u32>,
     dir: &Path,
 ) -> Result<(), String> {
     let error = |e: git2::Error| {
@@ -187,10 +189,13 @@ pub fn clone_at(
         )
     };
     let url = source.to_string_lossy().into_owned();
-    let repo = git2::build::RepoBuilder::new()
-        .clone(&url, dir)
-        .map_err(error)?;
     let oid = Oid::from_str(commit).map_err(error)?;
+    let repo = match depth.filter(|d| *d > 0) {
+        Some(depth) => shallow_copy(source, oid, depth, dir).map_err(error)?,
+        None => git2::build::RepoBuilder::new()
+            .clone(&url, dir)
+            .map_err(error)?,
+    };
     let target = repo.find_commit(oid).map_err(error)?;
     // Detached first: the clone's HEAD may be the branch that is about to move.
     repo.set_head_detached(oid).map_err(error)?;
@@ -201,6 +206,86 @@ pub fn clone_at(
     }
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .map_err(error)
+}
+
+/// A shallow clone of `source` in `dir`: the commits less than `depth` parents away from `tip`
+/// with their trees, the boundary written to `.git/shallow`, `origin` naming the source. (The
+/// local transport of libgit2 does not fetch shallow; this writes what `git clone --depth`
+/// would have.)
+fn shallow_copy(
+    source: &Path,
+    tip: Oid,
+    depth: u32,
+    dir: &Path,
+) -> Result<Repository, git2::Error> {
+    let from = Repository::open(source)?;
+    let to = Repository::init(dir)?;
+    to.remote("origin", &source.to_string_lossy())?;
+    let boundary = copy_history(&from, &to, tip, depth)?;
+    if !boundary.is_empty() {
+        let mut text = boundary.join("\n");
+        text.push('\n');
+        std::fs::write(to.path().join("shallow"), text)
+            .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+    }
+    Ok(to)
+}
+
+/// Copies the commits less than `depth` parents away from `tip`, and their trees, from one
+/// repository to the other; returns the boundary (copied commits whose parents were not).
+fn copy_history(
+    from: &Repository,
+    to: &Repository,
+    tip: Oid,
+    depth: u32,
+) -> Result<Vec<String>, git2::Error> {
+    let (from_odb, to_odb) = (from.odb()?, to.odb()?);
+    let copy = |id: Oid| -> Result<(), git2::Error> {
+        if !to_odb.exists(id) {
+            let object = from_odb.read(id)?;
+            to_odb.write(object.kind(), object.data())?;
+        }
+        Ok(())
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut boundary = Vec::new();
+    let mut level = vec![tip];
+    for distance in 0..depth {
+        let mut parents = Vec::new();
+        for id in level {
+            if !seen.insert(id) {
+                continue;
+            }
+            let commit = from.find_commit(id)?;
+            copy(id)?;
+            let tree = commit.tree()?;
+            copy(tree.id())?;
+            let mut failed = None;
+            tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+                // Submodules (commits) are not part of the repository's objects.
+                if matches!(entry.kind(), Some(ObjectType::Blob | ObjectType::Tree)) {
+                    if let Err(e) = copy(entry.id()) {
+                        failed = Some(e);
+                        return TreeWalkResult::Abort;
+                    }
+                }
+                TreeWalkResult::Ok
+            })
+            .or_else(|e| if failed.is_some() { Ok(()) } else { Err(e) })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if distance + 1 == depth {
+                if commit.parent_count() > 0 {
+                    boundary.push(id.to_string());
+                }
+            } else {
+                parents.extend(commit.parent_ids());
+            }
+        }
+        level = parents;
+    }
+    Ok(boundary)
 }
 
 #[cfg(test)]
@@ -273,8 +358,33 @@ mod tests {
         assert_eq!(refs.get(&format!("refs/heads/{branch}")), Some(&second));
 
         let clone = tempfile::tempdir().unwrap();
-        clone_at(dir.path(), &first.to_string(), Some("work"), clone.path()).unwrap();
+        clone_at(
+            dir.path(),
+            &first.to_string(),
+            Some("work"),
+            None,
+            clone.path(),
+        )
+        .unwrap();
         assert!(clone.path().join("src/a.rs").exists());
         assert!(!clone.path().join("src/b.rs").exists());
+
+        // Shallow: the tip alone, its parent named as the boundary and absent.
+        let shallow = tempfile::tempdir().unwrap();
+        clone_at(
+            dir.path(),
+            &second.to_string(),
+            Some("work"),
+            Some(1),
+            shallow.path(),
+        )
+        .unwrap();
+        let copy = Repository::open(shallow.path()).unwrap();
+        assert!(copy.is_shallow());
+        assert!(copy.find_commit(second).is_ok());
+        assert!(copy.find_commit(first).is_err());
+        assert!(shallow.path().join("src/b.rs").exists());
+        let text = std::fs::read_to_string(shallow.path().join(".git/shallow")).unwrap();
+        assert_eq!(text.trim(), second.to_string());
     }
 }
