@@ -124,6 +124,14 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
     let mut state = region.lock();
     let record = state.pipelines.get_mut("mem-0000").expect("pipeline");
     let runtime = &mut record.runtime;
+    println!(
+        "  packed blobs: {} bytes for {} executions",
+        runtime.packed_bytes(),
+        runtime.packed.len()
+    );
+    if std::env::var("MEMORY_DUMP").is_ok() {
+        println!("{}", serde_json::to_string(&*runtime).unwrap_or_default());
+    }
     let freed = |what: &str, f: &mut dyn FnMut()| {
         let before = live();
         f();

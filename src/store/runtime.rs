@@ -6,11 +6,13 @@
 use crate::model::*;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// The runtime state of one pipeline.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The runtime state of one pipeline. Finished executions are packed (`store::packed`): the
+/// maps of records hold the live ones, `packed` the others; serialized, both are one map.
+#[derive(Debug, Default, Deserialize)]
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
     pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
@@ -47,6 +49,18 @@ pub struct PipelineRuntime {
     /// Executions dropped from the history since the state was last persisted.
     #[serde(skip)]
     pub trimmed: Vec<u64>,
+    /// Finished executions packed with their action and rule executions, by sequence number.
+    #[serde(skip)]
+    pub packed: LiteMap<u64, super::packed::PackedExecution>,
+    /// Action execution sequence number -> the packed execution that holds it.
+    #[serde(skip)]
+    pub packed_actions: LiteMap<u64, u64>,
+    /// Rule execution sequence number -> the packed execution that holds it.
+    #[serde(skip)]
+    pub packed_rules: LiteMap<u64, u64>,
+    /// Executions finished since the region's lock was last released: packed then.
+    #[serde(skip)]
+    pub to_pack: Vec<u64>,
 }
 
 /// `stage/action`, the key of per-action maps.
@@ -102,6 +116,7 @@ impl PipelineRuntime {
                 }
             }
         }
+        self.to_pack.push(seq);
     }
 
     /// Rebuilds the active index (after state was loaded or imported).
@@ -114,32 +129,34 @@ impl PipelineRuntime {
             .collect();
     }
 
-    pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {
-        self.execution_ids
-            .get(id)
-            .and_then(|seq| self.executions.get(seq))
-            .map(|e| &**e)
+    /// An execution by id, packed or not.
+    pub fn execution(&self, id: &str) -> Option<Cow<'_, PipelineExecutionRecord>> {
+        self.execution_at(*self.execution_ids.get(id)?)
     }
 
+    /// An execution by id to change (unpacked first).
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
-        match self.execution_ids.get(id) {
-            Some(seq) => self.executions.get_mut(seq).map(|e| &mut **e),
-            None => None,
+        let seq = *self.execution_ids.get(id)?;
+        if !self.unpack(seq) {
+            return None;
         }
+        self.executions.get_mut(&seq).map(|e| &mut **e)
     }
 
-    pub fn action_execution(&self, id: &str) -> Option<&ActionExecutionRecord> {
-        self.action_execution_ids
-            .get(id)
-            .and_then(|seq| self.action_executions.get(seq))
-            .map(|a| &**a)
+    /// An action execution by id, packed or not.
+    pub fn action_execution(&self, id: &str) -> Option<Cow<'_, ActionExecutionRecord>> {
+        self.action_at(*self.action_execution_ids.get(id)?)
     }
 
+    /// An action execution by id to change (its execution is unpacked first).
     pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
-        match self.action_execution_ids.get(id) {
-            Some(seq) => self.action_executions.get_mut(seq).map(|a| &mut **a),
-            None => None,
+        let seq = *self.action_execution_ids.get(id)?;
+        if let Some(owner) = self.packed_actions.get(&seq).copied() {
+            if !self.unpack(owner) {
+                return None;
+            }
         }
+        self.action_executions.get_mut(&seq).map(|a| &mut **a)
     }
 
     /// The latest action execution of an action, if it ever ran.
@@ -147,11 +164,8 @@ impl PipelineRuntime {
         &self,
         stage: &str,
         action: &str,
-    ) -> Option<&ActionExecutionRecord> {
-        self.action_latest
-            .get(&action_key(stage, action))
-            .and_then(|seq| self.action_executions.get(seq))
-            .map(|a| &**a)
+    ) -> Option<Cow<'_, ActionExecutionRecord>> {
+        self.action_at(*self.action_latest.get(&action_key(stage, action))?)
     }
 
     pub fn transition(&self, stage: &str, kind: StageTransitionType) -> Option<&TransitionRecord> {

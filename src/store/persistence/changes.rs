@@ -103,7 +103,7 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
             ..Dirty::default()
         };
         for (name, record) in state.pipelines.iter_mut() {
-            record.runtime.touched = record.runtime.executions.keys().copied().collect();
+            record.runtime.touched = record.runtime.execution_sequences().into_iter().collect();
             record.runtime.trimmed.clear();
             for (i, version) in record.versions().enumerate() {
                 ops.push(Op::Version {
@@ -231,6 +231,25 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
         });
     }
     for seq in std::mem::take(&mut runtime.touched) {
+        if runtime.packed.contains_key(&seq) {
+            // A packed execution is written from its decoded records.
+            let Some(group) = runtime.group_at(seq) else {
+                return Err(format!(
+                    "execution {seq} of pipeline '{name}' cannot be decoded"
+                ));
+            };
+            let row = ExecutionRowRef {
+                execution: &group.execution,
+                actions: group.actions.iter().collect(),
+                rules: group.rules.iter().collect(),
+            };
+            ops.push(Op::Execution {
+                pipeline: name.to_string(),
+                seq: seq as i64,
+                data: serde_json::to_string(&row).map_err(json)?,
+            });
+            continue;
+        }
         let Some(execution) = runtime.executions.get(&seq) else {
             continue;
         };

@@ -204,10 +204,11 @@ fn select<const N: usize>(
 }
 
 /// Rebuilds what a region's state derives from its records (the active executions, the job
-/// queue), after a load or an import.
+/// queue), after a load or an import; finished executions are packed.
 pub fn rebuild_indexes(state: &mut RegionState) {
     for record in state.pipelines.values_mut() {
         record.runtime.rebuild_active();
+        record.runtime.pack_all_finished();
     }
     let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
     jobs.sort_by_key(|j| j.sequence);
