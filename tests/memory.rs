@@ -243,6 +243,15 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
         drop(std::mem::take(&mut runtime.current_revisions))
     });
     freed("rest of runtime", &mut || drop(std::mem::take(runtime)));
+    let before = live();
+    let removed = state.pipelines.remove("mem-0001");
+    println!(
+        "pipeline record out of the map (its declaration shared with its executions): {}",
+        before - live()
+    );
+    let before = live();
+    drop(removed);
+    println!("pipeline record dropped: {}", before - live());
 }
 
 #[test]
@@ -281,4 +290,13 @@ fn record_sizes() {
         std::mem::size_of::<ExecutionTrigger>()
     );
     println!("StopRequest {}", std::mem::size_of::<StopRequest>());
+    println!(
+        "PipelineRecord {}",
+        std::mem::size_of::<codepipeline_local::store::PipelineRecord>()
+    );
+    let text = pipeline("size-0000").to_string();
+    let before = live();
+    let declaration: PipelineDeclaration = serde_json::from_str(&text).expect("declaration");
+    println!("declaration heap bytes {}", live() - before);
+    drop(declaration);
 }

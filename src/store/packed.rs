@@ -425,3 +425,92 @@ impl Serialize for PipelineRuntime {
         .serialize(serializer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
+    fn sample() -> PipelineRuntime {
+        let group: Group = serde_json::from_slice(DICTIONARY).expect("the sample decodes");
+        let mut runtime = PipelineRuntime::default();
+        let seq = group.execution.sequence;
+        for action in group.actions {
+            runtime
+                .action_execution_ids
+                .insert(format!("action-{}", action.sequence), action.sequence);
+            runtime
+                .action_executions
+                .insert(action.sequence, Box::new(action));
+        }
+        for rule in group.rules {
+            runtime
+                .rule_executions
+                .insert(rule.sequence, Box::new(rule));
+        }
+        runtime
+            .execution_ids
+            .insert(group.execution.id.clone(), seq);
+        runtime.executions.insert(seq, Box::new(group.execution));
+        runtime.to_pack.push(seq);
+        runtime
+    }
+
+    fn export(runtime: &PipelineRuntime) -> serde_json::Value {
+        serde_json::to_value(runtime).expect("serializes")
+    }
+
+    #[test]
+    fn a_packed_execution_reads_and_exports_as_before() {
+        let mut runtime = sample();
+        let before = export(&runtime);
+        let execution = serde_json::to_value(runtime.execution_at(1)).expect("serializes");
+        let action = serde_json::to_value(runtime.action_at(2)).expect("serializes");
+        runtime.pack_finished();
+        assert_eq!(runtime.packed.len(), 1);
+        assert!(runtime.executions.is_empty() && runtime.action_executions.is_empty());
+        assert_eq!(export(&runtime), before);
+        assert_eq!(
+            serde_json::to_value(runtime.execution_at(1)).expect("serializes"),
+            execution
+        );
+        assert_eq!(
+            serde_json::to_value(runtime.action_at(2)).expect("serializes"),
+            action
+        );
+        assert_eq!(runtime.execution_sequences(), vec![1]);
+        assert_eq!(runtime.action_sequences(), vec![1, 2]);
+        // A change unpacks it; it is packed again afterwards.
+        assert!(runtime
+            .execution_mut(
+                &before["executions"]["1"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            )
+            .is_some());
+        assert!(runtime.packed.is_empty());
+        assert_eq!(export(&runtime), before);
+        runtime.pack_finished();
+        assert_eq!(runtime.packed.len(), 1);
+        let group = runtime.remove_execution(1).expect("decodes");
+        assert_eq!(group.actions.len(), 2);
+        assert_eq!(runtime.execution_count(), 0);
+        assert!(runtime.packed_actions.is_empty());
+    }
+
+    #[test]
+    fn an_undecodable_blob_reads_as_absent() {
+        let mut runtime = sample();
+        runtime.pack_finished();
+        if let Some(packed) = runtime.packed.get_mut(&1) {
+            packed.blob = vec![0xff; 8].into_boxed_slice();
+        }
+        assert!(runtime.execution_at(1).is_none());
+        assert!(runtime.action_at(1).is_none());
+        assert!(!runtime.unpack(1));
+        assert!(serde_json::to_value(&runtime).is_err());
+        assert!(runtime.remove_execution(1).is_none());
+        assert_eq!(runtime.execution_count(), 0);
+    }
+}

@@ -42,7 +42,7 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
         let latest = versions
             .pop()
             .ok_or_else(|| format!("pipeline {} has no versions", doc.arn))?;
-        Ok(PipelineRecord {
+        let mut record = PipelineRecord {
             arn: doc.arn,
             older: versions,
             latest,
@@ -50,7 +50,9 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
             updated: doc.updated,
             tags: doc.tags,
             runtime: doc.runtime,
-        })
+        };
+        record.share_declarations();
+        Ok(record)
     }
 }
 
@@ -124,6 +126,23 @@ impl PipelineRecord {
     }
 
     /// A given version, if it exists.
+    /// Executions read back (an import) each hold a copy of the declaration they ran: the
+    /// version's, when equal, is shared instead.
+    fn share_declarations(&mut self) {
+        for execution in self.runtime.executions.values_mut() {
+            let version = match execution.pipeline_version {
+                v if v < 1 => None,
+                v if v == self.older.len() as i64 + 1 => Some(&self.latest),
+                v => self.older.get((v - 1) as usize),
+            };
+            if let Some(version) = version {
+                if **version == *execution.declaration {
+                    execution.declaration = version.clone();
+                }
+            }
+        }
+    }
+
     pub fn at_version(&self, version: i64) -> Option<&Arc<PipelineDeclaration>> {
         match version {
             v if v < 1 => None,

@@ -111,6 +111,13 @@ impl Persistence {
                     row.execution.id, scope.account, scope.region
                 )));
             };
+            // The row holds the declaration the execution ran: the version's, shared.
+            let mut execution = row.execution;
+            if let Some(version) = record.at_version(execution.pipeline_version) {
+                if **version == *execution.declaration {
+                    execution.declaration = version.clone();
+                }
+            }
             let runtime = &mut record.runtime;
             for action in row.actions {
                 runtime
@@ -125,7 +132,6 @@ impl Persistence {
                     .rule_executions
                     .insert(rule.sequence, Box::new(rule));
             }
-            let execution = row.execution;
             runtime
                 .execution_ids
                 .insert(execution.id.clone(), execution.sequence);
