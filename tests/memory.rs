@@ -165,6 +165,15 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
     let region = server.server.app.store.read(&scope);
     let mut state = region.lock();
     let record = state.pipelines.get_mut("mem-0000").expect("pipeline");
+    let before = live();
+    let copy = (**record.current()).clone();
+    println!("  a copy of the declaration: {}", live() - before);
+    drop(copy);
+    println!(
+        "  arn {} tags {}",
+        record.arn.capacity(),
+        record.tags.capacity()
+    );
     let runtime = &mut record.runtime;
     println!(
         "  packed blobs: {} bytes for {} executions",
@@ -298,5 +307,11 @@ fn record_sizes() {
     let before = live();
     let declaration: PipelineDeclaration = serde_json::from_str(&text).expect("declaration");
     println!("declaration heap bytes {}", live() - before);
+    println!(
+        "ActionDeclaration {} StageDeclaration {} PipelineDeclaration {}",
+        std::mem::size_of::<ActionDeclaration>(),
+        std::mem::size_of::<StageDeclaration>(),
+        std::mem::size_of::<PipelineDeclaration>()
+    );
     drop(declaration);
 }

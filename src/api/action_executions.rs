@@ -118,7 +118,7 @@ fn configuration_of(
         .execution(&action.pipeline_execution_id)
     {
         Some(execution) => Some(execution.declaration.clone()),
-        None => pipeline_record.at_version(action.pipeline_version).cloned(),
+        None => pipeline_record.at_version(action.pipeline_version),
     };
     declaration
         .map(|d| action.declared_configuration(&d))

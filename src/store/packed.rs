@@ -481,14 +481,8 @@ mod tests {
         assert_eq!(runtime.execution_sequences(), vec![1]);
         assert_eq!(runtime.action_sequences(), vec![1, 2]);
         // A change unpacks it; it is packed again afterwards.
-        assert!(runtime
-            .execution_mut(
-                &before["executions"]["1"]["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            )
-            .is_some());
+        let id = before["executions"]["1"]["id"].as_str().unwrap_or_default();
+        assert!(runtime.execution_mut(id).is_some());
         assert!(runtime.packed.is_empty());
         assert_eq!(export(&runtime), before);
         runtime.pack_finished();

@@ -109,7 +109,7 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
                 ops.push(Op::Version {
                     name: name.clone(),
                     version: i as i64 + 1,
-                    data: serde_json::to_string(version).map_err(json)?,
+                    data: serde_json::to_string(&*version?).map_err(json)?,
                 });
             }
         }

@@ -111,13 +111,7 @@ impl Persistence {
                     row.execution.id, scope.account, scope.region
                 )));
             };
-            // The row holds the declaration the execution ran: the version's, shared.
-            let mut execution = row.execution;
-            if let Some(version) = record.at_version(execution.pipeline_version) {
-                if **version == *execution.declaration {
-                    execution.declaration = version.clone();
-                }
-            }
+            let execution = row.execution;
             let runtime = &mut record.runtime;
             for action in row.actions {
                 runtime
@@ -214,6 +208,7 @@ fn select<const N: usize>(
 pub fn rebuild_indexes(state: &mut RegionState) {
     for record in state.pipelines.values_mut() {
         record.runtime.rebuild_active();
+        record.share_declarations();
         record.runtime.pack_all_finished();
     }
     let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
