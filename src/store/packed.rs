@@ -45,6 +45,18 @@ struct ExecutionOnly {
     execution: PipelineExecutionRecord,
 }
 
+/// The action executions alone.
+#[derive(Deserialize)]
+struct ActionsOnly {
+    actions: Vec<ActionExecutionRecord>,
+}
+
+/// The rule executions alone.
+#[derive(Deserialize)]
+struct RulesOnly {
+    rules: Vec<RuleExecutionRecord>,
+}
+
 /// What a packed record usually says, so that the compressed blob needs only back-references
 /// for it: field names, statuses and common values.
 const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
@@ -78,6 +90,16 @@ impl PackedExecution {
         let mut group: Group = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
         group.execution.declaration = self.declaration.clone();
         Ok(group)
+    }
+
+    fn actions(&self) -> Result<Vec<ActionExecutionRecord>, String> {
+        let only: ActionsOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        Ok(only.actions)
+    }
+
+    fn rules(&self) -> Result<Vec<RuleExecutionRecord>, String> {
+        let only: RulesOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        Ok(only.rules)
     }
 
     fn execution(&self) -> Result<PipelineExecutionRecord, String> {
@@ -273,9 +295,7 @@ impl PipelineRuntime {
             return Some(Cow::Borrowed(&**action));
         }
         let owner = *self.packed_actions.get(&seq)?;
-        let group = decoded(owner, self.packed.get(&owner)?.group())?;
-        group
-            .actions
+        decoded(owner, self.packed.get(&owner)?.actions())?
             .into_iter()
             .find(|a| a.sequence == seq)
             .map(Cow::Owned)
@@ -287,9 +307,7 @@ impl PipelineRuntime {
             return Some(Cow::Borrowed(&**rule));
         }
         let owner = *self.packed_rules.get(&seq)?;
-        let group = decoded(owner, self.packed.get(&owner)?.group())?;
-        group
-            .rules
+        decoded(owner, self.packed.get(&owner)?.rules())?
             .into_iter()
             .find(|r| r.sequence == seq)
             .map(Cow::Owned)

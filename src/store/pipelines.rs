@@ -19,7 +19,8 @@ pub struct PipelineRecord {
     pub created: Timestamp,
     pub updated: Timestamp,
     pub tags: Vec<Tag>,
-    pub runtime: PipelineRuntime,
+    /// Boxed: the map of pipelines holds small records (a B-tree node has 11 slots).
+    pub runtime: Box<PipelineRuntime>,
 }
 
 /// The record's document form (state export and import): every version in one list, oldest
@@ -84,7 +85,7 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
             created: doc.created,
             updated: doc.updated,
             tags: doc.tags,
-            runtime: doc.runtime,
+            runtime: Box::new(doc.runtime),
         })
     }
 }
@@ -116,7 +117,7 @@ impl PipelineRecord {
             created: now,
             updated: now,
             tags,
-            runtime: PipelineRuntime::default(),
+            runtime: Box::default(),
         }
     }
 
@@ -137,7 +138,7 @@ impl PipelineRecord {
             created,
             updated,
             tags,
-            runtime,
+            runtime: Box::new(runtime),
         })
     }
 
