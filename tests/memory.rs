@@ -306,7 +306,10 @@ fn record_sizes() {
     let text = pipeline("size-0000").to_string();
     let before = live();
     let declaration: PipelineDeclaration = serde_json::from_str(&text).expect("declaration");
-    println!("declaration heap bytes {}", live() - before);
+    println!(
+        "a declaration parsed from JSON text (with its vectors' growth slack): {}",
+        live() - before
+    );
     println!(
         "ActionDeclaration {} StageDeclaration {} PipelineDeclaration {}",
         std::mem::size_of::<ActionDeclaration>(),
