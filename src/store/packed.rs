@@ -225,6 +225,11 @@ impl PipelineRuntime {
             self.packed_actions = shrunk(std::mem::take(&mut self.packed_actions));
             self.packed_rules = shrunk(std::mem::take(&mut self.packed_rules));
         }
+        if self.execution_ids.len() < 16 {
+            self.execution_ids = shrunk(std::mem::take(&mut self.execution_ids));
+            self.action_execution_ids = shrunk(std::mem::take(&mut self.action_execution_ids));
+            self.client_tokens = shrunk(std::mem::take(&mut self.client_tokens));
+        }
     }
 
     /// Moves a packed execution back into the live maps; `false` when it cannot be decoded.
@@ -382,10 +387,10 @@ fn merged<'a>(a: impl Iterator<Item = &'a u64>, b: impl Iterator<Item = &'a u64>
 #[derive(Serialize)]
 struct RuntimeDocument<'a> {
     executions: BTreeMap<u64, Cow<'a, PipelineExecutionRecord>>,
-    execution_ids: &'a HashMap<String, u64>,
+    execution_ids: HashMap<&'a str, u64>,
     next_sequence: u64,
     action_executions: BTreeMap<u64, Cow<'a, ActionExecutionRecord>>,
-    action_execution_ids: &'a HashMap<String, u64>,
+    action_execution_ids: HashMap<&'a str, u64>,
     next_action_sequence: u64,
     rule_executions: BTreeMap<u64, Cow<'a, RuleExecutionRecord>>,
     next_rule_sequence: u64,
@@ -393,7 +398,12 @@ struct RuntimeDocument<'a> {
     action_latest: &'a LiteMap<String, u64>,
     current_revisions: &'a LiteMap<String, ActionRevisionRecord>,
     transitions: &'a LiteMap<String, StageTransitions>,
-    client_tokens: &'a HashMap<String, String>,
+    client_tokens: HashMap<&'a str, &'a str>,
+}
+
+/// An id map as a JSON object (an empty `LiteMap` serializes as an empty list).
+fn as_map(map: &LiteMap<String, u64>) -> HashMap<&str, u64> {
+    map.iter().map(|(k, v)| (k.as_str(), *v)).collect()
 }
 
 impl Serialize for PipelineRuntime {
@@ -427,10 +437,10 @@ impl Serialize for PipelineRuntime {
         }
         RuntimeDocument {
             executions,
-            execution_ids: &self.execution_ids,
+            execution_ids: as_map(&self.execution_ids),
             next_sequence: self.next_sequence,
             action_executions,
-            action_execution_ids: &self.action_execution_ids,
+            action_execution_ids: as_map(&self.action_execution_ids),
             next_action_sequence: self.next_action_sequence,
             rule_executions,
             next_rule_sequence: self.next_rule_sequence,
@@ -438,7 +448,11 @@ impl Serialize for PipelineRuntime {
             action_latest: &self.action_latest,
             current_revisions: &self.current_revisions,
             transitions: &self.transitions,
-            client_tokens: &self.client_tokens,
+            client_tokens: self
+                .client_tokens
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
         }
         .serialize(serializer)
     }

@@ -7,7 +7,7 @@ use crate::model::*;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The runtime state of one pipeline. Finished executions are packed (`store::packed`): the
@@ -16,13 +16,14 @@ use std::sync::Arc;
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
     pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
-    /// Execution id -> sequence number.
-    pub execution_ids: HashMap<String, u64>,
+    /// Execution id -> sequence number (a sorted vector, like the other id maps: smaller than
+    /// a hash map at the sizes the history cap allows).
+    pub execution_ids: LiteMap<String, u64>,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
     pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
-    pub action_execution_ids: HashMap<String, u64>,
+    pub action_execution_ids: LiteMap<String, u64>,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
     pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
@@ -38,7 +39,7 @@ pub struct PipelineRuntime {
     /// Transition states by stage name (absent: enabled).
     pub transitions: LiteMap<String, StageTransitions>,
     /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
-    pub client_tokens: HashMap<String, String>,
+    pub client_tokens: LiteMap<String, String>,
     /// Executions changed since the state was last persisted.
     #[serde(skip)]
     pub touched: std::collections::BTreeSet<u64>,

@@ -28,7 +28,7 @@ struct PipelineRowRef<'a> {
     action_latest: HashMap<&'a str, &'a u64>,
     current_revisions: HashMap<&'a str, &'a ActionRevisionRecord>,
     transitions: HashMap<&'a str, &'a StageTransitions>,
-    client_tokens: &'a HashMap<String, String>,
+    client_tokens: HashMap<&'a str, &'a String>,
 }
 
 /// `ExecutionRow` as written.
@@ -218,7 +218,11 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
             .iter()
             .map(|(k, v)| (k.as_str(), v))
             .collect(),
-        client_tokens: &runtime.client_tokens,
+        client_tokens: runtime
+            .client_tokens
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
     };
     ops.push(Op::Pipeline {
         name: name.to_string(),

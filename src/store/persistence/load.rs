@@ -64,7 +64,7 @@ impl Persistence {
                 action_latest: row.action_latest.into_iter().collect(),
                 current_revisions: row.current_revisions.into_iter().collect(),
                 transitions: row.transitions.into_iter().collect(),
-                client_tokens: row.client_tokens,
+                client_tokens: row.client_tokens.into_iter().collect(),
                 ..PipelineRuntime::default()
             };
             let record = PipelineRecord::from_versions(
