@@ -14,6 +14,7 @@
 //! one (`Store::read`).
 
 mod action_types;
+mod codec;
 pub mod commits;
 mod committer;
 pub mod deliveries;

@@ -1,7 +1,7 @@
 //! Packed finished executions. Once an execution is finished (and the change that finished it
 //! was handed to persistence), its execution record, action executions and rule executions
 //! become one blob: their JSON (the persistence row's format, without the declaration, which the
-//! packed form shares as an `Arc`), LZ4-compressed against a dictionary of the records' usual
+//! packed form shares as an `Arc`), zstd-compressed (`codec`) against a dictionary of the records' usual
 //! text. Reads decode it; a change (RetryStageExecution, a late job result) unpacks it first.
 //! The live maps of `PipelineRuntime` hold only unpacked records; `packed_actions` and
 //! `packed_rules` say which packed execution holds an action or rule execution.
@@ -57,10 +57,6 @@ struct RulesOnly {
     rules: Vec<RuleExecutionRecord>,
 }
 
-/// What a packed record usually says, so that the compressed blob needs only back-references
-/// for it: field names, statuses and common values.
-const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
-
 impl PackedExecution {
     fn pack(
         execution: &PipelineExecutionRecord,
@@ -76,14 +72,12 @@ impl PackedExecution {
         .map_err(|e| e.to_string())?;
         Ok(PackedExecution {
             declaration,
-            blob: lz4_flex::block::compress_prepend_size_with_dict(&json, DICTIONARY)
-                .into_boxed_slice(),
+            blob: super::codec::compress(&json)?.into_boxed_slice(),
         })
     }
 
     fn json(&self) -> Result<Vec<u8>, String> {
-        lz4_flex::block::decompress_size_prepended_with_dict(&self.blob, DICTIONARY)
-            .map_err(|e| e.to_string())
+        super::codec::decompress(&self.blob)
     }
 
     fn group(&self) -> Result<Group, String> {
@@ -464,7 +458,8 @@ mod tests {
 
     /// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
     fn sample() -> PipelineRuntime {
-        let group: Group = serde_json::from_slice(DICTIONARY).expect("the sample decodes");
+        let group: Group = serde_json::from_slice(include_bytes!("packed_dictionary.json"))
+            .expect("the sample decodes");
         let mut runtime = PipelineRuntime::default();
         let seq = group.execution.sequence;
         for action in group.actions {

@@ -36,7 +36,7 @@ struct PipelineDocument<V = Vec<Arc<PipelineDeclaration>>, R = PipelineRuntime> 
     runtime: R,
 }
 
-/// An older version of the declaration: its JSON, LZ4-compressed, decoded on read (GetPipeline
+/// An older version of the declaration: its JSON, zstd-compressed, decoded on read (GetPipeline
 /// with a version, the configuration of an old action execution, a full rewrite of the data
 /// directory, the state export). Executions that ran it share the decoded `Arc` they hold.
 #[derive(Debug)]
@@ -49,7 +49,13 @@ enum Older {
 impl Older {
     fn new(declaration: Arc<PipelineDeclaration>) -> Self {
         match serde_json::to_vec(&*declaration) {
-            Ok(json) => Older::Encoded(lz4_flex::block::compress_prepend_size(&json).into()),
+            Ok(json) => match super::codec::compress_plain(&json) {
+                Ok(blob) => Older::Encoded(blob.into()),
+                Err(e) => {
+                    tracing::error!("cannot encode a pipeline version: {e}");
+                    Older::Plain(declaration)
+                }
+            },
             Err(e) => {
                 tracing::error!("cannot encode a pipeline version: {e}");
                 Older::Plain(declaration)
@@ -61,7 +67,7 @@ impl Older {
         match self {
             Older::Plain(declaration) => Ok(declaration.clone()),
             Older::Encoded(blob) => {
-                let json = lz4_flex::block::decompress_size_prepended(blob)
+                let json = super::codec::decompress_plain(blob)
                     .map_err(|e| format!("cannot decode a pipeline version: {e}"))?;
                 serde_json::from_slice(&json)
                     .map(Arc::new)
