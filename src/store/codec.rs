@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::dict::DecoderDictionary;
 
 /// A sample packed execution with its unique values blanked.
 const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
@@ -13,9 +13,15 @@ const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
 /// zstd's level: fast (packing runs once per finished execution, under the region's lock).
 const LEVEL: i32 = 3;
 
-fn encoder_dictionary() -> &'static EncoderDictionary<'static> {
-    static DICT: OnceLock<EncoderDictionary<'static>> = OnceLock::new();
-    DICT.get_or_init(|| EncoderDictionary::copy(DICTIONARY, LEVEL))
+/// A compression context with the dictionary and tables sized for records of a few KiB (zstd's
+/// defaults for the level take about 2.4 MiB per context; these about a tenth of it).
+fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::CParameter;
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, DICTIONARY)?;
+    compressor.set_parameter(CParameter::WindowLog(16))?;
+    compressor.set_parameter(CParameter::HashLog(13))?;
+    compressor.set_parameter(CParameter::ChainLog(13))?;
+    Ok(compressor)
 }
 
 fn decoder_dictionary() -> &'static DecoderDictionary<'static> {
@@ -33,10 +39,7 @@ pub fn compress(data: &[u8]) -> Result<Vec<u8>, String> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
         if slot.is_none() {
-            *slot = Some(
-                zstd::bulk::Compressor::with_prepared_dictionary(encoder_dictionary())
-                    .map_err(|e| e.to_string())?,
-            );
+            *slot = Some(compressor().map_err(|e| e.to_string())?);
         }
         match slot.as_mut() {
             Some(compressor) => compressor.compress(data).map_err(|e| e.to_string()),
@@ -95,5 +98,46 @@ mod tests {
         let blob = super::compress_plain(data).expect("compresses");
         assert_eq!(super::decompress_plain(&blob).expect("decompresses"), data);
         assert!(super::decompress_plain(&[0xff; 8]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod rss {
+    #[repr(C)]
+    struct MallInfo2 {
+        arena: usize,
+        ordblks: usize,
+        smblks: usize,
+        hblks: usize,
+        hblkhd: usize,
+        usmblks: usize,
+        fsmblks: usize,
+        uordblks: usize,
+        fordblks: usize,
+        keepcost: usize,
+    }
+    extern "C" {
+        fn mallinfo2() -> MallInfo2;
+    }
+
+    /// Bytes in use by C malloc (zstd's allocations), mmapped blocks included.
+    fn c_heap() -> i64 {
+        let info = unsafe { mallinfo2() };
+        (info.uordblks + info.hblkhd) as i64
+    }
+
+    #[test]
+    #[ignore = "a measurement"]
+    fn contexts_heap() {
+        let data = include_bytes!("packed_dictionary.json");
+        let before = c_heap();
+        let blob = super::compress(data).expect("compresses");
+        let middle = c_heap();
+        let _ = super::decompress(&blob).expect("decompresses");
+        println!(
+            "compression context: {} KiB, decompression context: {} KiB",
+            (middle - before) / 1024,
+            (c_heap() - middle) / 1024
+        );
     }
 }
