@@ -87,7 +87,7 @@ fn find(app: &App, id: &str) -> Option<LoggedAction> {
         let state = region.lock();
         for record in state.pipelines.values() {
             if let Some(action) = record.runtime.action_execution(id) {
-                return logged(app, action);
+                return logged(app, &action);
             }
         }
     }

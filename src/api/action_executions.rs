@@ -33,11 +33,14 @@ pub fn list_action_executions(
     );
     filter.check(pipeline_record, &input.pipeline_name)?;
     let mut seen = HashSet::new();
+    let runtime = &pipeline_record.runtime;
     let (details, next_token) = newest_first(
-        &pipeline_record.runtime.action_executions,
+        &filter.sequences(runtime, |e| &e.action_sequences, runtime.action_sequences()),
         before,
         size,
-        |record| {
+        |seq| {
+            let record = runtime.action_at(seq)?;
+            let record = &*record;
             filter
                 .keeps(
                     &record.pipeline_execution_id,
@@ -114,11 +117,11 @@ fn configuration_of(
         .runtime
         .execution(&action.pipeline_execution_id)
     {
-        Some(execution) => Some(&execution.declaration),
+        Some(execution) => Some(execution.declaration.clone()),
         None => pipeline_record.at_version(action.pipeline_version),
     };
     declaration
-        .map(|d| action.declared_configuration(d))
+        .map(|d| action.declared_configuration(&d))
         .unwrap_or_default()
 }
 

@@ -50,7 +50,7 @@ pub fn list_deploy_action_execution_targets(
         .filter(|f| f.name == Some(TargetFilterName::TargetStatus))
         .flat_map(|f| f.values.clone().unwrap_or_default())
         .collect();
-    let targets: Vec<DeployActionExecutionTarget> = simulated_targets(action)
+    let targets: Vec<DeployActionExecutionTarget> = simulated_targets(&action)
         .into_iter()
         .filter(|t| wanted.is_empty() || t.status.as_ref().is_some_and(|s| wanted.contains(s)))
         .collect();

@@ -75,7 +75,7 @@ pub fn get_pipeline_execution(
             trigger: Some(execution.trigger.clone()),
             execution_mode: Some(execution.execution_mode),
             execution_type: Some(execution.execution_type),
-            rollback_metadata: rollback_metadata(execution),
+            rollback_metadata: rollback_metadata(&execution),
         }),
     })
 }
@@ -95,7 +95,9 @@ pub fn list_pipeline_executions(
     let state = region.lock();
     let record = pipeline(&state.pipelines, &input.pipeline_name, ctx)?;
     let (summaries, next_token) =
-        newest_first(&record.runtime.executions, before, size, |execution| {
+        newest_first(&record.runtime.execution_sequences(), before, size, |seq| {
+            let execution = record.runtime.execution_at(seq)?;
+            let execution = &*execution;
             let wanted = succeeded_in.as_ref().is_none_or(|stage| {
                 execution
                     .stages

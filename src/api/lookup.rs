@@ -21,7 +21,7 @@ pub fn find_execution<'a>(
     record: &'a PipelineRecord,
     pipeline: &str,
     id: &str,
-) -> Result<&'a PipelineExecutionRecord, ApiError> {
+) -> Result<std::borrow::Cow<'a, PipelineExecutionRecord>, ApiError> {
     record.runtime.execution(id).ok_or_else(|| {
         ApiError::new(
             ErrorCode::PipelineExecutionNotFoundException,

@@ -33,23 +33,23 @@ pub fn decode_position<T: std::str::FromStr>(token: Option<&str>) -> Result<Opti
         .transpose()
 }
 
-/// One page of a listing, newest first, over records keyed by sequence number: the records
-/// before `before` that `keep` turns into items, at most `size` of them, and the token of the
-/// next page when there is one.
-pub fn newest_first<T, O>(
-    records: &std::collections::BTreeMap<u64, T>,
+/// One page of a listing, newest first, over records keyed by sequence number (`sequences`,
+/// sorted): the records before `before` that `keep` turns into items, at most `size` of them,
+/// and the token of the next page when there is one.
+pub fn newest_first<O>(
+    sequences: &[u64],
     before: Option<u64>,
     size: usize,
-    mut keep: impl FnMut(&T) -> Option<O>,
+    mut keep: impl FnMut(u64) -> Option<O>,
 ) -> (Vec<O>, Option<String>) {
-    let range = match before {
-        Some(seq) => records.range(..seq),
-        None => records.range(..),
+    let end = match before {
+        Some(seq) => sequences.partition_point(|s| *s < seq),
+        None => sequences.len(),
     };
     let mut items = Vec::new();
     let mut last = None;
-    for (seq, record) in range.rev() {
-        let Some(item) = keep(record) else {
+    for seq in sequences[..end].iter().rev() {
+        let Some(item) = keep(*seq) else {
             continue;
         };
         if items.len() == size {
@@ -101,6 +101,26 @@ impl ExecutionFilter {
             super::lookup::find_execution(record, pipeline, id)?;
         }
         Ok(())
+    }
+
+    /// The sequence numbers to list, sorted: those of the filtered execution (`of` picks its
+    /// action or rule sequences), or `all`.
+    pub fn sequences(
+        &self,
+        runtime: &crate::store::runtime::PipelineRuntime,
+        of: impl Fn(&crate::store::runtime::PipelineExecutionRecord) -> &Vec<u64>,
+        all: Vec<u64>,
+    ) -> Vec<u64> {
+        let Some(execution) = self
+            .execution
+            .as_deref()
+            .and_then(|id| runtime.execution(id))
+        else {
+            return all;
+        };
+        let mut sequences = of(&execution).clone();
+        sequences.sort_unstable();
+        sequences
     }
 
     /// Whether a run of `stage/name` in `execution` is listed (`seen` tracks latest runs).

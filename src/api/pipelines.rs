@@ -84,7 +84,7 @@ pub fn get_pipeline(
         .ok_or_else(|| ApiError::pipeline_not_found(&input.name, &ctx.scope.account))?;
     let declaration = match input.version {
         None => record.current().clone(),
-        Some(version) => record.at_version(version).cloned().ok_or_else(|| {
+        Some(version) => record.at_version(version).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::PipelineVersionNotFoundException,
                 format!(

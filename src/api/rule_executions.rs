@@ -30,11 +30,14 @@ pub fn list_rule_executions(
     );
     filter.check(pipeline_record, &input.pipeline_name)?;
     let mut seen = HashSet::new();
+    let runtime = &pipeline_record.runtime;
     let (details, next_token) = newest_first(
-        &pipeline_record.runtime.rule_executions,
+        &filter.sequences(runtime, |e| &e.rule_sequences, runtime.rule_sequences()),
         before,
         size,
-        |record| {
+        |seq| {
+            let record = runtime.rule_at(seq)?;
+            let record = &*record;
             filter
                 .keeps(
                     &record.pipeline_execution_id,

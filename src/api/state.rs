@@ -63,10 +63,12 @@ fn stage_state(
             r#type: Some(e.execution_type),
         })
         .collect();
-    let latest = runtime
+    let latest_record = runtime
         .stage_latest
         .get(&stage.name)
-        .and_then(|id| runtime.execution(id))
+        .and_then(|id| runtime.execution(id));
+    let latest = latest_record
+        .as_deref()
         .and_then(|e| e.stages.get(&stage.name).map(|run| (e, run)));
     let latest_execution = latest.map(|(e, run)| StageExecution {
         pipeline_execution_id: e.id.clone(),
@@ -100,7 +102,7 @@ fn stage_state(
                 }),
             latest_execution: runtime
                 .latest_action_execution(&stage.name, &action.name)
-                .map(action_execution),
+                .map(|a| action_execution(&a)),
             entity_url: entity_url(state, action, region),
             revision_url: None,
         })
@@ -212,7 +214,7 @@ fn condition_state(runtime: &PipelineRuntime, condition: &ConditionRun) -> Stage
                 condition
                     .rules
                     .iter()
-                    .filter_map(|seq| runtime.rule_executions.get(seq))
+                    .filter_map(|seq| runtime.rule_at(*seq))
                     .map(|rule| RuleState {
                         rule_name: Some(rule.rule.clone()),
                         current_revision: None,

@@ -63,32 +63,31 @@ pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
 
 /// Drops the oldest finished executions (and their action executions) past the cap.
 fn trim_history(runtime: &mut PipelineRuntime, cap: usize) {
-    while runtime.executions.len() > cap {
-        let Some(seq) = runtime
+    while runtime.execution_count() > cap {
+        // The oldest finished one: packed, or live but not active.
+        let packed = runtime.packed.keys().next().copied();
+        let live = runtime
             .executions
             .iter()
             .find(|(_, e)| !e.is_active())
-            .map(|(seq, _)| *seq)
-        else {
-            return;
-        };
-        let Some(execution) = runtime.executions.remove(&seq) else {
+            .map(|(seq, _)| *seq);
+        let Some(seq) = packed.into_iter().chain(live).min() else {
             return;
         };
         runtime.trimmed.push(seq);
         runtime.touched.remove(&seq);
+        let Some(group) = runtime.remove_execution(seq) else {
+            // Undecodable: its ids stay in the id maps, pointing nowhere (not found).
+            continue;
+        };
+        let execution = group.execution;
         runtime.execution_ids.remove(&execution.id);
-        for action_seq in &execution.action_sequences {
-            if let Some(action) = runtime.action_executions.remove(action_seq) {
-                runtime.action_execution_ids.remove(&action.id);
-                let key = action_key(&action.stage, &action.action);
-                if runtime.action_latest.get(&key) == Some(action_seq) {
-                    runtime.action_latest.remove(&key);
-                }
+        for action in &group.actions {
+            runtime.action_execution_ids.remove(&action.id);
+            let key = action_key(&action.stage, &action.action);
+            if runtime.action_latest.get(&key) == Some(&action.sequence) {
+                runtime.action_latest.remove(&key);
             }
-        }
-        for rule_seq in &execution.rule_sequences {
-            runtime.rule_executions.remove(rule_seq);
         }
         runtime.client_tokens.retain(|_, id| id != &execution.id);
     }
@@ -114,11 +113,12 @@ fn automated_rollback(cx: &Cx, state: &mut RegionState, pipeline: &str, stage: &
         );
         return;
     }
-    let target = record
-        .runtime
-        .executions
-        .values()
+    let runtime = &record.runtime;
+    let target = runtime
+        .execution_sequences()
+        .into_iter()
         .rev()
+        .filter_map(|seq| runtime.execution_at(seq))
         .find(|e| {
             e.id != failed
                 && e.execution_type != ExecutionType::Rollback

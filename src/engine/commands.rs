@@ -108,6 +108,8 @@ pub fn retry_stage(
     let arn = record.arn.clone();
     let runtime = &mut record.runtime;
     let seq = latest_in_stage(runtime, stage_name, execution_id)?;
+    // A finished execution is packed: it changes now.
+    runtime.unpack(seq);
     if progress::stage_locked(runtime, stage_name, seq) {
         return Err(EngineError::refused(
             Refusal::Conflict,
@@ -233,7 +235,7 @@ pub fn rollback_stage(
             "Pipeline execution '{target_id}' is already the latest execution in stage '{stage_name}'"
         )));
     }
-    let inherited = target.clone();
+    let inherited = target.into_owned();
     let id = new_execution(
         record,
         declaration,
@@ -254,7 +256,7 @@ pub fn rollback_stage(
     );
     let arn = record.arn.clone();
     if let Some(execution) = record.runtime.execution(&id) {
-        cx.publish_execution(pipeline, &arn, execution, "STARTED");
+        cx.publish_execution(pipeline, &arn, &execution, "STARTED");
     }
     advance(cx, state, pipeline);
     Ok(id)
@@ -284,10 +286,12 @@ pub fn put_approval_result(
     }
     let arn = record.arn.clone();
     let runtime = &mut record.runtime;
+    // Newest first, packed (finished) ones too.
     let matching = runtime
-        .action_executions
-        .values()
+        .action_sequences()
+        .into_iter()
         .rev()
+        .filter_map(|s| runtime.action_at(s))
         .find(|a| a.stage == stage && a.action == action && a.token.as_deref() == Some(token));
     let Some(found) = matching else {
         return Err(EngineError::refused(Refusal::InvalidApprovalToken,

@@ -371,9 +371,12 @@ pub fn evaluate_rule(
     let verdict = if provider == "VariableCheck" {
         variable_check(&configuration)
     } else {
-        let declaration = runtime
+        let declared = runtime
             .execution(&record.pipeline_execution_id)
-            .and_then(|e| e.declaration.stages.iter().find(|s| s.name == record.stage))
+            .map(|e| e.declaration.clone());
+        let declaration = declared
+            .as_deref()
+            .and_then(|d| d.stages.iter().find(|s| s.name == record.stage))
             .and_then(|s| find_rule(s, &record.rule));
         match declaration.and_then(|d| {
             matching_condition_rule(cx.settings.condition_rules, pipeline, &record.stage, d)

@@ -44,8 +44,9 @@ pub fn simulated_outcome(
     let mut external_execution_id = record.external_execution_id.clone();
     let mut external_execution_url = record.external_execution_url.clone();
     let mut variables = if type_id.category == ActionCategory::Source {
-        let given =
-            execution.and_then(|e| given_revision(runtime, e, &record.stage, &record.action));
+        let given = execution
+            .as_deref()
+            .and_then(|e| given_revision(runtime, e, &record.stage, &record.action));
         let (pick, vars) =
             simulate::source_outputs(&type_id, &configuration, given.as_ref(), scope);
         if simulate::is_git_source(&type_id) {

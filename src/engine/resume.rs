@@ -36,8 +36,8 @@ pub fn resume(cx: &Cx, state: &mut RegionState) {
                         .iter()
                         .find(|s| s.name == action.stage)
                         .and_then(|s| s.actions.iter().find(|a| a.name == action.action))
-                })
-                .and_then(actions::action_timeout);
+                        .and_then(actions::action_timeout)
+                });
             match &action.runner {
                 Runner::Simulated { duration_ms, .. } => cx.schedule(
                     Duration::from_millis(*duration_ms).saturating_sub(waited),

@@ -87,7 +87,7 @@ pub fn start_execution(
     let arn = record.arn.clone();
     if let Some(execution) = record.runtime.execution(&id) {
         tracing::info!(pipeline, execution_id = %id, trigger = execution.trigger.trigger_type.as_ref().map_or("", |t| t.as_str()), "execution started");
-        cx.publish_execution(pipeline, &arn, execution, "STARTED");
+        cx.publish_execution(pipeline, &arn, &execution, "STARTED");
     }
     advance(cx, state, pipeline);
     Ok(id)

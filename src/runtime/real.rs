@@ -35,7 +35,7 @@ pub fn start(
     let Some(execution) = runtime.execution(&action.pipeline_execution_id) else {
         return;
     };
-    let Some(task) = task(app, scope, pipeline, execution, action, work) else {
+    let Some(task) = task(app, scope, pipeline, &execution, &action, work) else {
         // The record was made from this declaration: not reachable.
         tracing::error!(
             pipeline,

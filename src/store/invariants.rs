@@ -41,6 +41,7 @@ pub fn check_and_index(scope: &Scope, state: &mut RegionState) -> Result<(), Str
             ));
         }
         for (i, version) in record.versions().enumerate() {
+            let version = version.map_err(|e| format!("{here}: {e}"))?;
             if version.name != *name {
                 return Err(format!(
                     "{here}: version {} is named '{}'",

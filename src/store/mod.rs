@@ -14,11 +14,13 @@
 //! one (`Store::read`).
 
 mod action_types;
+mod codec;
 pub mod commits;
 mod committer;
 pub mod deliveries;
 pub mod invariants;
 mod lock;
+pub mod packed;
 pub mod persistence;
 mod pipelines;
 pub mod runtime;
@@ -336,10 +338,26 @@ impl Drop for RegionGuard<'_> {
             }
             return;
         }
+        self.pack_finished();
         match self.commit() {
             Ok(Some(ticket)) => commits::record_own(&ticket),
             Ok(None) => {}
             Err(e) => self.fail(&e),
+        }
+    }
+}
+
+impl RegionGuard<'_> {
+    /// Packs the executions of changed pipelines that finished under this lock
+    /// (`store::packed`).
+    fn pack_finished(&mut self) {
+        let state = &mut *self.guard;
+        for name in &state.dirty.pipelines {
+            if let Some(record) = state.pipelines.get_mut(name) {
+                if !record.runtime.to_pack.is_empty() {
+                    record.runtime.pack_finished();
+                }
+            }
         }
     }
 }

@@ -12,14 +12,15 @@ use std::sync::Arc;
 #[serde(try_from = "PipelineDocument")]
 pub struct PipelineRecord {
     pub arn: String,
-    /// Versions 1 to N-1, oldest first.
-    older: Vec<Arc<PipelineDeclaration>>,
+    /// Versions 1 to N-1, oldest first, encoded (rarely read).
+    older: Vec<Older>,
     /// Version N.
     latest: Arc<PipelineDeclaration>,
     pub created: Timestamp,
     pub updated: Timestamp,
     pub tags: Vec<Tag>,
-    pub runtime: PipelineRuntime,
+    /// Boxed: the map of pipelines holds small records (a B-tree node has 11 slots).
+    pub runtime: Box<PipelineRuntime>,
 }
 
 /// The record's document form (state export and import): every version in one list, oldest
@@ -35,6 +36,47 @@ struct PipelineDocument<V = Vec<Arc<PipelineDeclaration>>, R = PipelineRuntime> 
     runtime: R,
 }
 
+/// An older version of the declaration: its JSON, zstd-compressed, decoded on read (GetPipeline
+/// with a version, the configuration of an old action execution, a full rewrite of the data
+/// directory, the state export). Executions that ran it share the decoded `Arc` they hold.
+#[derive(Debug)]
+enum Older {
+    Encoded(Box<[u8]>),
+    /// Kept as it is when it could not be encoded.
+    Plain(Arc<PipelineDeclaration>),
+}
+
+impl Older {
+    fn new(declaration: Arc<PipelineDeclaration>) -> Self {
+        match serde_json::to_vec(&*declaration) {
+            Ok(json) => match super::codec::compress_plain(&json) {
+                Ok(blob) => Older::Encoded(blob.into()),
+                Err(e) => {
+                    tracing::error!("cannot encode a pipeline version: {e}");
+                    Older::Plain(declaration)
+                }
+            },
+            Err(e) => {
+                tracing::error!("cannot encode a pipeline version: {e}");
+                Older::Plain(declaration)
+            }
+        }
+    }
+
+    fn decode(&self) -> Result<Arc<PipelineDeclaration>, String> {
+        match self {
+            Older::Plain(declaration) => Ok(declaration.clone()),
+            Older::Encoded(blob) => {
+                let json = super::codec::decompress_plain(blob)
+                    .map_err(|e| format!("cannot decode a pipeline version: {e}"))?;
+                serde_json::from_slice(&json)
+                    .map(Arc::new)
+                    .map_err(|e| format!("cannot decode a pipeline version: {e}"))
+            }
+        }
+    }
+}
+
 impl TryFrom<PipelineDocument> for PipelineRecord {
     type Error = String;
     fn try_from(doc: PipelineDocument) -> Result<Self, String> {
@@ -44,12 +86,12 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
             .ok_or_else(|| format!("pipeline {} has no versions", doc.arn))?;
         Ok(PipelineRecord {
             arn: doc.arn,
-            older: versions,
+            older: versions.into_iter().map(Older::new).collect(),
             latest,
             created: doc.created,
             updated: doc.updated,
             tags: doc.tags,
-            runtime: doc.runtime,
+            runtime: Box::new(doc.runtime),
         })
     }
 }
@@ -58,7 +100,10 @@ impl Serialize for PipelineRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         PipelineDocument {
             arn: self.arn.clone(),
-            versions: self.versions().collect::<Vec<_>>(),
+            versions: self
+                .versions()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(serde::ser::Error::custom)?,
             created: self.created,
             updated: self.updated,
             tags: self.tags.clone(),
@@ -78,7 +123,7 @@ impl PipelineRecord {
             created: now,
             updated: now,
             tags,
-            runtime: PipelineRuntime::default(),
+            runtime: Box::default(),
         }
     }
 
@@ -94,12 +139,12 @@ impl PipelineRecord {
         let latest = versions.pop()?;
         Some(PipelineRecord {
             arn,
-            older: versions,
+            older: versions.into_iter().map(Older::new).collect(),
             latest,
             created,
             updated,
             tags,
-            runtime,
+            runtime: Box::new(runtime),
         })
     }
 
@@ -111,24 +156,69 @@ impl PipelineRecord {
     /// Makes `declaration` the latest version.
     pub fn push_version(&mut self, declaration: Arc<PipelineDeclaration>) {
         let previous = std::mem::replace(&mut self.latest, declaration);
-        self.older.push(previous);
+        self.older.push(Older::new(previous));
     }
 
-    /// Every version, oldest first.
-    pub fn versions(&self) -> impl Iterator<Item = &Arc<PipelineDeclaration>> {
-        self.older.iter().chain(std::iter::once(&self.latest))
+    /// Every version, oldest first (older ones decoded).
+    pub fn versions(&self) -> impl Iterator<Item = Result<Arc<PipelineDeclaration>, String>> + '_ {
+        self.older
+            .iter()
+            .map(Older::decode)
+            .chain(std::iter::once(Ok(self.latest.clone())))
     }
 
     pub fn version(&self) -> i64 {
         self.older.len() as i64 + 1
     }
 
-    /// A given version, if it exists.
-    pub fn at_version(&self, version: i64) -> Option<&Arc<PipelineDeclaration>> {
+    /// Executions read back (loaded or imported) each hold a copy of the declaration they
+    /// ran: one copy per version, equal to the version's, is shared instead.
+    pub fn share_declarations(&mut self) {
+        let mut decoded: std::collections::BTreeMap<i64, Arc<PipelineDeclaration>> =
+            Default::default();
+        for execution in self.runtime.executions.values_mut() {
+            let version = execution.pipeline_version;
+            let shared = match decoded.get(&version) {
+                Some(shared) => Some(shared.clone()),
+                None => {
+                    let shared = match version {
+                        v if v < 1 => None,
+                        v if v == self.older.len() as i64 + 1 => Some(self.latest.clone()),
+                        // An older version: the first execution's copy is the shared one
+                        // when it is equal to the version.
+                        v => self
+                            .older
+                            .get((v - 1) as usize)
+                            .and_then(|o| o.decode().ok())
+                            .filter(|d| *d == execution.declaration)
+                            .map(|_| execution.declaration.clone()),
+                    };
+                    if let Some(shared) = &shared {
+                        decoded.insert(version, shared.clone());
+                    }
+                    shared
+                }
+            };
+            if let Some(shared) = shared {
+                if *shared == *execution.declaration {
+                    execution.declaration = shared;
+                }
+            }
+        }
+    }
+
+    /// A given version, if it exists (an older one is decoded).
+    pub fn at_version(&self, version: i64) -> Option<Arc<PipelineDeclaration>> {
         match version {
             v if v < 1 => None,
-            v if v == self.version() => Some(&self.latest),
-            v => self.older.get((v - 1) as usize),
+            v if v == self.version() => Some(self.latest.clone()),
+            v => match self.older.get((v - 1) as usize)?.decode() {
+                Ok(declaration) => Some(declaration),
+                Err(e) => {
+                    tracing::error!(pipeline = %self.arn, version = v, "{e}");
+                    None
+                }
+            },
         }
     }
 }

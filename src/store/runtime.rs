@@ -6,21 +6,24 @@
 use crate::model::*;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The runtime state of one pipeline.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The runtime state of one pipeline. Finished executions are packed (`store::packed`): the
+/// maps of records hold the live ones, `packed` the others; serialized, both are one map.
+#[derive(Debug, Default, Deserialize)]
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
     pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
-    /// Execution id -> sequence number.
-    pub execution_ids: HashMap<String, u64>,
+    /// Execution id -> sequence number (a sorted vector, like the other id maps: smaller than
+    /// a hash map at the sizes the history cap allows).
+    pub execution_ids: LiteMap<String, u64>,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
     pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
-    pub action_execution_ids: HashMap<String, u64>,
+    pub action_execution_ids: LiteMap<String, u64>,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
     pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
@@ -36,7 +39,7 @@ pub struct PipelineRuntime {
     /// Transition states by stage name (absent: enabled).
     pub transitions: LiteMap<String, StageTransitions>,
     /// clientRequestToken -> execution id, for idempotent StartPipelineExecution.
-    pub client_tokens: HashMap<String, String>,
+    pub client_tokens: LiteMap<String, String>,
     /// Executions changed since the state was last persisted.
     #[serde(skip)]
     pub touched: std::collections::BTreeSet<u64>,
@@ -47,6 +50,18 @@ pub struct PipelineRuntime {
     /// Executions dropped from the history since the state was last persisted.
     #[serde(skip)]
     pub trimmed: Vec<u64>,
+    /// Finished executions packed with their action and rule executions, by sequence number.
+    #[serde(skip)]
+    pub packed: LiteMap<u64, super::packed::PackedExecution>,
+    /// Action execution sequence number -> the packed execution that holds it.
+    #[serde(skip)]
+    pub packed_actions: LiteMap<u64, u64>,
+    /// Rule execution sequence number -> the packed execution that holds it.
+    #[serde(skip)]
+    pub packed_rules: LiteMap<u64, u64>,
+    /// Executions finished since the region's lock was last released: packed then.
+    #[serde(skip)]
+    pub to_pack: Vec<u64>,
 }
 
 /// `stage/action`, the key of per-action maps.
@@ -102,6 +117,7 @@ impl PipelineRuntime {
                 }
             }
         }
+        self.to_pack.push(seq);
     }
 
     /// Rebuilds the active index (after state was loaded or imported).
@@ -114,32 +130,34 @@ impl PipelineRuntime {
             .collect();
     }
 
-    pub fn execution(&self, id: &str) -> Option<&PipelineExecutionRecord> {
-        self.execution_ids
-            .get(id)
-            .and_then(|seq| self.executions.get(seq))
-            .map(|e| &**e)
+    /// An execution by id, packed or not.
+    pub fn execution(&self, id: &str) -> Option<Cow<'_, PipelineExecutionRecord>> {
+        self.execution_at(*self.execution_ids.get(id)?)
     }
 
+    /// An execution by id to change (unpacked first).
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
-        match self.execution_ids.get(id) {
-            Some(seq) => self.executions.get_mut(seq).map(|e| &mut **e),
-            None => None,
+        let seq = *self.execution_ids.get(id)?;
+        if !self.unpack(seq) {
+            return None;
         }
+        self.executions.get_mut(&seq).map(|e| &mut **e)
     }
 
-    pub fn action_execution(&self, id: &str) -> Option<&ActionExecutionRecord> {
-        self.action_execution_ids
-            .get(id)
-            .and_then(|seq| self.action_executions.get(seq))
-            .map(|a| &**a)
+    /// An action execution by id, packed or not.
+    pub fn action_execution(&self, id: &str) -> Option<Cow<'_, ActionExecutionRecord>> {
+        self.action_at(*self.action_execution_ids.get(id)?)
     }
 
+    /// An action execution by id to change (its execution is unpacked first).
     pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
-        match self.action_execution_ids.get(id) {
-            Some(seq) => self.action_executions.get_mut(seq).map(|a| &mut **a),
-            None => None,
+        let seq = *self.action_execution_ids.get(id)?;
+        if let Some(owner) = self.packed_actions.get(&seq).copied() {
+            if !self.unpack(owner) {
+                return None;
+            }
         }
+        self.action_executions.get_mut(&seq).map(|a| &mut **a)
     }
 
     /// The latest action execution of an action, if it ever ran.
@@ -147,11 +165,8 @@ impl PipelineRuntime {
         &self,
         stage: &str,
         action: &str,
-    ) -> Option<&ActionExecutionRecord> {
-        self.action_latest
-            .get(&action_key(stage, action))
-            .and_then(|seq| self.action_executions.get(seq))
-            .map(|a| &**a)
+    ) -> Option<Cow<'_, ActionExecutionRecord>> {
+        self.action_at(*self.action_latest.get(&action_key(stage, action))?)
     }
 
     pub fn transition(&self, stage: &str, kind: StageTransitionType) -> Option<&TransitionRecord> {

@@ -28,7 +28,7 @@ struct PipelineRowRef<'a> {
     action_latest: HashMap<&'a str, &'a u64>,
     current_revisions: HashMap<&'a str, &'a ActionRevisionRecord>,
     transitions: HashMap<&'a str, &'a StageTransitions>,
-    client_tokens: &'a HashMap<String, String>,
+    client_tokens: HashMap<&'a str, &'a String>,
 }
 
 /// `ExecutionRow` as written.
@@ -103,13 +103,13 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
             ..Dirty::default()
         };
         for (name, record) in state.pipelines.iter_mut() {
-            record.runtime.touched = record.runtime.executions.keys().copied().collect();
+            record.runtime.touched = record.runtime.execution_sequences().into_iter().collect();
             record.runtime.trimmed.clear();
             for (i, version) in record.versions().enumerate() {
                 ops.push(Op::Version {
                     name: name.clone(),
                     version: i as i64 + 1,
-                    data: serde_json::to_string(version).map_err(json)?,
+                    data: serde_json::to_string(&*version?).map_err(json)?,
                 });
             }
         }
@@ -218,7 +218,11 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
             .iter()
             .map(|(k, v)| (k.as_str(), v))
             .collect(),
-        client_tokens: &runtime.client_tokens,
+        client_tokens: runtime
+            .client_tokens
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
     };
     ops.push(Op::Pipeline {
         name: name.to_string(),
@@ -231,6 +235,25 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
         });
     }
     for seq in std::mem::take(&mut runtime.touched) {
+        if runtime.packed.contains_key(&seq) {
+            // A packed execution is written from its decoded records.
+            let Some(group) = runtime.group_at(seq) else {
+                return Err(format!(
+                    "execution {seq} of pipeline '{name}' cannot be decoded"
+                ));
+            };
+            let row = ExecutionRowRef {
+                execution: &group.execution,
+                actions: group.actions.iter().collect(),
+                rules: group.rules.iter().collect(),
+            };
+            ops.push(Op::Execution {
+                pipeline: name.to_string(),
+                seq: seq as i64,
+                data: serde_json::to_string(&row).map_err(json)?,
+            });
+            continue;
+        }
         let Some(execution) = runtime.executions.get(&seq) else {
             continue;
         };

@@ -64,7 +64,7 @@ impl Persistence {
                 action_latest: row.action_latest.into_iter().collect(),
                 current_revisions: row.current_revisions.into_iter().collect(),
                 transitions: row.transitions.into_iter().collect(),
-                client_tokens: row.client_tokens,
+                client_tokens: row.client_tokens.into_iter().collect(),
                 ..PipelineRuntime::default()
             };
             let record = PipelineRecord::from_versions(
@@ -111,6 +111,7 @@ impl Persistence {
                     row.execution.id, scope.account, scope.region
                 )));
             };
+            let execution = row.execution;
             let runtime = &mut record.runtime;
             for action in row.actions {
                 runtime
@@ -125,7 +126,6 @@ impl Persistence {
                     .rule_executions
                     .insert(rule.sequence, Box::new(rule));
             }
-            let execution = row.execution;
             runtime
                 .execution_ids
                 .insert(execution.id.clone(), execution.sequence);
@@ -204,10 +204,12 @@ fn select<const N: usize>(
 }
 
 /// Rebuilds what a region's state derives from its records (the active executions, the job
-/// queue), after a load or an import.
+/// queue), after a load or an import; finished executions are packed.
 pub fn rebuild_indexes(state: &mut RegionState) {
     for record in state.pipelines.values_mut() {
         record.runtime.rebuild_active();
+        record.share_declarations();
+        record.runtime.pack_all_finished();
     }
     let mut jobs: Vec<&JobRecord> = state.jobs.jobs.values().collect();
     jobs.sort_by_key(|j| j.sequence);

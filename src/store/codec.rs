@@ -1,0 +1,143 @@
+//! The compression of packed executions (`store::packed`) and older pipeline versions: zstd against a dictionary of what a
+//! record usually says (field names, statuses, common values), so that a blob holds little
+//! more than what is unique to its run (ids, timestamps, revisions, artifact keys). The
+//! dictionary is prepared once; each thread keeps its compression and decompression contexts.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use zstd::dict::DecoderDictionary;
+
+/// A sample packed execution with its unique values blanked.
+const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
+
+/// zstd's level: fast (packing runs once per finished execution, under the region's lock).
+const LEVEL: i32 = 3;
+
+/// A compression context with the dictionary and tables sized for records of a few KiB (zstd's
+/// defaults for the level take about 2.4 MiB per context; these about a tenth of it).
+fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::CParameter;
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, DICTIONARY)?;
+    compressor.set_parameter(CParameter::WindowLog(16))?;
+    compressor.set_parameter(CParameter::HashLog(13))?;
+    compressor.set_parameter(CParameter::ChainLog(13))?;
+    Ok(compressor)
+}
+
+fn decoder_dictionary() -> &'static DecoderDictionary<'static> {
+    static DICT: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
+    DICT.get_or_init(|| DecoderDictionary::copy(DICTIONARY))
+}
+
+thread_local! {
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Compresses `data` (the frame records its size).
+pub fn compress(data: &[u8]) -> Result<Vec<u8>, String> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
+        if slot.is_none() {
+            *slot = Some(compressor().map_err(|e| e.to_string())?);
+        }
+        match slot.as_mut() {
+            Some(compressor) => compressor.compress(data).map_err(|e| e.to_string()),
+            None => Err("no compression context".into()),
+        }
+    })
+}
+
+/// Decompresses what `compress` made.
+pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, String> {
+    let size = match zstd::zstd_safe::get_frame_content_size(blob) {
+        Ok(Some(size)) if size <= 64 << 20 => size as usize,
+        _ => return Err("not a packed record".into()),
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
+        if slot.is_none() {
+            *slot = Some(
+                zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        match slot.as_mut() {
+            Some(decompressor) => decompressor
+                .decompress(blob, size)
+                .map_err(|e| e.to_string()),
+            None => Err("no decompression context".into()),
+        }
+    })
+}
+
+/// Compresses a rarely read document (an older pipeline version) without the dictionary.
+pub fn compress_plain(data: &[u8]) -> Result<Vec<u8>, String> {
+    zstd::bulk::compress(data, LEVEL).map_err(|e| e.to_string())
+}
+
+/// Decompresses what `compress_plain` made.
+pub fn decompress_plain(blob: &[u8]) -> Result<Vec<u8>, String> {
+    match zstd::zstd_safe::get_frame_content_size(blob) {
+        Ok(Some(size)) if size <= 64 << 20 => {
+            zstd::bulk::decompress(blob, size as usize).map_err(|e| e.to_string())
+        }
+        _ => Err("not a compressed document".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trips_and_refuses_garbage() {
+        let data = br#"{"execution":{"id":"x","status":"Succeeded"}}"#;
+        let blob = super::compress(data).expect("compresses");
+        assert_eq!(super::decompress(&blob).expect("decompresses"), data);
+        assert!(super::decompress(&[0xff; 8]).is_err());
+        assert!(super::decompress(&[]).is_err());
+        let blob = super::compress_plain(data).expect("compresses");
+        assert_eq!(super::decompress_plain(&blob).expect("decompresses"), data);
+        assert!(super::decompress_plain(&[0xff; 8]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod rss {
+    #[repr(C)]
+    struct MallInfo2 {
+        arena: usize,
+        ordblks: usize,
+        smblks: usize,
+        hblks: usize,
+        hblkhd: usize,
+        usmblks: usize,
+        fsmblks: usize,
+        uordblks: usize,
+        fordblks: usize,
+        keepcost: usize,
+    }
+    extern "C" {
+        fn mallinfo2() -> MallInfo2;
+    }
+
+    /// Bytes in use by C malloc (zstd's allocations), mmapped blocks included.
+    fn c_heap() -> i64 {
+        let info = unsafe { mallinfo2() };
+        (info.uordblks + info.hblkhd) as i64
+    }
+
+    #[test]
+    #[ignore = "a measurement"]
+    fn contexts_heap() {
+        let data = include_bytes!("packed_dictionary.json");
+        let before = c_heap();
+        let blob = super::compress(data).expect("compresses");
+        let middle = c_heap();
+        let _ = super::decompress(&blob).expect("decompresses");
+        println!(
+            "compression context: {} KiB, decompression context: {} KiB",
+            (middle - before) / 1024,
+            (c_heap() - middle) / 1024
+        );
+    }
+}

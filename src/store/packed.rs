@@ -1,0 +1,537 @@
+//! Packed finished executions. Once an execution is finished (and the change that finished it
+//! was handed to persistence), its execution record, action executions and rule executions
+//! become one blob: their JSON (the persistence row's format, without the declaration, which the
+//! packed form shares as an `Arc`), zstd-compressed (`codec`) against a dictionary of the records' usual
+//! text. Reads decode it; a change (RetryStageExecution, a late job result) unpacks it first.
+//! The live maps of `PipelineRuntime` hold only unpacked records; `packed_actions` and
+//! `packed_rules` say which packed execution holds an action or rule execution.
+
+use crate::model::{PipelineDeclaration, RuleExecutionStatus};
+use crate::store::runtime::{
+    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, PipelineRuntime,
+    RuleExecutionRecord, StageTransitions,
+};
+use litemap::LiteMap;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A finished execution with its action and rule executions, packed.
+#[derive(Debug)]
+pub struct PackedExecution {
+    declaration: Arc<PipelineDeclaration>,
+    blob: Box<[u8]>,
+}
+
+#[derive(Serialize)]
+struct GroupRef<'a> {
+    execution: &'a PipelineExecutionRecord,
+    actions: Vec<&'a ActionExecutionRecord>,
+    rules: Vec<&'a RuleExecutionRecord>,
+}
+
+/// An execution unpacked.
+#[derive(Deserialize)]
+pub struct Group {
+    pub execution: PipelineExecutionRecord,
+    pub actions: Vec<ActionExecutionRecord>,
+    pub rules: Vec<RuleExecutionRecord>,
+}
+
+/// The execution alone (its action and rule executions are skipped, not built).
+#[derive(Deserialize)]
+struct ExecutionOnly {
+    execution: PipelineExecutionRecord,
+}
+
+/// The action executions alone.
+#[derive(Deserialize)]
+struct ActionsOnly {
+    actions: Vec<ActionExecutionRecord>,
+}
+
+/// The rule executions alone.
+#[derive(Deserialize)]
+struct RulesOnly {
+    rules: Vec<RuleExecutionRecord>,
+}
+
+impl PackedExecution {
+    fn pack(
+        execution: &PipelineExecutionRecord,
+        actions: Vec<&ActionExecutionRecord>,
+        rules: Vec<&RuleExecutionRecord>,
+        declaration: Arc<PipelineDeclaration>,
+    ) -> Result<Self, String> {
+        let json = serde_json::to_vec(&GroupRef {
+            execution,
+            actions,
+            rules,
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(PackedExecution {
+            declaration,
+            blob: super::codec::compress(&json)?.into_boxed_slice(),
+        })
+    }
+
+    fn json(&self) -> Result<Vec<u8>, String> {
+        super::codec::decompress(&self.blob)
+    }
+
+    fn group(&self) -> Result<Group, String> {
+        let mut group: Group = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        group.execution.declaration = self.declaration.clone();
+        Ok(group)
+    }
+
+    fn actions(&self) -> Result<Vec<ActionExecutionRecord>, String> {
+        let only: ActionsOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        Ok(only.actions)
+    }
+
+    fn rules(&self) -> Result<Vec<RuleExecutionRecord>, String> {
+        let only: RulesOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        Ok(only.rules)
+    }
+
+    fn execution(&self) -> Result<PipelineExecutionRecord, String> {
+        let mut only: ExecutionOnly =
+            serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        only.execution.declaration = self.declaration.clone();
+        Ok(only.execution)
+    }
+
+    /// Bytes held by the blob.
+    pub fn size(&self) -> usize {
+        self.blob.len()
+    }
+}
+
+/// A record that cannot be decoded is reported and treated as absent (the caller answers with
+/// its not-found error).
+fn decoded<T>(seq: u64, result: Result<T, String>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            tracing::error!(
+                execution_sequence = seq,
+                "cannot decode a packed execution: {e}"
+            );
+            None
+        }
+    }
+}
+
+impl PipelineRuntime {
+    /// Packs the executions that finished since the last call (see the module doc).
+    pub fn pack_finished(&mut self) {
+        for seq in std::mem::take(&mut self.to_pack) {
+            self.pack(seq);
+        }
+    }
+
+    /// Packs every finished execution (after state was loaded or imported).
+    pub fn pack_all_finished(&mut self) {
+        let finished: Vec<u64> = self
+            .executions
+            .iter()
+            .filter(|(_, e)| !e.is_active())
+            .map(|(seq, _)| *seq)
+            .collect();
+        self.to_pack.clear();
+        for seq in finished {
+            self.pack(seq);
+        }
+    }
+
+    fn pack(&mut self, seq: u64) {
+        let Some(execution) = self.executions.get(&seq) else {
+            return;
+        };
+        if execution.is_active() {
+            return;
+        }
+        let finished = execution.action_sequences.iter().all(|s| {
+            self.action_executions
+                .get(s)
+                .is_some_and(|a| a.is_finished())
+        }) && execution.rule_sequences.iter().all(|s| {
+            self.rule_executions
+                .get(s)
+                .is_some_and(|r| r.status != RuleExecutionStatus::InProgress)
+        });
+        if !finished {
+            return;
+        }
+        let Some(mut execution) = self.executions.remove(&seq) else {
+            return;
+        };
+        // The blob leaves the declaration out (an empty one is serialized): the packed form
+        // keeps the Arc.
+        let declaration = std::mem::take(&mut execution.declaration);
+        let packed = PackedExecution::pack(
+            &execution,
+            execution
+                .action_sequences
+                .iter()
+                .filter_map(|s| self.action_executions.get(s).map(|a| &**a))
+                .collect(),
+            execution
+                .rule_sequences
+                .iter()
+                .filter_map(|s| self.rule_executions.get(s).map(|r| &**r))
+                .collect(),
+            declaration.clone(),
+        );
+        execution.declaration = declaration;
+        let packed = match packed {
+            Ok(packed) => packed,
+            Err(e) => {
+                tracing::error!(execution_sequence = seq, "cannot pack an execution: {e}");
+                self.executions.insert(seq, execution);
+                return;
+            }
+        };
+        for s in &execution.action_sequences {
+            self.action_executions.remove(s);
+            self.packed_actions.insert(*s, seq);
+        }
+        for s in &execution.rule_sequences {
+            self.rule_executions.remove(s);
+            self.packed_rules.insert(*s, seq);
+        }
+        self.packed.insert(seq, packed);
+        // An emptied BTreeMap keeps its root node (11 slots); a small LiteMap keeps its spare
+        // capacity.
+        if self.executions.is_empty() {
+            self.executions = BTreeMap::new();
+        }
+        if self.action_executions.is_empty() {
+            self.action_executions = BTreeMap::new();
+        }
+        if self.rule_executions.is_empty() {
+            self.rule_executions = BTreeMap::new();
+        }
+        if self.packed.len() < 16 {
+            self.packed = shrunk(std::mem::take(&mut self.packed));
+            self.packed_actions = shrunk(std::mem::take(&mut self.packed_actions));
+            self.packed_rules = shrunk(std::mem::take(&mut self.packed_rules));
+        }
+        if self.execution_ids.len() < 16 {
+            self.execution_ids = shrunk(std::mem::take(&mut self.execution_ids));
+            self.action_execution_ids = shrunk(std::mem::take(&mut self.action_execution_ids));
+            self.client_tokens = shrunk(std::mem::take(&mut self.client_tokens));
+        }
+    }
+
+    /// Moves a packed execution back into the live maps; `false` when it cannot be decoded.
+    pub fn unpack(&mut self, seq: u64) -> bool {
+        let Some(packed) = self.packed.get(&seq) else {
+            return self.executions.contains_key(&seq);
+        };
+        let Some(group) = decoded(seq, packed.group()) else {
+            return false;
+        };
+        self.packed.remove(&seq);
+        // Packed again when the region's lock is next released with this pipeline changed.
+        self.to_pack.push(seq);
+        for action in group.actions {
+            self.packed_actions.remove(&action.sequence);
+            self.action_executions
+                .insert(action.sequence, Box::new(action));
+        }
+        for rule in group.rules {
+            self.packed_rules.remove(&rule.sequence);
+            self.rule_executions.insert(rule.sequence, Box::new(rule));
+        }
+        self.executions.insert(seq, Box::new(group.execution));
+        true
+    }
+
+    /// Removes an execution with its action and rule executions, packed or not.
+    pub fn remove_execution(&mut self, seq: u64) -> Option<Group> {
+        if self.packed.contains_key(&seq) && !self.unpack(seq) {
+            // Undecodable: drop what is known of it.
+            self.packed.remove(&seq);
+            self.packed_actions.retain(|_, owner| *owner != seq);
+            self.packed_rules.retain(|_, owner| *owner != seq);
+            return None;
+        }
+        let execution = self.executions.remove(&seq)?;
+        let actions = execution
+            .action_sequences
+            .iter()
+            .filter_map(|s| self.action_executions.remove(s))
+            .map(|a| *a)
+            .collect();
+        let rules = execution
+            .rule_sequences
+            .iter()
+            .filter_map(|s| self.rule_executions.remove(s))
+            .map(|r| *r)
+            .collect();
+        Some(Group {
+            execution: *execution,
+            actions,
+            rules,
+        })
+    }
+
+    /// The execution with this sequence number, packed or not.
+    pub fn execution_at(&self, seq: u64) -> Option<Cow<'_, PipelineExecutionRecord>> {
+        if let Some(execution) = self.executions.get(&seq) {
+            return Some(Cow::Borrowed(&**execution));
+        }
+        let packed = self.packed.get(&seq)?;
+        decoded(seq, packed.execution()).map(Cow::Owned)
+    }
+
+    /// The action execution with this sequence number, packed or not.
+    pub fn action_at(&self, seq: u64) -> Option<Cow<'_, ActionExecutionRecord>> {
+        if let Some(action) = self.action_executions.get(&seq) {
+            return Some(Cow::Borrowed(&**action));
+        }
+        let owner = *self.packed_actions.get(&seq)?;
+        decoded(owner, self.packed.get(&owner)?.actions())?
+            .into_iter()
+            .find(|a| a.sequence == seq)
+            .map(Cow::Owned)
+    }
+
+    /// The rule execution with this sequence number, packed or not.
+    pub fn rule_at(&self, seq: u64) -> Option<Cow<'_, RuleExecutionRecord>> {
+        if let Some(rule) = self.rule_executions.get(&seq) {
+            return Some(Cow::Borrowed(&**rule));
+        }
+        let owner = *self.packed_rules.get(&seq)?;
+        decoded(owner, self.packed.get(&owner)?.rules())?
+            .into_iter()
+            .find(|r| r.sequence == seq)
+            .map(Cow::Owned)
+    }
+
+    /// The execution and its action and rule executions, packed or not (persistence rows).
+    pub fn group_at(&self, seq: u64) -> Option<Group> {
+        if let Some(packed) = self.packed.get(&seq) {
+            return decoded(seq, packed.group());
+        }
+        let execution = self.executions.get(&seq)?;
+        Some(Group {
+            execution: (**execution).clone(),
+            actions: execution
+                .action_sequences
+                .iter()
+                .filter_map(|s| self.action_executions.get(s))
+                .map(|a| (**a).clone())
+                .collect(),
+            rules: execution
+                .rule_sequences
+                .iter()
+                .filter_map(|s| self.rule_executions.get(s))
+                .map(|r| (**r).clone())
+                .collect(),
+        })
+    }
+
+    /// Sequence numbers of every execution, packed or not, oldest first.
+    pub fn execution_sequences(&self) -> Vec<u64> {
+        merged(self.executions.keys(), self.packed.keys())
+    }
+
+    /// Sequence numbers of every action execution, packed or not, oldest first.
+    pub fn action_sequences(&self) -> Vec<u64> {
+        merged(self.action_executions.keys(), self.packed_actions.keys())
+    }
+
+    /// Sequence numbers of every rule execution, packed or not, oldest first.
+    pub fn rule_sequences(&self) -> Vec<u64> {
+        merged(self.rule_executions.keys(), self.packed_rules.keys())
+    }
+
+    /// How many executions are kept, packed or not.
+    pub fn execution_count(&self) -> usize {
+        self.executions.len() + self.packed.len()
+    }
+
+    /// Bytes held by packed blobs (the memory measurement prints it).
+    pub fn packed_bytes(&self) -> usize {
+        self.packed.values().map(PackedExecution::size).sum()
+    }
+}
+
+/// The map with its capacity cut to its length.
+fn shrunk<K: Ord, V>(map: LiteMap<K, V>) -> LiteMap<K, V> {
+    let mut exact = LiteMap::with_capacity(map.len());
+    for (k, v) in map {
+        exact.insert(k, v);
+    }
+    exact
+}
+
+fn merged<'a>(a: impl Iterator<Item = &'a u64>, b: impl Iterator<Item = &'a u64>) -> Vec<u64> {
+    let mut all: Vec<u64> = a.chain(b).copied().collect();
+    all.sort_unstable();
+    all
+}
+
+/// `PipelineRuntime` as serialized (state export): every record, packed or not, in the maps of
+/// the unpacked form.
+#[derive(Serialize)]
+struct RuntimeDocument<'a> {
+    executions: BTreeMap<u64, Cow<'a, PipelineExecutionRecord>>,
+    execution_ids: HashMap<&'a str, u64>,
+    next_sequence: u64,
+    action_executions: BTreeMap<u64, Cow<'a, ActionExecutionRecord>>,
+    action_execution_ids: HashMap<&'a str, u64>,
+    next_action_sequence: u64,
+    rule_executions: BTreeMap<u64, Cow<'a, RuleExecutionRecord>>,
+    next_rule_sequence: u64,
+    stage_latest: &'a LiteMap<String, String>,
+    action_latest: &'a LiteMap<String, u64>,
+    current_revisions: &'a LiteMap<String, ActionRevisionRecord>,
+    transitions: &'a LiteMap<String, StageTransitions>,
+    client_tokens: HashMap<&'a str, &'a str>,
+}
+
+/// An id map as a JSON object (an empty `LiteMap` serializes as an empty list).
+fn as_map(map: &LiteMap<String, u64>) -> HashMap<&str, u64> {
+    map.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+}
+
+impl Serialize for PipelineRuntime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut executions: BTreeMap<u64, Cow<'_, PipelineExecutionRecord>> = self
+            .executions
+            .iter()
+            .map(|(seq, e)| (*seq, Cow::Borrowed(&**e)))
+            .collect();
+        let mut action_executions: BTreeMap<u64, Cow<'_, ActionExecutionRecord>> = self
+            .action_executions
+            .iter()
+            .map(|(seq, a)| (*seq, Cow::Borrowed(&**a)))
+            .collect();
+        let mut rule_executions: BTreeMap<u64, Cow<'_, RuleExecutionRecord>> = self
+            .rule_executions
+            .iter()
+            .map(|(seq, r)| (*seq, Cow::Borrowed(&**r)))
+            .collect();
+        for (seq, packed) in &self.packed {
+            let group = packed
+                .group()
+                .map_err(|e| serde::ser::Error::custom(format!("packed execution {seq}: {e}")))?;
+            executions.insert(*seq, Cow::Owned(group.execution));
+            for action in group.actions {
+                action_executions.insert(action.sequence, Cow::Owned(action));
+            }
+            for rule in group.rules {
+                rule_executions.insert(rule.sequence, Cow::Owned(rule));
+            }
+        }
+        RuntimeDocument {
+            executions,
+            execution_ids: as_map(&self.execution_ids),
+            next_sequence: self.next_sequence,
+            action_executions,
+            action_execution_ids: as_map(&self.action_execution_ids),
+            next_action_sequence: self.next_action_sequence,
+            rule_executions,
+            next_rule_sequence: self.next_rule_sequence,
+            stage_latest: &self.stage_latest,
+            action_latest: &self.action_latest,
+            current_revisions: &self.current_revisions,
+            transitions: &self.transitions,
+            client_tokens: self
+                .client_tokens
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
+    fn sample() -> PipelineRuntime {
+        let group: Group = serde_json::from_slice(include_bytes!("packed_dictionary.json"))
+            .expect("the sample decodes");
+        let mut runtime = PipelineRuntime::default();
+        let seq = group.execution.sequence;
+        for action in group.actions {
+            runtime
+                .action_execution_ids
+                .insert(format!("action-{}", action.sequence), action.sequence);
+            runtime
+                .action_executions
+                .insert(action.sequence, Box::new(action));
+        }
+        for rule in group.rules {
+            runtime
+                .rule_executions
+                .insert(rule.sequence, Box::new(rule));
+        }
+        runtime
+            .execution_ids
+            .insert(group.execution.id.clone(), seq);
+        runtime.executions.insert(seq, Box::new(group.execution));
+        runtime.to_pack.push(seq);
+        runtime
+    }
+
+    fn export(runtime: &PipelineRuntime) -> serde_json::Value {
+        serde_json::to_value(runtime).expect("serializes")
+    }
+
+    #[test]
+    fn a_packed_execution_reads_and_exports_as_before() {
+        let mut runtime = sample();
+        let before = export(&runtime);
+        let execution = serde_json::to_value(runtime.execution_at(1)).expect("serializes");
+        let action = serde_json::to_value(runtime.action_at(2)).expect("serializes");
+        runtime.pack_finished();
+        assert_eq!(runtime.packed.len(), 1);
+        assert!(runtime.executions.is_empty() && runtime.action_executions.is_empty());
+        assert_eq!(export(&runtime), before);
+        assert_eq!(
+            serde_json::to_value(runtime.execution_at(1)).expect("serializes"),
+            execution
+        );
+        assert_eq!(
+            serde_json::to_value(runtime.action_at(2)).expect("serializes"),
+            action
+        );
+        assert_eq!(runtime.execution_sequences(), vec![1]);
+        assert_eq!(runtime.action_sequences(), vec![1, 2]);
+        // A change unpacks it; it is packed again afterwards.
+        let id = before["executions"]["1"]["id"].as_str().unwrap_or_default();
+        assert!(runtime.execution_mut(id).is_some());
+        assert!(runtime.packed.is_empty());
+        assert_eq!(export(&runtime), before);
+        runtime.pack_finished();
+        assert_eq!(runtime.packed.len(), 1);
+        let group = runtime.remove_execution(1).expect("decodes");
+        assert_eq!(group.actions.len(), 2);
+        assert_eq!(runtime.execution_count(), 0);
+        assert!(runtime.packed_actions.is_empty());
+    }
+
+    #[test]
+    fn an_undecodable_blob_reads_as_absent() {
+        let mut runtime = sample();
+        runtime.pack_finished();
+        if let Some(packed) = runtime.packed.get_mut(&1) {
+            packed.blob = vec![0xff; 8].into_boxed_slice();
+        }
+        assert!(runtime.execution_at(1).is_none());
+        assert!(runtime.action_at(1).is_none());
+        assert!(!runtime.unpack(1));
+        assert!(serde_json::to_value(&runtime).is_err());
+        assert!(runtime.remove_execution(1).is_none());
+        assert_eq!(runtime.execution_count(), 0);
+    }
+}
