@@ -51,7 +51,7 @@ async fn wait_finished(server: &Server, pipelines: usize) {
 }
 
 pub async fn section(pipelines: usize, connections: usize, with_moto: bool) -> Records {
-    let (ours, _) = spawn_ours(&["--no-auto-start"]).await;
+    let (ours, _) = spawn_ours(&["--no-auto-start", "--max-pipelines", "1000000"]).await;
     let idle = settled_rss(&ours).await;
     fan_out(ours.addr, "CreatePipeline", connections, pipelines, |i| {
         two_stage(&format!("rec-{i:05}"))
