@@ -14,14 +14,30 @@ use crate::store::runtime::{
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A finished execution with its action and rule executions, packed.
 #[derive(Debug)]
 pub struct PackedExecution {
+    /// Unique in the process: the key of the decoded-groups cache.
+    id: u64,
     declaration: Arc<PipelineDeclaration>,
     blob: Box<[u8]>,
+}
+
+static NEXT_PACKED_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How many decoded groups each thread keeps: one GetPipelineState reads a stage's latest
+/// execution and each of its actions' latest action executions, mostly from the same one or two
+/// packed executions, so a few decoded groups spare most decoding.
+const RECENTLY_DECODED: usize = 8;
+
+thread_local! {
+    static DECODED: RefCell<VecDeque<(u64, Rc<Group>)>> = const { RefCell::new(VecDeque::new()) };
 }
 
 #[derive(Serialize)]
@@ -39,24 +55,6 @@ pub struct Group {
     pub rules: Vec<RuleExecutionRecord>,
 }
 
-/// The execution alone (its action and rule executions are skipped, not built).
-#[derive(Deserialize)]
-struct ExecutionOnly {
-    execution: PipelineExecutionRecord,
-}
-
-/// The action executions alone.
-#[derive(Deserialize)]
-struct ActionsOnly {
-    actions: Vec<ActionExecutionRecord>,
-}
-
-/// The rule executions alone.
-#[derive(Deserialize)]
-struct RulesOnly {
-    rules: Vec<RuleExecutionRecord>,
-}
-
 impl PackedExecution {
     fn pack(
         execution: &PipelineExecutionRecord,
@@ -71,6 +69,7 @@ impl PackedExecution {
         })
         .map_err(|e| e.to_string())?;
         Ok(PackedExecution {
+            id: NEXT_PACKED_ID.fetch_add(1, Ordering::Relaxed),
             declaration,
             blob: super::codec::compress(&json)?.into_boxed_slice(),
         })
@@ -86,21 +85,32 @@ impl PackedExecution {
         Ok(group)
     }
 
-    fn actions(&self) -> Result<Vec<ActionExecutionRecord>, String> {
-        let only: ActionsOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
-        Ok(only.actions)
-    }
-
-    fn rules(&self) -> Result<Vec<RuleExecutionRecord>, String> {
-        let only: RulesOnly = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
-        Ok(only.rules)
+    /// The decoded group, from this thread's cache of recently decoded ones when it is there.
+    fn decoded(&self) -> Result<Rc<Group>, String> {
+        let cached = DECODED.with(|cache| {
+            cache.try_borrow().ok().and_then(|c| {
+                c.iter()
+                    .find(|(id, _)| *id == self.id)
+                    .map(|(_, g)| g.clone())
+            })
+        });
+        if let Some(group) = cached {
+            return Ok(group);
+        }
+        let group = Rc::new(self.group()?);
+        DECODED.with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                if cache.len() == RECENTLY_DECODED {
+                    cache.pop_back();
+                }
+                cache.push_front((self.id, group.clone()));
+            }
+        });
+        Ok(group)
     }
 
     fn execution(&self) -> Result<PipelineExecutionRecord, String> {
-        let mut only: ExecutionOnly =
-            serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
-        only.execution.declaration = self.declaration.clone();
-        Ok(only.execution)
+        Ok(self.decoded()?.execution.clone())
     }
 
     /// Bytes held by the blob.
@@ -294,10 +304,11 @@ impl PipelineRuntime {
             return Some(Cow::Borrowed(&**action));
         }
         let owner = *self.packed_actions.get(&seq)?;
-        decoded(owner, self.packed.get(&owner)?.actions())?
-            .into_iter()
+        decoded(owner, self.packed.get(&owner)?.decoded())?
+            .actions
+            .iter()
             .find(|a| a.sequence == seq)
-            .map(Cow::Owned)
+            .map(|a| Cow::Owned(a.clone()))
     }
 
     /// The rule execution with this sequence number, packed or not.
@@ -306,10 +317,11 @@ impl PipelineRuntime {
             return Some(Cow::Borrowed(&**rule));
         }
         let owner = *self.packed_rules.get(&seq)?;
-        decoded(owner, self.packed.get(&owner)?.rules())?
-            .into_iter()
+        decoded(owner, self.packed.get(&owner)?.decoded())?
+            .rules
+            .iter()
             .find(|r| r.sequence == seq)
-            .map(Cow::Owned)
+            .map(|r| Cow::Owned(r.clone()))
     }
 
     /// The execution and its action and rule executions, packed or not (persistence rows).
