@@ -8,4 +8,4 @@ mod hosts;
 pub mod serve;
 
 pub use cors::layer as cors_layer;
-pub use serve::{serve, Limits};
+pub use serve::{serve, HandOver, Limits};
