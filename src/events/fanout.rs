@@ -24,7 +24,7 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 
 /// Batches the ring keeps for the subscribers behind.
-pub const BATCHES: usize = 1024;
+pub const BATCHES: usize = 512;
 /// The most events, and about the most bytes, in one batch.
 const BATCH_EVENTS: usize = 1024;
 pub const BATCH_BYTES: usize = 32 * 1024;
