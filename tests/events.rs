@@ -317,7 +317,13 @@ async fn many_subscribers_all_receive_every_event_in_order() {
 /// A pipeline whose run publishes many large events: 50 parallel build actions with long names.
 fn wide_pipeline(name: &str) -> aws_sdk_codepipeline::types::PipelineDeclaration {
     let builds = (0..50)
-        .map(|i| codebuild(&format!("Build{i:02}-{}", "x".repeat(90)), "SourceOutput", &[]))
+        .map(|i| {
+            codebuild(
+                &format!("Build{i:02}-{}", "x".repeat(90)),
+                "SourceOutput",
+                &[],
+            )
+        })
         .collect();
     pipeline(name)
         .stages(stage("Source", vec![s3_source("Source", "SourceOutput")]))
@@ -395,13 +401,12 @@ async fn a_subscriber_that_falls_behind_gets_a_notice_its_stream_ends_and_it_can
     }
     let text = String::from_utf8_lossy(&received);
     let notice = text.rfind(": lagged: ").expect("a lag notice");
-    assert!(
-        text[notice..].contains("reconnect"),
-        "{}",
-        &text[notice..]
-    );
+    assert!(text[notice..].contains("reconnect"), "{}", &text[notice..]);
     assert!(text[..notice].contains("data: "), "events came before");
-    assert!(!text[notice..].contains("data: "), "no event after the notice");
+    assert!(
+        !text[notice..].contains("data: "),
+        "no event after the notice"
+    );
     // Reconnecting follows the events again.
     let mut stream = EventStream::open(&t, "?pipeline=after").await;
     c.create_pipeline()

@@ -77,7 +77,9 @@ pub async fn section(
             .spawn(move || read_streams(addr, subscribers, expected, seen, opened_tx))
             .unwrap()
     };
-    opened.recv().expect("the subscribers' thread opened its streams");
+    opened
+        .recv()
+        .expect("the subscribers' thread opened its streams");
     let starter_cpu_before = stat_cpu_seconds("/proc/thread-self/stat");
     let (first_start, last_end, statuses) =
         run_executions(server.addr, count, pipelines, connections).await;

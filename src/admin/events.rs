@@ -93,19 +93,17 @@ pub async fn stream(
     if let (Some(Extension(hand_over)), Some(runtime)) = (hand_over, delivery::runtime()) {
         hand_over.to(runtime);
     }
-    let messages = stream::unfold(
-        Some((receiver, filter, shutdown)),
-        |state| async move {
-            let (mut receiver, filter, mut shutdown) = state?;
-            match next_message(&mut receiver, &filter, shutdown.as_mut()).await? {
-                Message::Events(bytes) => {
-                    Some((Ok::<_, Infallible>(bytes), Some((receiver, filter, shutdown))))
-                }
-                // The stream ends after the notice.
-                Message::Lagged(notice) => Some((Ok(notice), None)),
-            }
-        },
-    );
+    let messages = stream::unfold(Some((receiver, filter, shutdown)), |state| async move {
+        let (mut receiver, filter, mut shutdown) = state?;
+        match next_message(&mut receiver, &filter, shutdown.as_mut()).await? {
+            Message::Events(bytes) => Some((
+                Ok::<_, Infallible>(bytes),
+                Some((receiver, filter, shutdown)),
+            )),
+            // The stream ends after the notice.
+            Message::Lagged(notice) => Some((Ok(notice), None)),
+        }
+    });
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),

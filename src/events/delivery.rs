@@ -26,7 +26,9 @@ pub fn runtime() -> Option<Handle> {
         {
             Ok(runtime) => Some(runtime),
             Err(e) => {
-                tracing::warn!("event streams share the server's threads: no runtime of their own: {e}");
+                tracing::warn!(
+                    "event streams share the server's threads: no runtime of their own: {e}"
+                );
                 None
             }
         }

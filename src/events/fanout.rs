@@ -217,7 +217,9 @@ mod tests {
             ids.extend(batch.events.iter().map(|e| e.event["id"].clone()));
             count += 1;
         }
-        let all: Vec<_> = (0..3000).map(|i| serde_json::json!(i.to_string())).collect();
+        let all: Vec<_> = (0..3000)
+            .map(|i| serde_json::json!(i.to_string()))
+            .collect();
         assert_eq!(ids, all);
         assert!(count > 1);
         // One event larger than the bound is a batch of its own.
