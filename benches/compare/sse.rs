@@ -157,21 +157,21 @@ fn read_streams(
             readers.push(tokio::task::spawn_local(async move {
                 let _sender = sender;
                 let mut body = response.into_body();
-                let mut tail = Vec::new();
+                let data_line = memchr::memmem::Finder::new(b"data: ");
+                // The last bytes so far: the 5 a `data: ` may straddle, the 256 where a
+                // closing lag notice would be.
+                let mut tail: Vec<u8> = Vec::new();
                 while let Some(Ok(frame)) = body.frame().await {
                     let Ok(data) = frame.into_data() else {
                         continue;
                     };
-                    // Events counted by their `data:` lines (a line may straddle two frames);
-                    // the tail keeps the last 256 bytes, where a closing lag notice would be.
-                    let counted = tail.len().saturating_sub(5);
-                    tail.extend_from_slice(&data);
-                    let events = tail[counted..]
-                        .windows(6)
-                        .filter(|w| w == b"data: ")
-                        .count();
-                    let keep = tail.len().saturating_sub(256);
-                    tail.drain(..keep);
+                    let head = &data[..data.len().min(5)];
+                    let mut seam = tail[tail.len().saturating_sub(5)..].to_vec();
+                    seam.extend_from_slice(head);
+                    let events = data_line.find_iter(&seam).count()
+                        + data_line.find_iter(&data).count();
+                    tail.extend_from_slice(&data[data.len().saturating_sub(256)..]);
+                    tail.drain(..tail.len().saturating_sub(256));
                     let mut seen = seen.lock().unwrap();
                     let s = &mut seen[i];
                     s.events += events;
