@@ -13,7 +13,8 @@
 //! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure), BENCH_SECTION=git-sources (only
 //! the local git sources' measures, `compare/git_sources.rs`), BENCH_SECTION=durable (only
 //! the durable-writes measure), BENCH_SECTION=poll (only the PollForJobs measure);
-//! BENCH_BINARY=path runs that server binary instead of this build's.
+//! BENCH_BINARY=path runs that server binary instead of this build's; BENCH_SSE_READER_NICE=N
+//! reads the SSE fan-out's subscribers at nice N (Linux).
 
 #[path = "compare_sections/durable.rs"]
 mod durable;

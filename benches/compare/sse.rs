@@ -138,6 +138,12 @@ fn read_streams(
     seen: Arc<Mutex<Vec<Seen>>>,
     opened: std::sync::mpsc::Sender<()>,
 ) -> f64 {
+    // BENCH_SSE_READER_NICE=N: this thread at nice N, as if the subscribers read elsewhere.
+    #[cfg(target_os = "linux")]
+    if let Ok(nice) = std::env::var("BENCH_SSE_READER_NICE") {
+        let nice = nice.parse().expect("BENCH_SSE_READER_NICE is a number");
+        rustix::process::setpriority_process(None, nice).expect("setpriority");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
