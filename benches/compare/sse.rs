@@ -174,8 +174,8 @@ fn read_streams(
                     let head = &data[..data.len().min(5)];
                     let mut seam = tail[tail.len().saturating_sub(5)..].to_vec();
                     seam.extend_from_slice(head);
-                    let events = data_line.find_iter(&seam).count()
-                        + data_line.find_iter(&data).count();
+                    let events =
+                        data_line.find_iter(&seam).count() + data_line.find_iter(&data).count();
                     tail.extend_from_slice(&data[data.len().saturating_sub(256)..]);
                     tail.drain(..tail.len().saturating_sub(256));
                     let mut seen = seen.lock().unwrap();

@@ -116,13 +116,16 @@ pub async fn serve(
             request.extensions_mut().insert(hand_over.clone());
             router.clone().oneshot(request)
         });
+        let (socket, rehome) = super::socket::Socket::new(stream);
         let mut connection =
-            Box::pin(graceful.watch(builder.serve_connection(TokioIo::new(stream), service)));
+            Box::pin(graceful.watch(builder.serve_connection(TokioIo::new(socket), service)));
         let mut closing = closing.clone();
         tokio::spawn(async move {
             tokio::select! {
                 Ok(runtime) = handed_over => {
-                    // The connection goes on where it is, on the other runtime.
+                    // The connection goes on where it is, on the other runtime, its socket
+                    // registered with that runtime's I/O driver.
+                    rehome.store(true, std::sync::atomic::Ordering::Release);
                     runtime.spawn(async move {
                         drive(connection.as_mut(), &mut closing, peer).await;
                         drop(permit);
