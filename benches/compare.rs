@@ -13,7 +13,8 @@
 //! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure), BENCH_SECTION=git-sources (only
 //! the local git sources' measures, `compare/git_sources.rs`), BENCH_SECTION=durable (only
 //! the durable-writes measure), BENCH_SECTION=poll (only the PollForJobs measure);
-//! BENCH_BINARY=path runs that server binary instead of this build's.
+//! BENCH_BINARY=path runs that server binary instead of this build's; BENCH_SSE_READER_NICE=N
+//! reads the SSE fan-out's subscribers at nice N (Linux).
 
 #[path = "compare_sections/durable.rs"]
 mod durable;
@@ -35,6 +36,8 @@ use tokio::net::TcpStream;
 mod git_sources;
 #[path = "compare/records.rs"]
 mod records;
+#[path = "compare/sse.rs"]
+mod sse;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_codepipeline-local");
 static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -79,7 +82,12 @@ impl Server {
 
 /// User + system CPU time of a process so far (Linux `/proc`; 0 elsewhere).
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_seconds(&format!("/proc/{pid}/stat"))
+}
+
+/// User + system CPU time in a `/proc` stat file (a process's or `/proc/thread-self/stat`).
+fn stat_cpu_seconds(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name (which ends with the last ')').
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -951,17 +959,20 @@ async fn execution_throughput(
     connections: usize,
 ) -> (f64, std::collections::BTreeMap<String, usize>) {
     let (server, _) = spawn_ours(&["--no-auto-start"]).await;
-    run_executions(server.addr, count, pipelines, connections).await
+    let (first_start, last_end, statuses) =
+        run_executions(server.addr, count, pipelines, connections).await;
+    (last_end - first_start, statuses)
 }
 
 /// Creates `pipelines` PARALLEL pipelines, starts `count` executions over `connections`
-/// connections and waits for them: (seconds from the first start to the last end, statuses).
+/// connections and waits for them: (the first start and the last end, in seconds since the
+/// epoch, and the statuses).
 async fn run_executions(
     addr: SocketAddr,
     count: usize,
     pipelines: usize,
     connections: usize,
-) -> (f64, std::collections::BTreeMap<String, usize>) {
+) -> (f64, f64, std::collections::BTreeMap<String, usize>) {
     fan_out(
         addr,
         "CreatePipeline",
@@ -1003,7 +1014,7 @@ async fn run_executions(
         }
         let running = statuses.get("InProgress").copied().unwrap_or(0);
         if running == 0 && statuses.values().sum::<usize>() == count {
-            return (last_end - first_start, statuses);
+            return (first_start, last_end, statuses);
         }
         assert!(
             Instant::now() < deadline,
@@ -1011,62 +1022,6 @@ async fn run_executions(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// `count` executions on `pipelines` PARALLEL pipelines (as `execution_throughput`) while
-/// `subscribers` clients follow the unfiltered event stream. Returns (seconds, statuses, events
-/// received per subscriber: min and max).
-async fn sse_fan_out(
-    subscribers: usize,
-    count: usize,
-    pipelines: usize,
-    connections: usize,
-) -> (f64, std::collections::BTreeMap<String, usize>, usize, usize) {
-    let limit = (subscribers + connections + 16).to_string();
-    let (server, _) = spawn_ours(&["--no-auto-start", "--max-connections", &limit]).await;
-    let received: Rc<std::cell::RefCell<Vec<usize>>> = Rc::default();
-    let mut readers = Vec::new();
-    for _ in 0..subscribers {
-        let mut sender = connect(server.addr).await.expect("connect");
-        let request = Request::get("/_codepipeline-local/events")
-            .header("host", server.addr.to_string())
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        let response = sender.send_request(request).await.expect("event stream");
-        assert_eq!(response.status(), 200);
-        let received = received.clone();
-        readers.push(tokio::task::spawn_local(async move {
-            let _sender = sender;
-            let mut body = response.into_body();
-            // Events counted by their `data:` lines (a line may straddle two frames).
-            let mut events = 0;
-            let mut tail = Vec::new();
-            while let Some(Ok(frame)) = body.frame().await {
-                if let Ok(data) = frame.into_data() {
-                    tail.extend_from_slice(&data);
-                    events += tail.windows(6).filter(|w| w == b"data: ").count();
-                    let keep = tail.len().saturating_sub(5);
-                    tail.drain(..keep);
-                }
-            }
-            received.borrow_mut().push(events);
-        }));
-    }
-    let (seconds, statuses) = run_executions(server.addr, count, pipelines, connections).await;
-    eprintln!(
-        "SSE fan-out: CPU seconds until the executions ended: server {:.2}, load generator and subscribers {:.2}",
-        cpu_seconds(server.child.id()),
-        cpu_seconds(std::process::id())
-    );
-    // Stop the server: the streams end, each reader reports what it received.
-    drop(server);
-    for reader in readers {
-        let _ = reader.await;
-    }
-    let received = received.borrow();
-    let min = received.iter().copied().min().unwrap_or(0);
-    let max = received.iter().copied().max().unwrap_or(0);
-    (seconds, statuses, min, max)
 }
 
 async fn startup(runs: usize) -> (Vec<Duration>, u64) {
@@ -1250,8 +1205,8 @@ async fn run() {
     let poll_foreign = if quick { 500 } else { 2_500 };
     match std::env::var("BENCH_SECTION").as_deref() {
         Ok("sse-fan-out") => {
-            let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
-            print_fan_out(fan_out_subscribers, connections, fan_out);
+            let fan_out = sse::section(fan_out_subscribers, 300, 10, connections).await;
+            sse::print(&fan_out);
             return;
         }
         Ok("durable") => {
@@ -1289,7 +1244,7 @@ async fn run() {
     let (flow_seconds, flow_statuses) =
         execution_throughput(throughput_count, throughput_pipelines, connections).await;
     eprintln!("execution throughput: done");
-    let fan_out = sse_fan_out(fan_out_subscribers, 300, 10, connections).await;
+    let fan_out = sse::section(fan_out_subscribers, 300, 10, connections).await;
     eprintln!("SSE fan-out: done");
     let steps: &[usize] = if quick {
         &[100, 1000]
@@ -1331,7 +1286,7 @@ async fn run() {
         throughput_count as f64 / flow_seconds
     );
 
-    print_fan_out(fan_out_subscribers, connections, fan_out);
+    sse::print(&fan_out);
 
     println!("\n### Startup and memory\n");
     println!("| Measure | Value |");
@@ -1393,19 +1348,6 @@ fn print_poll(connections: usize, foreign: usize, alone: &Stats, crowded: &Stats
             stats.errors
         );
     }
-}
-
-fn print_fan_out(
-    subscribers: usize,
-    connections: usize,
-    (seconds, statuses, min, max): (f64, std::collections::BTreeMap<String, usize>, usize, usize),
-) {
-    println!("\n### Event stream fan-out\n");
-    println!("| Measure | Value |");
-    println!("|---|---|");
-    println!(
-        "| 300 executions with {subscribers} SSE subscribers (unfiltered `/_codepipeline-local/events`; {connections} connections start them on 10 PARALLEL pipelines), first start -> last end | {seconds:.2} s; final statuses {statuses:?}; events received per subscriber: min {min}, max {max} |"
-    );
 }
 
 fn main() {

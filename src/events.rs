@@ -2,8 +2,9 @@
 //! Execution State Change", "... Stage Execution ...", "... Action Execution ..."), fanned out to
 //! subscribers (the `/_codepipeline-local/events` stream) through a broadcast channel. Each event
 //! is serialized once, when published; subscribers share the bytes. Stream subscribers get
-//! them in batches (`fanout`).
+//! them in batches (`fanout`), written on a runtime of their own (`delivery`).
 
+pub mod delivery;
 pub mod fanout;
 
 use crate::protocol::Scope;
@@ -59,6 +60,11 @@ impl EventBus {
     /// The events published from now on, in batches shared by every stream subscriber.
     pub fn subscribe_batches(&self) -> broadcast::Receiver<Arc<fanout::Batch>> {
         self.fanout.subscribe(|| self.sender.subscribe())
+    }
+
+    /// The health endpoint's `eventStreams` (`fanout::Hub::health`).
+    pub fn stream_health(&self) -> Value {
+        self.fanout.health()
     }
 
     /// Whether anyone listens: events are only built when someone does.

@@ -313,3 +313,111 @@ async fn many_subscribers_all_receive_every_event_in_order() {
         );
     }
 }
+
+/// A pipeline whose run publishes many large events: 50 parallel build actions with long names.
+fn wide_pipeline(name: &str) -> aws_sdk_codepipeline::types::PipelineDeclaration {
+    let builds = (0..50)
+        .map(|i| {
+            codebuild(
+                &format!("Build{i:02}-{}", "x".repeat(90)),
+                "SourceOutput",
+                &[],
+            )
+        })
+        .collect();
+    pipeline(name)
+        .stages(stage("Source", vec![s3_source("Source", "SourceOutput")]))
+        .stages(stage("Build", builds))
+        .build()
+        .unwrap()
+}
+
+/// The batches the slowest stream subscriber has yet to take, and how many the ring keeps.
+async fn batches_queued(t: &TestServer) -> (u64, u64) {
+    let health: Value = reqwest::get(format!("{}/_codepipeline-local/health", t.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let streams = &health["eventStreams"];
+    (
+        streams["batchesQueued"].as_u64().unwrap(),
+        streams["batchesKept"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_gets_a_notice_its_stream_ends_and_it_can_reconnect() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = start_with(manual_config()).await;
+    let c = &t.client;
+    // A client that asks for the stream and then reads nothing (with a small receive buffer,
+    // so that the server's writes stall soon).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut laggard = socket.connect(t.server.addr).await.unwrap();
+    let request = format!(
+        "GET /_codepipeline-local/events HTTP/1.1\r\nHost: {}\r\n\r\n",
+        t.server.addr
+    );
+    laggard.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(laggard.read(&mut byte).await.unwrap(), 1, "response head");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
+    let names: Vec<String> = (0..5).map(|i| format!("wide-{i}")).collect();
+    for name in &names {
+        c.create_pipeline()
+            .pipeline(wide_pipeline(name))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Runs start until the ring is full behind the laggard, then once more: it has lost its
+    // place. Rounds, not time, bound the test.
+    let mut full = false;
+    for _round in 0..2000 {
+        for name in &names {
+            start_execution(c, name).await;
+        }
+        if full {
+            break;
+        }
+        let (queued, kept) = batches_queued(&t).await;
+        full = queued == kept;
+    }
+    assert!(full, "the laggard never fell a whole ring behind");
+    // It reads now: what was written before, the notice, and the end of the response.
+    let mut received = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    while !received.ends_with(b"\r\n0\r\n\r\n") {
+        let n = laggard.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the connection stays open after the stream's end");
+        received.extend_from_slice(&buffer[..n]);
+    }
+    let text = String::from_utf8_lossy(&received);
+    let notice = text.rfind(": lagged: ").expect("a lag notice");
+    assert!(text[notice..].contains("reconnect"), "{}", &text[notice..]);
+    assert!(text[..notice].contains("data: "), "events came before");
+    assert!(
+        !text[notice..].contains("data: "),
+        "no event after the notice"
+    );
+    // Reconnecting follows the events again.
+    let mut stream = EventStream::open(&t, "?pipeline=after").await;
+    c.create_pipeline()
+        .pipeline(two_stage_pipeline("after"))
+        .send()
+        .await
+        .unwrap();
+    start_execution(c, "after").await;
+    let first = stream.next_event().await;
+    assert_eq!(
+        summary(&first),
+        ("pipeline".into(), "".into(), "".into(), "STARTED".into())
+    );
+}

@@ -2,12 +2,18 @@
 //! as Server-Sent Events, optionally filtered by `pipeline=`, `execution-id=`, `account=`,
 //! `region=` and `detail-type=`. Each SSE message is one event: `id:` the event id, `data:` the
 //! event as one line of JSON; events come in batches shared by every subscriber
-//! (`events::fanout`), one write per batch. Keep-alive comments every 15 seconds; a subscriber
-//! that falls behind skips what it missed (announced by a `: lagged` comment) and stays
-//! connected. The stream ends when the server shuts down.
+//! (`events::fanout`), one body frame per batch. The connection is handed over to the event
+//! streams' runtime (`events::delivery`), apart from the engine and the API. Keep-alive
+//! comments every 15 seconds. A subscriber either receives every event in order or its stream
+//! ends with a `: lagged: ...` comment: when it fell further behind than the shared ring of
+//! batches keeps (`fanout::BATCHES`), or when the hub itself fell behind the bus; the client
+//! reconnects to follow again (an `EventSource` does by itself). The stream also ends when the
+//! server shuts down.
 
 use crate::app::App;
+use crate::events::delivery;
 use crate::events::fanout::Batch;
+use crate::http::HandOver;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
 use axum::http::header;
@@ -19,13 +25,11 @@ use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
 /// A comment is sent after this long without a message, to keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Batches already waiting are sent together, up to about this many bytes.
-const BATCH_BYTES: usize = 256 * 1024;
 
 /// Fires when the server shuts down, so that open event streams end (graceful shutdown waits
 /// for every connection). Installed as an extension by `server::start`.
@@ -75,6 +79,7 @@ impl EventFilter {
 pub async fn stream(
     State(app): State<App>,
     shutdown: Option<Extension<Shutdown>>,
+    hand_over: Option<Extension<HandOver>>,
     Query(filter): Query<EventFilter>,
 ) -> Response {
     // Subscribe before answering: every event published after the response headers is seen.
@@ -85,13 +90,20 @@ pub async fn stream(
         execution_id = filter.execution_id.as_deref().unwrap_or("*"),
         "admin: event stream opened"
     );
-    let messages = stream::unfold(
-        (receiver, filter, shutdown),
-        |(mut receiver, filter, mut shutdown)| async move {
-            let message = next_message(&mut receiver, &filter, shutdown.as_mut()).await?;
-            Some((Ok::<_, Infallible>(message), (receiver, filter, shutdown)))
-        },
-    );
+    if let (Some(Extension(hand_over)), Some(runtime)) = (hand_over, delivery::runtime()) {
+        hand_over.to(runtime);
+    }
+    let messages = stream::unfold(Some((receiver, filter, shutdown)), |state| async move {
+        let (mut receiver, filter, mut shutdown) = state?;
+        match next_message(&mut receiver, &filter, shutdown.as_mut()).await? {
+            Message::Events(bytes) => Some((
+                Ok::<_, Infallible>(bytes),
+                Some((receiver, filter, shutdown)),
+            )),
+            // The stream ends after the notice.
+            Message::Lagged(notice) => Some((Ok(notice), None)),
+        }
+    });
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -102,14 +114,21 @@ pub async fn stream(
         .into_response()
 }
 
-/// What goes out in one write: the matching events of the batches waiting (the bytes
-/// serialized once at publication; a whole batch's bytes when nothing is filtered out), comments
-/// saying events were skipped, or a keep-alive comment; `None` at shutdown.
+enum Message {
+    /// Events (or a keep-alive comment).
+    Events(Bytes),
+    /// The notice that ends the stream of a subscriber that fell behind.
+    Lagged(Bytes),
+}
+
+/// What goes out next: the matching events of the next batch (the bytes serialized once at
+/// publication; the whole batch's bytes, shared, when nothing is filtered out), a keep-alive
+/// comment, or the lag notice; `None` at shutdown.
 async fn next_message(
     receiver: &mut broadcast::Receiver<Arc<Batch>>,
     filter: &EventFilter,
     mut shutdown: Option<&mut watch::Receiver<bool>>,
-) -> Option<Bytes> {
+) -> Option<Message> {
     loop {
         let next = tokio::time::timeout(KEEP_ALIVE, receiver.recv());
         let received = match shutdown.as_deref_mut() {
@@ -119,78 +138,46 @@ async fn next_message(
             },
             None => next.await,
         };
-        let mut out = Out::default();
         match received {
-            Err(_elapsed) => return Some(Bytes::from_static(b":\n\n")),
-            Ok(Ok(batch)) => out.add(&batch, filter),
-            Ok(Err(RecvError::Lagged(skipped))) => out.push(lagged(skipped, "batches of events")),
+            Err(_elapsed) => return Some(Message::Events(Bytes::from_static(b":\n\n"))),
+            Ok(Ok(batch)) if batch.skipped > 0 => {
+                return Some(Message::Lagged(lagged(batch.skipped, "events")))
+            }
+            Ok(Ok(batch)) => {
+                if let Some(bytes) = matching(&batch, filter) {
+                    return Some(Message::Events(bytes));
+                }
+            }
+            Ok(Err(RecvError::Lagged(skipped))) => {
+                return Some(Message::Lagged(lagged(skipped, "batches of events")))
+            }
             Ok(Err(RecvError::Closed)) => return None,
         }
-        // Batches already waiting go in the same write.
-        while out.len() < BATCH_BYTES {
-            match receiver.try_recv() {
-                Ok(batch) => out.add(&batch, filter),
-                Err(TryRecvError::Lagged(skipped)) => {
-                    out.push(lagged(skipped, "batches of events"))
-                }
-                Err(_) => break,
-            }
-        }
-        if let Some(bytes) = out.finish() {
-            return Some(bytes);
-        }
     }
 }
 
-/// The bytes of one write, copied only when there is more than one piece.
-#[derive(Default)]
-struct Out {
-    first: Option<Bytes>,
-    more: Option<BytesMut>,
+/// The SSE bytes of the events of `batch` that pass `filter`, if any.
+fn matching(batch: &Batch, filter: &EventFilter) -> Option<Bytes> {
+    if filter.is_empty() {
+        return Some(batch.sse.clone());
+    }
+    let mut out = BytesMut::new();
+    for event in batch.events.iter().filter(|e| filter.matches(&e.event)) {
+        out.extend_from_slice(&event.sse);
+    }
+    (!out.is_empty()).then(|| out.freeze())
 }
 
-impl Out {
-    fn len(&self) -> usize {
-        self.more
-            .as_ref()
-            .map_or_else(|| self.first.as_ref().map_or(0, Bytes::len), BytesMut::len)
-    }
-
-    fn push(&mut self, bytes: Bytes) {
-        match (&self.first, &mut self.more) {
-            (None, _) => self.first = Some(bytes),
-            (Some(_), Some(more)) => more.extend_from_slice(&bytes),
-            (Some(first), None) => {
-                let mut more = BytesMut::with_capacity(first.len() + bytes.len());
-                more.extend_from_slice(first);
-                more.extend_from_slice(&bytes);
-                self.more = Some(more);
-            }
-        }
-    }
-
-    fn add(&mut self, batch: &Batch, filter: &EventFilter) {
-        if batch.skipped > 0 {
-            self.push(lagged(batch.skipped, "events"));
-        }
-        if filter.is_empty() {
-            self.push(batch.sse.clone());
-            return;
-        }
-        for event in batch.events.iter().filter(|e| filter.matches(&e.event)) {
-            self.push(event.sse.clone());
-        }
-    }
-
-    fn finish(self) -> Option<Bytes> {
-        self.more.map(BytesMut::freeze).or(self.first)
-    }
-}
-
-/// The comment telling a subscriber that fell behind what it missed.
+/// The comment ending the stream of a subscriber that fell behind.
 fn lagged(skipped: u64, what: &str) -> Bytes {
-    tracing::warn!(skipped, what, "admin: event stream subscriber lagged");
-    Bytes::from(format!(": lagged: {skipped} {what} skipped\n\n"))
+    tracing::warn!(
+        skipped,
+        what,
+        "admin: event stream subscriber fell behind: its stream ends"
+    );
+    Bytes::from(format!(
+        ": lagged: {skipped} {what} skipped; the stream ends here, reconnect to follow the events again\n\n"
+    ))
 }
 
 /// Logs every state change (target `codepipeline_local::events`, level info) with its

@@ -13,13 +13,15 @@ use tokio::net::TcpStream;
 /// `GET /_codepipeline-local/health`: `timers.pending` counts the armed engine timers (each
 /// is cancelled when what it guards finishes, so the count returns to its level once the work
 /// is done). `eventbridge` counts the state-change events sent to `--events-endpoint` and
-/// those that could not be delivered.
+/// those that could not be delivered; `eventStreams` the event stream subscribers and how far
+/// behind the slowest is (`events::fanout::Hub::health`).
 pub async fn status(State(app): State<App>) -> Json<Value> {
     Json(json!({
         "status": "running",
         "version": env!("CARGO_PKG_VERSION"),
         "timers": { "pending": app.timers.pending().await },
         "eventbridge": app.eventbridge.health(app.config.events_endpoint.as_deref()),
+        "eventStreams": app.events.stream_health(),
     }))
 }
 

@@ -6,6 +6,7 @@ mod cors;
 pub mod guard;
 mod hosts;
 pub mod serve;
+mod socket;
 
 pub use cors::layer as cors_layer;
-pub use serve::{serve, Limits};
+pub use serve::{serve, HandOver, Limits};

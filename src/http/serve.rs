@@ -1,7 +1,9 @@
 //! The accept loop: HTTP/1.1 connections served by hyper with a header-read timeout (which also
 //! closes idle keep-alive connections), at most `max_connections` open at once (past it, new
 //! connections wait in the listen backlog and a warning says so), and a graceful shutdown that
-//! gives open requests `shutdown_timeout` before their connections are closed.
+//! gives open requests `shutdown_timeout` before their connections are closed. A handler may hand
+//! its connection over to another runtime (`HandOver`): event streams are served apart from the
+//! API (`events::delivery`).
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -9,11 +11,15 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use parking_lot::Mutex;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::runtime::Handle;
+use tokio::sync::{oneshot, watch, Semaphore};
 use tower::ServiceExt;
 
 /// How long the "connection limit reached" warning stays quiet after it was logged.
@@ -33,6 +39,19 @@ impl Limits {
             header_read_timeout: config.header_read_timeout,
             max_connections: config.max_connections,
             shutdown_timeout: config.shutdown_timeout,
+        }
+    }
+}
+
+/// A request extension: `to(runtime)` moves the connection serving the request to `runtime`,
+/// which serves it from then on (its response and any later request on it).
+#[derive(Clone)]
+pub struct HandOver(Arc<Mutex<Option<oneshot::Sender<Handle>>>>);
+
+impl HandOver {
+    pub fn to(&self, runtime: Handle) {
+        if let Some(sender) = self.0.lock().take() {
+            let _ = sender.send(runtime);
         }
     }
 }
@@ -90,20 +109,30 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let (hand_over, handed_over) = oneshot::channel();
+        let hand_over = HandOver(Arc::new(Mutex::new(Some(hand_over))));
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(hand_over.clone());
             router.clone().oneshot(request)
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let (socket, rehome) = super::socket::Socket::new(stream);
+        let mut connection =
+            Box::pin(graceful.watch(builder.serve_connection(TokioIo::new(socket), service)));
         let mut closing = closing.clone();
         tokio::spawn(async move {
             tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
+                Ok(runtime) = handed_over => {
+                    // The connection goes on where it is, on the other runtime, its socket
+                    // registered with that runtime's I/O driver.
+                    rehome.store(true, std::sync::atomic::Ordering::Release);
+                    runtime.spawn(async move {
+                        drive(connection.as_mut(), &mut closing, peer).await;
+                        drop(permit);
+                    });
+                    return;
                 }
-                _ = closing.wait_for(|closing| *closing) => {}
+                _ = drive(connection.as_mut(), &mut closing, peer) => {}
             }
             drop(permit);
         });
@@ -122,4 +151,20 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Serves a connection until it ends or every connection is closed (`closing`).
+async fn drive(
+    connection: Pin<&mut impl Future<Output = Result<(), hyper::Error>>>,
+    closing: &mut watch::Receiver<bool>,
+    peer: SocketAddr,
+) {
+    tokio::select! {
+        result = connection => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+        _ = closing.wait_for(|closing| *closing) => {}
+    }
 }
