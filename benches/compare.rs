@@ -12,7 +12,8 @@
 //! counts, for a smoke run), BENCH_ONLY=Op1,Op2 (only these request measurements),
 //! BENCH_SECTION=sse-fan-out (only the SSE fan-out measure), BENCH_SECTION=git-sources (only
 //! the local git sources' measures, `compare/git_sources.rs`), BENCH_SECTION=durable (only
-//! the durable-writes measure), BENCH_SECTION=poll (only the PollForJobs measure);
+//! the durable-writes measure), BENCH_SECTION=poll (only the PollForJobs measure),
+//! BENCH_SECTION=history (only RSS with BENCH_HISTORY_PIPELINES x 1,000 kept executions);
 //! BENCH_BINARY=path runs that server binary instead of this build's; BENCH_SSE_READER_NICE=N
 //! reads the SSE fan-out's subscribers at nice N (Linux).
 
@@ -1089,6 +1090,8 @@ async fn history_rss(
 ) -> (u64, std::collections::BTreeMap<String, usize>, f64) {
     let (server, _) = spawn_ours(&[
         "--no-auto-start",
+        "--max-pipelines",
+        "1000000",
         "--max-executions-per-pipeline",
         &per_pipeline.to_string(),
     ])
@@ -1220,6 +1223,17 @@ async fn run() {
             return;
         }
         _ => {}
+    }
+    if std::env::var("BENCH_SECTION").as_deref() == Ok("history") {
+        // RSS with many kept executions: BENCH_HISTORY_PIPELINES x 1,000 finished executions.
+        let pipelines = env_number("BENCH_HISTORY_PIPELINES", 100) as usize;
+        let (rss, statuses, took) = history_rss(pipelines, 1000, connections).await;
+        println!(
+            "| RSS with {} finished executions in history ({pipelines} pipelines x 1000; started in {took:.1} s) | {}; kept {statuses:?} |",
+            pipelines * 1000,
+            mib(rss)
+        );
+        return;
     }
     if std::env::var("BENCH_SECTION").as_deref() == Ok("git-sources") {
         git_sources::section(quick).await;

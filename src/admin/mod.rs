@@ -33,8 +33,8 @@ use serde_json::json;
 
 pub use events::{spawn_event_log, EventFilter, Shutdown};
 
-/// Where the admin routes live.
-pub const ADMIN_PATH: &str = "/_codepipeline-local";
+/// Where the admin routes live (the HTTP layer's guards check the same prefix).
+pub use crate::http::ADMIN_PATH;
 
 /// The admin routes (merged into the server's router).
 pub fn routes() -> Router<App> {

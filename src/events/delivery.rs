@@ -1,7 +1,7 @@
 //! Where event streams are written: a runtime of their own whose threads run at a lower
 //! scheduling priority (nice 10 on Linux), so that delivering events to subscribers never takes
 //! CPU from the engine and the API. A connection whose request opens an event stream is handed
-//! over to it with its socket (`crate::http::HandOver`); the engine publishes on its own runtime as before and
+//! over to it with its socket (`http::HandOver`); the engine publishes on its own runtime as before and
 //! never waits for a subscriber.
 
 use std::sync::OnceLock;

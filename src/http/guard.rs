@@ -13,7 +13,7 @@
 //! carry their own authentication (secret or IP range) and an unguessable id.
 
 use super::hosts::HostPolicy;
-use crate::admin::ADMIN_PATH;
+use super::ADMIN_PATH;
 use crate::config::Config;
 use crate::model::ErrorCode;
 use crate::protocol::{error_response, ApiError};

@@ -10,3 +10,6 @@ mod socket;
 
 pub use cors::layer as cors_layer;
 pub use serve::{serve, HandOver, Limits};
+
+/// Where the admin routes live: the guards treat this prefix as the admin API.
+pub const ADMIN_PATH: &str = "/_codepipeline-local";
