@@ -164,6 +164,8 @@ impl RunningServer {
 
 /// Binds `config.listen` and serves until shut down.
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
+    // Before any git operation of this process (see `https::register`).
+    crate::actions::git::https::register();
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
     let limits = crate::http::Limits::of(&config);

@@ -19,6 +19,7 @@ use std::process::Command;
 mod clone_depth;
 mod commits;
 mod events_endpoint;
+mod https_urls;
 mod remote_urls;
 mod source_actions;
 

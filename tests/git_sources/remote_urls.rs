@@ -8,13 +8,13 @@ use std::net::TcpListener;
 use std::process::{Child, Stdio};
 
 /// A working repository and its bare remote (`remote.git` in `served`), with one commit.
-struct Remote {
-    work: tempfile::TempDir,
-    served: tempfile::TempDir,
+pub(super) struct Remote {
+    pub(super) work: tempfile::TempDir,
+    pub(super) served: tempfile::TempDir,
 }
 
 impl Remote {
-    fn new() -> Remote {
+    pub(super) fn new() -> Remote {
         let work = repository();
         let served = tempfile::tempdir().unwrap();
         let bare = served.path().join("remote.git");
@@ -25,7 +25,7 @@ impl Remote {
         Remote { work, served }
     }
 
-    fn bare(&self) -> PathBuf {
+    pub(super) fn bare(&self) -> PathBuf {
         self.served.path().join("remote.git")
     }
 
@@ -107,7 +107,10 @@ async fn serve_http(root: PathBuf, authorization: &'static str) -> String {
 }
 
 /// One request through `git http-backend`: CGI variables in, CGI headers and body out.
-async fn http_backend(root: &Path, request: axum::extract::Request) -> axum::response::Response {
+pub(super) async fn http_backend(
+    root: &Path,
+    request: axum::extract::Request,
+) -> axum::response::Response {
     use tokio::io::AsyncWriteExt;
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
@@ -168,7 +171,7 @@ async fn http_backend(root: &Path, request: axum::extract::Request) -> axum::res
 
 /// A server mapping `octo/app` to `url`, with its state and mirrors in `data`, fetching every
 /// 200 ms.
-async fn url_server(url: &str, data: &Path) -> TestServer {
+pub(super) async fn url_server(url: &str, data: &Path) -> TestServer {
     url_server_every(url, data, 200).await
 }
 
@@ -192,7 +195,16 @@ async fn url_server_every(url: &str, data: &Path, interval_ms: u64) -> TestServe
 async fn builds_and_follows_the_remote(url: &str, remote: &Remote) {
     let data = tempfile::tempdir().unwrap();
     let t = url_server(url, data.path()).await;
-    let c = &t.client;
+    follows_the_remote(&t.client, data.path(), url, remote).await;
+}
+
+/// `builds_and_follows_the_remote` against a running server with its data directory.
+pub(super) async fn follows_the_remote(
+    c: &aws_sdk_codepipeline::Client,
+    data: &Path,
+    url: &str,
+    remote: &Remote,
+) {
     c.create_pipeline()
         .pipeline(source_pipeline(
             "app",
@@ -219,7 +231,7 @@ async fn builds_and_follows_the_remote(url: &str, remote: &Remote) {
         Some(head.as_str())
     );
     // The mirror lives in the data directory.
-    let mirrors: Vec<String> = std::fs::read_dir(data.path().join("repositories"))
+    let mirrors: Vec<String> = std::fs::read_dir(data.join("repositories"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -241,7 +253,7 @@ async fn builds_and_follows_the_remote(url: &str, remote: &Remote) {
         Some(sha.as_str())
     );
     let source = action_detail(c, "app", &id, "Source").await;
-    let files = artifact_files(data.path(), &source);
+    let files = artifact_files(data, &source);
     assert!(
         files.contains(&("src/app.py".to_string(), b"print('v2')\n".to_vec())),
         "{files:?}"

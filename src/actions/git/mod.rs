@@ -5,9 +5,11 @@
 //! `RepositoryName` is the `id`, a GitHub (version 1) action whose `Owner/Repo` is the `id`;
 //! such an action runs for real (`actions::git_source`), the others stay simulated. `repo` is
 //! what is read from a repository with libgit2 (commits, trees as zip files, the files a push
-//! changed, refs, clones); `remote` mirrors the repositories mapped by URL. The watcher and the
+//! changed, refs, clones); `remote` mirrors the repositories mapped by URL, fetching `https://`
+//! ones through `https` (rustls). The watcher and the
 //! executions a push starts are `sources`.
 
+pub mod https;
 pub mod remote;
 pub mod repo;
 

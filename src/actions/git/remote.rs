@@ -4,20 +4,20 @@
 //! source action reads them and at every polling interval (`sources::watch`). Everything else
 //! reads the mirror as it reads a local repository.
 //!
-//! Transports: `file://`, `git://`, `http://` (built into libgit2), and `https://` in a build
-//! with the cargo feature `https` (libgit2 with the system's OpenSSL and certificate
-//! authorities; refused at startup otherwise). SSH (`ssh://`, `git@host:path`) is refused at
-//! startup: this build of libgit2 has no SSH transport. Credentials: a user name and password
-//! in an http(s) URL (`https://user:token@host/...`), else the git credential helpers of the
-//! user's git configuration (`credential.helper`); URLs are shown with their password hidden.
+//! Transports: `file://`, `git://`, `http://` (built into libgit2) and `https://` (`https`:
+//! rustls and the system's certificate authorities, registered at startup). SSH (`ssh://`,
+//! `git@host:path`) is refused at startup: this build of libgit2 has no SSH transport.
+//! Credentials: a user name and password in an http(s) URL (`https://user:token@host/...`),
+//! else the git credential helpers of the user's git configuration (`credential.helper`); URLs
+//! are shown with their password hidden.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Once};
 
-/// The schemes libgit2 fetches from in every build.
-const SCHEMES: [&str; 3] = ["file://", "git://", "http://"];
+/// The schemes this build fetches from.
+const SCHEMES: [&str; 4] = ["file://", "git://", "http://", "https://"];
 
 /// Connecting to a remote gives up after this long (libgit2's default is the system's).
 const CONNECT_TIMEOUT_MS: i32 = 15_000;
@@ -45,13 +45,7 @@ pub fn url_of(path: &Path) -> Option<String> {
 /// Whether the URL can be fetched by this build; the error says why not.
 pub fn check_url(url: &str) -> Result<(), String> {
     let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") && !cfg!(feature = "https") {
-        return Err(format!(
-            "'{}': https:// needs a build with the cargo feature https (cargo build --release --features https, which links the system's OpenSSL); use http:// or git://, or clone the repository and map the clone's path",
-            redact(url)
-        ));
-    }
-    if SCHEMES.iter().any(|s| lower.starts_with(s)) || lower.starts_with("https://") {
+    if SCHEMES.iter().any(|s| lower.starts_with(s)) {
         if url.len() <= url.find("://").map_or(0, |i| i + 3) {
             return Err(format!("'{}' is not a repository URL", redact(url)));
         }
@@ -187,10 +181,7 @@ mod tests {
             .unwrap_err()
             .contains("unsupported"));
         assert!(check_url("http://").is_err());
-        assert_eq!(
-            check_url("https://host/o/r.git").is_ok(),
-            cfg!(feature = "https")
-        );
+        assert!(check_url("HTTPS://host/o/r.git").is_ok());
 
         assert_eq!(
             redact("https://me:s3cret@host/o/r.git"),
