@@ -3,7 +3,7 @@
 //! certificate through `SSL_CERT_FILE`, mirrors the remote and follows its pushes; a server
 //! that does not trust it fails the source, saying the certificate is not trusted.
 
-use super::remote_urls::{follows_the_remote, http_backend, url_server, Remote};
+use super::remote_urls::{a_failed_source, follows_the_remote, http_backend, url_server, Remote};
 use super::*;
 use common::data_dir::{free_port, Killed};
 use std::sync::Arc;
@@ -136,22 +136,7 @@ async fn an_https_url_with_an_untrusted_certificate_fails_the_source_saying_so()
     let url = format!("{base}/remote.git").replace("https://", "https://me:s3cret@");
     let data = tempfile::tempdir().unwrap();
     let t = url_server(&url, data.path()).await;
-    let c = &t.client;
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "app",
-            PipelineType::V1,
-            connection_source("main"),
-            vec![],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let id = start_execution(c, "app").await;
-    let failed = wait_finished(c, "app", &id).await;
-    assert_eq!(failed.status(), Some(&PipelineExecutionStatus::Failed));
-    let source = action_detail(c, "app", &id, "Source").await;
-    let message = error_message(&source);
+    let message = a_failed_source(&t.client).await;
     let shown = format!("{base}/remote.git").replace("https://", "https://me:***@");
     assert!(
         message.starts_with(&format!(

@@ -286,14 +286,9 @@ async fn a_smart_http_url_with_credentials_is_mirrored_built_and_watched() {
     builds_and_follows_the_remote(&url, &remote).await;
 }
 
-#[tokio::test]
-async fn an_unreachable_url_starts_the_server_and_fails_the_source_until_it_answers() {
-    let remote = Remote::new();
-    let port = free_port();
-    let url = format!("git://127.0.0.1:{port}/remote.git");
-    let data = tempfile::tempdir().unwrap();
-    let t = url_server(&url, data.path()).await;
-    let c = &t.client;
+/// Creates pipeline `app` with a connection source on main, runs it, and returns the error
+/// message of its failed source action.
+pub(super) async fn a_failed_source(c: &aws_sdk_codepipeline::Client) -> String {
     c.create_pipeline()
         .pipeline(source_pipeline(
             "app",
@@ -308,7 +303,18 @@ async fn an_unreachable_url_starts_the_server_and_fails_the_source_until_it_answ
     let failed = wait_finished(c, "app", &id).await;
     assert_eq!(failed.status(), Some(&PipelineExecutionStatus::Failed));
     let source = action_detail(c, "app", &id, "Source").await;
-    let message = error_message(&source);
+    error_message(&source)
+}
+
+#[tokio::test]
+async fn an_unreachable_url_starts_the_server_and_fails_the_source_until_it_answers() {
+    let remote = Remote::new();
+    let port = free_port();
+    let url = format!("git://127.0.0.1:{port}/remote.git");
+    let data = tempfile::tempdir().unwrap();
+    let t = url_server(&url, data.path()).await;
+    let c = &t.client;
+    let message = a_failed_source(c).await;
     assert!(
         message.starts_with(&format!("Could not fetch {url}: ")),
         "{message}"
