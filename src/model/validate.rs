@@ -18,7 +18,7 @@ pub fn validate_input(shape: &str, body: &Value) -> Result<(), ApiError> {
         ));
     }
     let mut errors = Vec::new();
-    walk(shape, body, "", &mut errors)?;
+    walk(shape, body, &Path::Root, &mut errors)?;
     match errors.len() {
         0 => Ok(()),
         1 => Err(ApiError::validation(format!(
@@ -40,10 +40,35 @@ pub fn constraint_message(value: &Value, path: &str, constraint: &str) -> String
     )
 }
 
+/// Where a value sits in the request (`pipeline.stages.1.member.name`), rendered only when an
+/// error names it.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    /// A list element, 0-based here, `.N.member` 1-based in the text.
+    Item(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, name) => f.write_str(name),
+            Path::Member(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Item(parent, i) => write!(f, "{parent}.{}.member", i + 1),
+        }
+    }
+}
+
+fn constraint_at(value: &Value, path: &Path, constraint: &str) -> String {
+    constraint_message(value, &path.to_string(), constraint)
+}
+
 fn walk(
     shape_name: &str,
     value: &Value,
-    path: &str,
+    path: &Path,
     errors: &mut Vec<String>,
 ) -> Result<(), ApiError> {
     let shape = spec().shape(shape_name);
@@ -53,11 +78,11 @@ fn walk(
                 .as_object()
                 .ok_or_else(|| type_error(path, "structure", value))?;
             for member in members {
-                let member_path = join(path, &member.name);
+                let member_path = Path::Member(path, &member.name);
                 match object.get(&member.name) {
                     None | Some(Value::Null) => {
                         if member.required {
-                            errors.push(constraint_message(
+                            errors.push(constraint_at(
                                 &Value::Null,
                                 &member_path,
                                 "Member must not be null",
@@ -74,9 +99,9 @@ fn walk(
                 .ok_or_else(|| type_error(path, "list", value))?;
             check_size(value, items.len(), *min, *max, path, errors);
             for (i, item) in items.iter().enumerate() {
-                let item_path = format!("{path}.{}.member", i + 1);
+                let item_path = Path::Item(path, i);
                 if item.is_null() {
-                    errors.push(constraint_message(
+                    errors.push(constraint_at(
                         item,
                         &item_path,
                         "Member must not be null",
@@ -100,14 +125,14 @@ fn walk(
             let mut value_failures = Vec::new();
             for (k, v) in entries {
                 let mut failures = Vec::new();
-                walk(key, &Value::String(k.clone()), "", &mut failures)?;
+                walk(key, &Value::String(k.clone()), &Path::Root, &mut failures)?;
                 key_failures.extend(failures.into_iter().map(bare_constraint));
                 if v.is_null() {
                     value_failures.push("Member must not be null".to_string());
                     continue;
                 }
                 let mut failures = Vec::new();
-                walk(value_shape, v, &format!("{path}.{k}"), &mut failures)?;
+                walk(value_shape, v, &Path::Member(path, k), &mut failures)?;
                 value_failures.extend(failures.into_iter().map(bare_constraint));
             }
             for (kind, mut failures) in [("Map keys", key_failures), ("Map value", value_failures)]
@@ -117,7 +142,7 @@ fn walk(
                 }
                 failures.sort();
                 failures.dedup();
-                errors.push(constraint_message(
+                errors.push(constraint_at(
                     value,
                     path,
                     &format!("{kind} must satisfy constraint: [{}]", failures.join(", ")),
@@ -136,7 +161,7 @@ fn walk(
                 .ok_or_else(|| type_error(path, "string", value))?;
             if let Some(values) = values {
                 if !values.iter().any(|v| v == text) {
-                    errors.push(constraint_message(
+                    errors.push(constraint_at(
                         value,
                         path,
                         &format!(
@@ -150,7 +175,7 @@ fn walk(
             check_length(value, length, *min, *max, path, errors);
             if let (Some(pattern), Some(regex)) = (pattern, regex) {
                 if !regex.is_match(text) {
-                    errors.push(constraint_message(
+                    errors.push(constraint_at(
                         value,
                         path,
                         &format!("Member must satisfy regular expression pattern: {pattern}"),
@@ -164,7 +189,7 @@ fn walk(
                 .ok_or_else(|| type_error(path, "integer", value))?;
             if let Some(max) = max {
                 if number > *max {
-                    errors.push(constraint_message(
+                    errors.push(constraint_at(
                         value,
                         path,
                         &format!("Member must have value less than or equal to {max}"),
@@ -173,7 +198,7 @@ fn walk(
             }
             if let Some(min) = min {
                 if number < *min {
-                    errors.push(constraint_message(
+                    errors.push(constraint_at(
                         value,
                         path,
                         &format!("Member must have value greater than or equal to {min}"),
@@ -211,12 +236,12 @@ fn check_length(
     length: usize,
     min: Option<i64>,
     max: Option<i64>,
-    path: &str,
+    path: &Path,
     errors: &mut Vec<String>,
 ) {
     if let Some(max) = max {
         if length as i64 > max {
-            errors.push(constraint_message(
+            errors.push(constraint_at(
                 value,
                 path,
                 &format!("Member must have length less than or equal to {max}"),
@@ -225,7 +250,7 @@ fn check_length(
     }
     if let Some(min) = min {
         if (length as i64) < min {
-            errors.push(constraint_message(
+            errors.push(constraint_at(
                 value,
                 path,
                 &format!("Member must have length greater than or equal to {min}"),
@@ -239,7 +264,7 @@ fn check_size(
     size: usize,
     min: Option<i64>,
     max: Option<i64>,
-    path: &str,
+    path: &Path,
     errors: &mut Vec<String>,
 ) {
     check_length(value, size, min, max, path, errors)
@@ -253,15 +278,7 @@ fn bare_constraint(message: String) -> String {
     }
 }
 
-fn join(path: &str, member: &str) -> String {
-    if path.is_empty() {
-        member.to_string()
-    } else {
-        format!("{path}.{member}")
-    }
-}
-
-fn type_error(path: &str, expected: &str, value: &Value) -> ApiError {
+fn type_error(path: &Path, expected: &str, value: &Value) -> ApiError {
     let found = match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -271,7 +288,7 @@ fn type_error(path: &str, expected: &str, value: &Value) -> ApiError {
         Value::Array(_) => "list",
         Value::Object(_) => "structure or map",
     };
-    let at = if path.is_empty() {
+    let at = if matches!(path, Path::Root) {
         String::new()
     } else {
         format!(" at '{path}'")

@@ -93,15 +93,51 @@ pub fn with_engine_locked<R>(
     let world = World { app, scope };
     let cx = Cx::new(scope, settings(app), &world);
     let answer = step(&cx, state);
-    perform(app, scope, state, cx.take_effects());
+    let mut fired = Vec::new();
+    for round in 0.. {
+        let effects = cx.take_effects();
+        if effects.is_empty() {
+            break;
+        }
+        let due = perform(app, scope, state, effects, &fired, round < MAX_ROUNDS);
+        for timer in due {
+            fired.push(timer.guarded().1);
+            engine::inputs::on_timer(&cx, state, timer);
+        }
+    }
     answer
 }
 
+/// How many rounds of timers due at once one step applies before it leaves the rest to the
+/// wheel (a bound on the time the region's lock is held, whatever the pipelines do).
+const MAX_ROUNDS: usize = 1_000;
+
+/// Whether a timer armed with `delay` is applied in the same step: a simulated action or a rule
+/// evaluation that takes no time ends under the lock that started it, as if its timer had
+/// fallen due at once (one lock, one commit, no task for the wheel).
+fn due_now(delay: std::time::Duration, timer: &Timer) -> bool {
+    delay.is_zero() && matches!(timer, Timer::FinishSimulated { .. } | Timer::FinishRule { .. })
+}
+
 /// Performs the effects of a step, in order, still under the region's lock (a timer or a task
-/// that reports back waits for the lock, so it sees the step's state).
-fn perform(app: &App, scope: &Scope, state: &mut RegionState, effects: Vec<Effect>) {
+/// that reports back waits for the lock, so it sees the step's state). Returns the timers due
+/// at once (`due_now`, when `inline`), for the caller to apply next; `fired` are the subjects
+/// of timers applied that way, never armed on the wheel, so none is cancelled there.
+fn perform(
+    app: &App,
+    scope: &Scope,
+    state: &mut RegionState,
+    effects: Vec<Effect>,
+    fired: &[Subject],
+    inline: bool,
+) -> Vec<Timer> {
+    let mut due = Vec::new();
     for effect in effects {
         match effect {
+            Effect::ArmTimer { delay, timer } if inline && due_now(delay, &timer) => {
+                due.push(timer);
+            }
+            Effect::CancelTimer { subject, .. } if fired.contains(&subject) => {}
             Effect::ArmTimer { delay, timer } => {
                 let (pipeline, subject) = timer.guarded();
                 let key = TimerKey {
@@ -139,6 +175,7 @@ fn perform(app: &App, scope: &Scope, state: &mut RegionState, effects: Vec<Effec
             }
         }
     }
+    due
 }
 
 /// Starts an execution of `pipeline` (`engine::start_execution` under the region's lock): the
