@@ -186,7 +186,7 @@ fn rust_type(shape_name: &str, shapes: &Map<String, Value>) -> String {
             )
         ),
         "map" => format!(
-            "std::collections::BTreeMap<String, {}>",
+            "crate::model::Map<{}>",
             rust_type(shape["value"]["shape"].as_str().expect("map value"), shapes)
         ),
         other => panic!("shape type {other} not supported"),

@@ -72,7 +72,7 @@ pub fn placeholders(
 /// known (then `placeholders` apply).
 pub fn declared(
     type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     stack_outputs: impl Fn(&str) -> Option<BTreeMap<String, String>>,
     project_exports: impl Fn(&str) -> Option<Vec<String>>,
 ) -> Option<BTreeMap<String, String>> {
@@ -139,7 +139,7 @@ mod tests {
     }
 
     fn configured(mut action: ActionDeclaration, key: &str, value: &str) -> ActionDeclaration {
-        action.configuration = Some(BTreeMap::from([(key.to_string(), value.to_string())]));
+        action.configuration = Some(Map::from([(key.to_string(), value.to_string())]));
         action
     }
 

@@ -189,7 +189,7 @@ struct Starting<'a> {
     execution: &'a PipelineExecutionRecord,
     stage: &'a StageDeclaration,
     action: &'a ActionDeclaration,
-    resolved: &'a BTreeMap<String, String>,
+    resolved: &'a Map<String>,
 }
 
 impl Starting<'_> {

@@ -153,7 +153,7 @@ pub fn fail_rule(action: &str) -> ActionRule {
 struct World;
 
 impl Surroundings for World {
-    fn plan(&self, action: &ActionDeclaration, _: &BTreeMap<String, String>) -> Option<Plan> {
+    fn plan(&self, action: &ActionDeclaration, _: &Map<String>) -> Option<Plan> {
         let id = &action.action_type_id;
         match (id.category, id.provider.as_str()) {
             (ActionCategory::Deploy, "S3") => Some(Plan::Real(RealWork::S3Deploy)),
