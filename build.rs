@@ -37,6 +37,14 @@ const RUST_KEYWORDS: &[&str] = &[
     "if", "else", "let", "mut", "pub", "return", "true", "false", "while", "break", "continue",
 ];
 
+/// Optional members held in a `Box`: rarely set, and large next to a pointer. A stage without
+/// conditions stays small (stored declarations hold one per stage).
+const BOXED: &[(&str, &str)] = &[
+    ("StageDeclaration", "beforeEntry"),
+    ("StageDeclaration", "onFailure"),
+    ("StageDeclaration", "onSuccess"),
+];
+
 fn main() {
     println!("cargo:rerun-if-changed={MODEL}");
     println!("cargo:rerun-if-changed=build.rs");
@@ -92,7 +100,10 @@ fn generate_struct(name: &str, shape: &Value, shapes: &Map<String, Value>) -> St
     let members = shape["members"].as_object().expect("members");
     for (member, target) in members {
         let target_name = target["shape"].as_str().expect("member shape");
-        let ty = rust_type(target_name, shapes);
+        let mut ty = rust_type(target_name, shapes);
+        if BOXED.contains(&(name.as_str(), member.as_str())) {
+            ty = format!("Box<{ty}>");
+        }
         let field = field_name(member);
         if required.contains(&member.as_str()) {
             writeln!(out, "    #[serde(rename = \"{member}\")]").unwrap();

@@ -114,8 +114,10 @@ impl Serialize for PipelineRecord {
 }
 
 impl PipelineRecord {
-    pub fn new(arn: String, declaration: PipelineDeclaration, tags: Vec<Tag>) -> Self {
+    pub fn new(mut arn: String, declaration: PipelineDeclaration, tags: Vec<Tag>) -> Self {
         let now = Timestamp::now();
+        // Kept for the pipeline's life: no spare capacity (`format!` leaves some).
+        arn.shrink_to_fit();
         PipelineRecord {
             arn,
             older: Vec::new(),
