@@ -267,6 +267,7 @@ pub(super) fn pipeline_record<'s>(
     state
         .pipelines
         .get_mut(pipeline)
+        .map(|record| &mut **record)
         .ok_or_else(|| EngineError::PipelineNotFound {
             pipeline: pipeline.to_string(),
             account: cx.scope.account.clone(),

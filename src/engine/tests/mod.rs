@@ -213,11 +213,11 @@ impl Sim {
         let mut state = RegionState::default();
         state.pipelines.insert(
             PIPELINE.to_string(),
-            PipelineRecord::new(
+            Box::new(PipelineRecord::new(
                 "arn:aws:codepipeline:us-east-1:123456789012:p".into(),
                 declaration,
                 Vec::new(),
-            ),
+            )),
         );
         Sim {
             state,
