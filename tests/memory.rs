@@ -358,6 +358,12 @@ fn record_sizes() {
         "a declaration parsed from JSON text (with its vectors' growth slack): {}",
         live() - before
     );
+    let mut declaration = declaration;
+    declaration.shrink_to_fit();
+    println!(
+        "the same after shrink_to_fit (as a loaded pipeline keeps it): {}",
+        live() - before
+    );
     println!(
         "ActionDeclaration {} StageDeclaration {} PipelineDeclaration {}",
         std::mem::size_of::<ActionDeclaration>(),
