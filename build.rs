@@ -37,12 +37,14 @@ const RUST_KEYWORDS: &[&str] = &[
     "if", "else", "let", "mut", "pub", "return", "true", "false", "while", "break", "continue",
 ];
 
-/// Optional members held in a `Box`: rarely set, and large next to a pointer. A stage without
-/// conditions stays small (stored declarations hold one per stage).
+/// Optional structure members held in a `Box`: rarely set, and large next to a pointer. Stored
+/// declarations hold one of each per stage or pipeline: stage conditions, a customer-managed
+/// key of the artifact store.
 const BOXED: &[(&str, &str)] = &[
     ("StageDeclaration", "beforeEntry"),
     ("StageDeclaration", "onFailure"),
     ("StageDeclaration", "onSuccess"),
+    ("ArtifactStore", "encryptionKey"),
 ];
 
 fn main() {

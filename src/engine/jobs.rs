@@ -52,7 +52,7 @@ pub fn new_job(new: NewJob) -> JobRecord {
         .declaration
         .artifact_store
         .as_ref()
-        .and_then(|s| s.encryption_key.clone());
+        .and_then(|s| s.encryption_key.as_deref().cloned());
     let data = JobData {
         action_type_id: Some(new.action.action_type_id.clone()),
         action_configuration: Some(ActionConfiguration {

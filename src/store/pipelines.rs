@@ -256,10 +256,18 @@ mod tests {
         json!({
             "name": name,
             "roleArn": "arn:aws:iam::123456789012:role/r",
-            "artifactStore": {"type": "S3", "location": "bucket"},
+            "artifactStore": {
+                "type": "S3",
+                "location": "bucket",
+                "encryptionKey": {"id": "alias/k", "type": "KMS"}
+            },
             "stages": [
                 {"name": "One", "actions": [action("A")]},
-                {"name": "Two", "actions": [action("B"), action("C")]}
+                {
+                    "name": "Two",
+                    "actions": [action("B"), action("C")],
+                    "onFailure": {"result": "RETRY", "retryConfiguration": {"retryMode": "ALL_ACTIONS"}}
+                }
             ],
             "version": 1
         })
@@ -303,5 +311,13 @@ mod tests {
         assert!(without_slack(record.current()));
         let first = record.at_version(1).expect("version 1");
         assert!(without_slack(&first));
+    }
+
+    #[test]
+    fn a_declaration_reads_and_writes_the_same_json() {
+        let text = declaration("p").to_string();
+        let parsed: PipelineDeclaration = serde_json::from_str(&text).expect("a declaration");
+        let written = serde_json::to_value(&parsed).expect("json");
+        assert_eq!(written, declaration("p"));
     }
 }
