@@ -37,14 +37,22 @@ const RUST_KEYWORDS: &[&str] = &[
     "if", "else", "let", "mut", "pub", "return", "true", "false", "while", "break", "continue",
 ];
 
-/// Optional structure members held in a `Box`: rarely set, and large next to a pointer. Stored
-/// declarations hold one of each per stage or pipeline: stage conditions, a customer-managed
-/// key of the artifact store.
+/// Optional members of the declaration held in a `Box`: rarely set, and large next to a
+/// pointer (a stored declaration holds one of each per stage, action or pipeline): stage
+/// conditions, a customer-managed key of the artifact store, the members of Commands actions
+/// only, an action's region and role, the V2 triggers and variables.
 const BOXED: &[(&str, &str)] = &[
     ("StageDeclaration", "beforeEntry"),
     ("StageDeclaration", "onFailure"),
     ("StageDeclaration", "onSuccess"),
     ("ArtifactStore", "encryptionKey"),
+    ("ActionDeclaration", "commands"),
+    ("ActionDeclaration", "environmentVariables"),
+    ("ActionDeclaration", "outputVariables"),
+    ("ActionDeclaration", "region"),
+    ("ActionDeclaration", "roleArn"),
+    ("PipelineDeclaration", "triggers"),
+    ("PipelineDeclaration", "variables"),
 ];
 
 fn main() {

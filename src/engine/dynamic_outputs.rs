@@ -50,7 +50,11 @@ pub fn placeholders(
         return BTreeMap::new();
     }
     let names: Vec<String> = if id.provider == "Commands" {
-        action.output_variables.clone().unwrap_or_default()
+        action
+            .output_variables
+            .as_deref()
+            .cloned()
+            .unwrap_or_default()
     } else {
         match &action.namespace {
             Some(namespace) => referenced(pipeline, namespace),
@@ -188,7 +192,7 @@ mod tests {
     #[test]
     fn commands_exports_its_declared_output_variables() {
         let mut commands = action("Commands", ActionCategory::Compute, "Build");
-        commands.output_variables = Some(vec!["VERSION".into()]);
+        commands.output_variables = Some(Box::new(vec!["VERSION".into()]));
         let pipeline = one_stage(vec![commands]);
         assert_eq!(
             placeholders(&pipeline, ("Deploy", "Build")),

@@ -145,7 +145,7 @@ fn decide(
         return Decision::Ignore;
     }
     let triggers: Vec<&PipelineTriggerDeclaration> =
-        declaration.triggers.iter().flatten().collect();
+        declaration.triggers.iter().flat_map(|t| t.iter()).collect();
     let firing = git::firing_triggers(declaration, event);
     if let Some((index, action, filter)) = firing.first() {
         let mut actions: Vec<String> = Vec::new();
