@@ -37,6 +37,24 @@ const RUST_KEYWORDS: &[&str] = &[
     "if", "else", "let", "mut", "pub", "return", "true", "false", "while", "break", "continue",
 ];
 
+/// Optional members of the declaration held in a `Box`: rarely set, and large next to a
+/// pointer (a stored declaration holds one of each per stage, action or pipeline): stage
+/// conditions, a customer-managed key of the artifact store, the members of Commands actions
+/// only, an action's region and role, the V2 triggers and variables.
+const BOXED: &[(&str, &str)] = &[
+    ("StageDeclaration", "beforeEntry"),
+    ("StageDeclaration", "onFailure"),
+    ("StageDeclaration", "onSuccess"),
+    ("ArtifactStore", "encryptionKey"),
+    ("ActionDeclaration", "commands"),
+    ("ActionDeclaration", "environmentVariables"),
+    ("ActionDeclaration", "outputVariables"),
+    ("ActionDeclaration", "region"),
+    ("ActionDeclaration", "roleArn"),
+    ("PipelineDeclaration", "triggers"),
+    ("PipelineDeclaration", "variables"),
+];
+
 fn main() {
     println!("cargo:rerun-if-changed={MODEL}");
     println!("cargo:rerun-if-changed=build.rs");
@@ -92,7 +110,10 @@ fn generate_struct(name: &str, shape: &Value, shapes: &Map<String, Value>) -> St
     let members = shape["members"].as_object().expect("members");
     for (member, target) in members {
         let target_name = target["shape"].as_str().expect("member shape");
-        let ty = rust_type(target_name, shapes);
+        let mut ty = rust_type(target_name, shapes);
+        if BOXED.contains(&(name.as_str(), member.as_str())) {
+            ty = format!("Box<{ty}>");
+        }
         let field = field_name(member);
         if required.contains(&member.as_str()) {
             writeln!(out, "    #[serde(rename = \"{member}\")]").unwrap();
@@ -107,7 +128,79 @@ fn generate_struct(name: &str, shape: &Value, shapes: &Map<String, Value>) -> St
         }
     }
     writeln!(out, "}}\n").unwrap();
+    out.push_str(&generate_shrink(name, shape, shapes));
     out
+}
+
+/// `shrink_to_fit` of a struct: a value parsed from JSON text keeps the growth slack of its
+/// vectors; this drops the spare capacity of every vector, string and map inside.
+fn generate_shrink(name: &str, shape: &Value, shapes: &Map<String, Value>) -> String {
+    let required: Vec<&str> = shape["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut body = String::new();
+    let members = shape["members"].as_object().expect("members");
+    for (member, target) in members {
+        let target_name = target["shape"].as_str().expect("member shape");
+        let field = field_name(member);
+        if required.contains(&member.as_str()) {
+            if let Some(stmt) = shrink_stmt(target_name, &format!("self.{field}"), shapes, 0) {
+                writeln!(body, "        {stmt}").unwrap();
+            }
+        } else if let Some(stmt) = shrink_stmt(target_name, "value", shapes, 0) {
+            writeln!(
+                body,
+                "        if let Some(value) = &mut self.{field} {{ {stmt} }}"
+            )
+            .unwrap();
+        }
+    }
+    let mut out = String::new();
+    writeln!(out, "impl {name} {{").unwrap();
+    writeln!(
+        out,
+        "    /// Drops the spare capacity of every vector, string and map inside."
+    )
+    .unwrap();
+    if body.is_empty() {
+        writeln!(out, "    pub fn shrink_to_fit(&mut self) {{}}").unwrap();
+    } else {
+        writeln!(out, "    pub fn shrink_to_fit(&mut self) {{\n{body}    }}").unwrap();
+    }
+    writeln!(out, "}}\n").unwrap();
+    out
+}
+
+/// The statement that shrinks the value of shape `shape_name` at the place `place`, if it
+/// holds any capacity.
+fn shrink_stmt(
+    shape_name: &str,
+    place: &str,
+    shapes: &Map<String, Value>,
+    depth: usize,
+) -> Option<String> {
+    let shape = &shapes[shape_name];
+    let item = format!("item{depth}");
+    let each = |member: &str, iter: &str| match shrink_stmt(member, &item, shapes, depth + 1) {
+        Some(inner) => {
+            format!("{place}.shrink_to_fit(); for {item} in {place}.{iter}() {{ {inner} }}")
+        }
+        None => format!("{place}.shrink_to_fit();"),
+    };
+    match shape["type"].as_str().expect("type") {
+        "structure" => Some(format!("{place}.shrink_to_fit();")),
+        "string" if shape.get("enum").is_none() => Some(format!("{place}.shrink_to_fit();")),
+        "list" => Some(each(
+            shape["member"]["shape"].as_str().expect("list member"),
+            "iter_mut",
+        )),
+        "map" => Some(each(
+            shape["value"]["shape"].as_str().expect("map value"),
+            "values_mut",
+        )),
+        _ => None,
+    }
 }
 
 fn generate_enum(name: &str, shape: &Value) -> String {
@@ -186,7 +279,7 @@ fn rust_type(shape_name: &str, shapes: &Map<String, Value>) -> String {
             )
         ),
         "map" => format!(
-            "std::collections::BTreeMap<String, {}>",
+            "crate::model::Map<{}>",
             rust_type(shape["value"]["shape"].as_str().expect("map value"), shapes)
         ),
         other => panic!("shape type {other} not supported"),

@@ -126,7 +126,12 @@ impl Spec {
         let first_input = task.inputs.first().map(|i| i.name.clone());
         let spec = Spec {
             commands: task.commands.clone(),
-            exported: task.action.output_variables.clone().unwrap_or_default(),
+            exported: task
+                .action
+                .output_variables
+                .as_deref()
+                .cloned()
+                .unwrap_or_default(),
             env: task.environment.clone(),
             primary: first_input,
             outputs: task

@@ -182,7 +182,8 @@ pub async fn run(
     let region = task
         .action
         .region
-        .clone()
+        .as_deref()
+        .cloned()
         .or_else(|| value("ConnectionArn").split(':').nth(3).map(str::to_string))
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| config.region.clone());

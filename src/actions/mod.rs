@@ -51,7 +51,7 @@ pub use crate::store::runtime::Plan;
 pub fn plan(
     config: &Config,
     action: &ActionDeclaration,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
 ) -> Option<Plan> {
     let id = &action.action_type_id;
     // A git source of a mapped repository (`sources`): CodeStarSourceConnection, CodeCommit,
@@ -120,7 +120,7 @@ pub struct Task {
     pub action_execution_id: String,
     pub action: ActionDeclaration,
     /// The configuration with variables resolved.
-    pub configuration: BTreeMap<String, String>,
+    pub configuration: Map<String>,
     /// Pipeline-level variables (V2) with their values.
     pub variables: BTreeMap<String, String>,
     /// The action's `environmentVariables` (Commands), variables resolved.

@@ -9,7 +9,7 @@ use crate::engine::ActionExecutionRecord;
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::{PipelineRecord, RegionState};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 pub fn list_action_executions(
     app: &App,
@@ -112,7 +112,7 @@ fn detail(
 fn configuration_of(
     pipeline_record: &PipelineRecord,
     action: &ActionExecutionRecord,
-) -> BTreeMap<String, String> {
+) -> Map<String> {
     let declaration = match pipeline_record
         .runtime
         .execution(&action.pipeline_execution_id)
@@ -121,11 +121,11 @@ fn configuration_of(
         None => pipeline_record.at_version(action.pipeline_version),
     };
     declaration
-        .map(|d| action.declared_configuration(&d))
+        .and_then(|d| action.declared_configuration(&d).cloned())
         .unwrap_or_default()
 }
 
-fn mask(configuration: &mut Option<BTreeMap<String, String>>, secrets: &[String]) {
+fn mask(configuration: &mut Option<Map<String>>, secrets: &[String]) {
     if let Some(configuration) = configuration {
         for key in secrets {
             if let Some(value) = configuration.get_mut(key) {

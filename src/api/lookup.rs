@@ -7,12 +7,13 @@ use crate::store::PipelineRecord;
 
 /// The pipeline of a request, or `PipelineNotFoundException`.
 pub fn pipeline<'a>(
-    pipelines: &'a std::collections::BTreeMap<String, PipelineRecord>,
+    pipelines: &'a std::collections::BTreeMap<String, Box<PipelineRecord>>,
     name: &str,
     ctx: &RequestContext,
 ) -> Result<&'a PipelineRecord, ApiError> {
     pipelines
         .get(name)
+        .map(|record| &**record)
         .ok_or_else(|| ApiError::pipeline_not_found(name, &ctx.scope.account))
 }
 

@@ -49,7 +49,7 @@ pub fn create_pipeline(
         let name = pipeline.name.clone();
         state.pipelines.insert(
             name.clone(),
-            PipelineRecord::new(arn, pipeline, tags.clone()),
+            Box::new(PipelineRecord::new(arn, pipeline, tags.clone())),
         );
         state.touch_pipeline(&name);
         state.dirty.versions.insert(name.clone());

@@ -7,7 +7,6 @@ use crate::engine::{ActionExecutionRecord, ConditionRun, PipelineRuntime, Positi
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
 use crate::store::{action_type_key, RegionState};
-use std::collections::BTreeMap;
 
 pub fn get_pipeline_state(
     app: &App,
@@ -125,7 +124,7 @@ fn stage_state(
 /// type's `entityUrlTemplate` with `{Config:Key}` filled in, or the provider's console page.
 fn entity_url(state: &RegionState, action: &ActionDeclaration, region: &str) -> Option<String> {
     let id = &action.action_type_id;
-    let empty = BTreeMap::new();
+    let empty = crate::model::Map::new();
     let config = action.configuration.as_ref().unwrap_or(&empty);
     if id.owner != ActionOwner::Aws {
         let template = state
@@ -168,7 +167,7 @@ fn entity_url(state: &RegionState, action: &ActionDeclaration, region: &str) -> 
 }
 
 /// `{Config:Key}` placeholders of an action type's URL template, from the configuration.
-fn fill_template(template: &str, configuration: &BTreeMap<String, String>) -> String {
+fn fill_template(template: &str, configuration: &Map<String>) -> String {
     configuration
         .iter()
         .fold(template.to_string(), |url, (key, value)| {

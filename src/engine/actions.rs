@@ -260,7 +260,7 @@ pub fn artifact_bucket(
     if let Some(store) = &pipeline.artifact_store {
         return store.location.clone();
     }
-    let region = action.region.as_deref().unwrap_or(region);
+    let region = action.region.as_deref().map_or(region, String::as_str);
     pipeline
         .artifact_stores
         .as_ref()

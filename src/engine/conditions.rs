@@ -438,9 +438,7 @@ fn finish_rule(record: &mut RuleExecutionRecord, verdict: Result<String, String>
 
 /// VariableCheck: `Variable` (already resolved) compared with `Value` by `Operator`
 /// (EQ, NE, CONTAINS, MATCHES).
-fn variable_check(
-    configuration: &std::collections::BTreeMap<String, String>,
-) -> Result<String, String> {
+fn variable_check(configuration: &Map<String>) -> Result<String, String> {
     let variable = configuration.get("Variable").cloned().unwrap_or_default();
     let value = configuration.get("Value").cloned().unwrap_or_default();
     let operator = configuration.get("Operator").cloned().unwrap_or_default();
@@ -540,10 +538,9 @@ pub fn override_condition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn check(variable: &str, operator: &str, value: &str) -> bool {
-        let configuration = BTreeMap::from([
+        let configuration = Map::from([
             ("Variable".to_string(), variable.to_string()),
             ("Operator".to_string(), operator.to_string()),
             ("Value".to_string(), value.to_string()),

@@ -49,11 +49,7 @@ impl Default for Settings<'_> {
 /// What the engine asks of its surroundings while it decides: answers, never actions.
 pub trait Surroundings {
     /// What an AWS action does instead of being simulated (`actions::plan`).
-    fn plan(
-        &self,
-        action: &ActionDeclaration,
-        configuration: &BTreeMap<String, String>,
-    ) -> Option<Plan>;
+    fn plan(&self, action: &ActionDeclaration, configuration: &Map<String>) -> Option<Plan>;
     /// The outputs of a stack a loaded template made, if there is one.
     fn stack_outputs(&self, stack: &str) -> Option<BTreeMap<String, String>>;
     /// The `exported-variables` of a CodeBuild project a template or the configuration declares.
@@ -66,7 +62,7 @@ pub trait Surroundings {
 pub struct Nothing;
 
 impl Surroundings for Nothing {
-    fn plan(&self, _: &ActionDeclaration, _: &BTreeMap<String, String>) -> Option<Plan> {
+    fn plan(&self, _: &ActionDeclaration, _: &Map<String>) -> Option<Plan> {
         None
     }
     fn stack_outputs(&self, _: &str) -> Option<BTreeMap<String, String>> {

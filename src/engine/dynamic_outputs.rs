@@ -50,7 +50,11 @@ pub fn placeholders(
         return BTreeMap::new();
     }
     let names: Vec<String> = if id.provider == "Commands" {
-        action.output_variables.clone().unwrap_or_default()
+        action
+            .output_variables
+            .as_deref()
+            .cloned()
+            .unwrap_or_default()
     } else {
         match &action.namespace {
             Some(namespace) => referenced(pipeline, namespace),
@@ -72,7 +76,7 @@ pub fn placeholders(
 /// known (then `placeholders` apply).
 pub fn declared(
     type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     stack_outputs: impl Fn(&str) -> Option<BTreeMap<String, String>>,
     project_exports: impl Fn(&str) -> Option<Vec<String>>,
 ) -> Option<BTreeMap<String, String>> {
@@ -139,7 +143,7 @@ mod tests {
     }
 
     fn configured(mut action: ActionDeclaration, key: &str, value: &str) -> ActionDeclaration {
-        action.configuration = Some(BTreeMap::from([(key.to_string(), value.to_string())]));
+        action.configuration = Some(Map::from([(key.to_string(), value.to_string())]));
         action
     }
 
@@ -188,7 +192,7 @@ mod tests {
     #[test]
     fn commands_exports_its_declared_output_variables() {
         let mut commands = action("Commands", ActionCategory::Compute, "Build");
-        commands.output_variables = Some(vec!["VERSION".into()]);
+        commands.output_variables = Some(Box::new(vec!["VERSION".into()]));
         let pipeline = one_stage(vec![commands]);
         assert_eq!(
             placeholders(&pipeline, ("Deploy", "Build")),

@@ -71,7 +71,7 @@ pub fn invoke_target(
 
 /// The StartPipelineExecution request the action's configuration describes.
 fn start_request(
-    configuration: &std::collections::BTreeMap<String, String>,
+    configuration: &Map<String>,
     trigger_detail: Option<String>,
 ) -> Result<StartRequest, String> {
     let variables = match configuration.get("Variables") {

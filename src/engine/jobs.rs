@@ -9,7 +9,6 @@ use crate::jobs::JobRecord;
 use crate::model::*;
 use crate::store::runtime::PipelineExecutionRecord;
 use crate::store::RegionState;
-use std::collections::BTreeMap;
 
 /// What a new job is made of.
 pub struct NewJob<'a> {
@@ -20,7 +19,7 @@ pub struct NewJob<'a> {
     pub stage: &'a str,
     pub action: &'a ActionDeclaration,
     pub action_execution_id: &'a str,
-    pub resolved_configuration: &'a BTreeMap<String, String>,
+    pub resolved_configuration: &'a Map<String>,
     pub input_artifacts: &'a [ArtifactDetail],
     pub output_artifacts: &'a [ArtifactDetail],
     pub bucket: &'a str,
@@ -53,7 +52,7 @@ pub fn new_job(new: NewJob) -> JobRecord {
         .declaration
         .artifact_store
         .as_ref()
-        .and_then(|s| s.encryption_key.clone());
+        .and_then(|s| s.encryption_key.as_deref().cloned());
     let data = JobData {
         action_type_id: Some(new.action.action_type_id.clone()),
         action_configuration: Some(ActionConfiguration {
@@ -114,7 +113,7 @@ pub struct JobSuccess {
     pub current_revision: Option<CurrentRevision>,
     pub continuation_token: Option<String>,
     pub execution_details: Option<ExecutionDetails>,
-    pub output_variables: Option<BTreeMap<String, String>>,
+    pub output_variables: Option<Map<String>>,
 }
 
 /// The job a result is for: it must exist and have been handed to a worker, not finished.
@@ -224,7 +223,10 @@ pub fn succeed(
     }
     let outcome = Outcome::Succeeded {
         summary: details.summary,
-        output_variables: result.output_variables.unwrap_or_default(),
+        output_variables: result
+            .output_variables
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default(),
         external_execution_id: details.external_execution_id,
         external_execution_url: None,
         percent_complete: details.percent_complete,

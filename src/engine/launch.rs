@@ -146,9 +146,16 @@ fn new_record(
             resolved_configuration: None,
             role_arn: action
                 .role_arn
-                .clone()
+                .as_deref()
+                .cloned()
                 .or_else(|| Some(execution.declaration.role_arn.clone())),
-            region: Some(action.region.clone().unwrap_or_else(|| region.to_string())),
+            region: Some(
+                action
+                    .region
+                    .as_deref()
+                    .cloned()
+                    .unwrap_or_else(|| region.to_string()),
+            ),
             input_artifacts: Some(input_artifacts),
             namespace: action.namespace.clone(),
         },
@@ -189,7 +196,7 @@ struct Starting<'a> {
     execution: &'a PipelineExecutionRecord,
     stage: &'a StageDeclaration,
     action: &'a ActionDeclaration,
-    resolved: &'a BTreeMap<String, String>,
+    resolved: &'a Map<String>,
 }
 
 impl Starting<'_> {

@@ -40,7 +40,7 @@ pub fn alphanumeric(len: usize) -> String {
 /// What a source action reports: its revision and output variables.
 pub fn source_outputs(
     type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     given: Option<&GivenRevision>,
     scope: &Scope,
 ) -> (SourceRevisionPick, BTreeMap<String, String>) {
@@ -159,7 +159,7 @@ pub fn source_outputs(
 /// action execution id and the caller's account and region.
 pub struct Simulated<'a> {
     pub type_id: &'a ActionTypeId,
-    pub configuration: &'a BTreeMap<String, String>,
+    pub configuration: &'a Map<String>,
     pub action_execution_id: &'a str,
     pub scope: &'a Scope,
 }
@@ -260,7 +260,7 @@ pub fn success_summary(type_id: &ActionTypeId) -> Option<String> {
 /// External execution id, URL and summary AWS shows for common providers.
 pub fn external_execution(
     type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     region: &str,
 ) -> (Option<String>, Option<String>) {
     match type_id.provider.as_str() {
@@ -291,7 +291,7 @@ mod tests {
     use super::*;
 
     fn step_functions(configuration: &[(&str, &str)]) -> String {
-        let configuration: BTreeMap<String, String> = configuration
+        let configuration: Map<String> = configuration
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();

@@ -98,7 +98,11 @@ fn resolve_pipeline_variables(
     declaration: &PipelineDeclaration,
     given: &[PipelineVariable],
 ) -> Result<Vec<ResolvedPipelineVariable>, EngineError> {
-    let declared = declaration.variables.clone().unwrap_or_default();
+    let declared = declaration
+        .variables
+        .as_deref()
+        .cloned()
+        .unwrap_or_default();
     if !given.is_empty() && declaration.pipeline_type != Some(PipelineType::V2) {
         return Err(EngineError::invalid(
             "Pipeline variables can only be given for pipelines of type V2",
@@ -267,6 +271,7 @@ pub(super) fn pipeline_record<'s>(
     state
         .pipelines
         .get_mut(pipeline)
+        .map(|record| &mut **record)
         .ok_or_else(|| EngineError::PipelineNotFound {
             pipeline: pipeline.to_string(),
             account: cx.scope.account.clone(),

@@ -67,8 +67,8 @@ impl<'a> VariableScope<'a> {
     /// Resolves every value of a configuration map.
     pub fn resolve_map(
         &self,
-        map: &BTreeMap<String, String>,
-    ) -> Result<BTreeMap<String, String>, String> {
+        map: &crate::model::Map<String>,
+    ) -> Result<crate::model::Map<String>, String> {
         map.iter()
             .map(|(k, v)| self.resolve(v).map(|v| (k.clone(), v)))
             .collect()

@@ -9,9 +9,11 @@ pub mod structure;
 pub mod validate;
 
 mod error;
+mod map;
 mod timestamp;
 
 pub use error::ApiError;
+pub use map::Map;
 pub use timestamp::Timestamp;
 
 /// Wire types: one struct per structure shape, one enum per enum shape of the service model

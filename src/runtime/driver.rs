@@ -28,11 +28,7 @@ struct World<'a> {
 }
 
 impl Surroundings for World<'_> {
-    fn plan(
-        &self,
-        action: &ActionDeclaration,
-        configuration: &BTreeMap<String, String>,
-    ) -> Option<Plan> {
+    fn plan(&self, action: &ActionDeclaration, configuration: &Map<String>) -> Option<Plan> {
         crate::actions::plan(&self.app.config, action, configuration)
     }
 

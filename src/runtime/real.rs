@@ -80,13 +80,13 @@ fn task(
     let environment = action
         .environment_variables
         .iter()
-        .flatten()
+        .flat_map(|v| v.iter())
         .map(|e| (e.name.clone(), resolve(&e.value)))
         .collect();
     let commands = action
         .commands
         .iter()
-        .flatten()
+        .flat_map(|c| c.iter())
         .map(|c| resolve(c))
         .collect();
     let inputs = action

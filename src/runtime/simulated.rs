@@ -16,7 +16,7 @@ pub fn codebuild_variables(
     scope: &Scope,
     declaration: &PipelineDeclaration,
     action: &ActionDeclaration,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     action_execution_id: &str,
 ) -> BTreeMap<String, String> {
     let mut variables = simulate::action_outputs(&simulate::Simulated {

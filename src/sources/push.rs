@@ -24,7 +24,7 @@ use crate::webhooks::git::{self, GitEvent};
 pub use crate::webhooks::git_ref::event_of;
 use crate::webhooks::start_for_git_event;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// Most (pipeline, commit) pairs remembered by the debounce.
 const MAX_REMEMBERED: usize = 100_000;
@@ -132,7 +132,7 @@ fn decide(
     let Some(source) = declaration.stages.first() else {
         return Decision::Ignore;
     };
-    let empty = BTreeMap::new();
+    let empty = crate::model::Map::new();
     let configuration = |a: &ActionDeclaration| a.configuration.as_ref().unwrap_or(&empty).clone();
     let mapped: Vec<&ActionDeclaration> = source
         .actions
@@ -145,7 +145,7 @@ fn decide(
         return Decision::Ignore;
     }
     let triggers: Vec<&PipelineTriggerDeclaration> =
-        declaration.triggers.iter().flatten().collect();
+        declaration.triggers.iter().flat_map(|t| t.iter()).collect();
     let firing = git::firing_triggers(declaration, event);
     if let Some((index, action, filter)) = firing.first() {
         let mut actions: Vec<String> = Vec::new();
@@ -204,7 +204,7 @@ fn decide(
 fn detection(
     scope: &Scope,
     action: &ActionDeclaration,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
     v2: bool,
 ) -> Option<(TriggerType, String)> {
     let off = |key: &str| {

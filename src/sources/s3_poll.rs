@@ -94,7 +94,7 @@ fn targets(app: &App) -> Vec<Target> {
                 if type_id.owner != ActionOwner::Aws || type_id.provider != "S3" {
                     continue;
                 }
-                let empty = BTreeMap::new();
+                let empty = crate::model::Map::new();
                 let configuration = action.configuration.as_ref().unwrap_or(&empty);
                 let polls = configuration
                     .get("PollForSourceChanges")

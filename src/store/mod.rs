@@ -434,7 +434,8 @@ pub fn partition(region: &str) -> &'static str {
 /// The state of one account and region.
 #[derive(Default, Serialize, Deserialize)]
 pub struct RegionState {
-    pub pipelines: BTreeMap<String, PipelineRecord>,
+    /// Boxed records: a B-tree node has 11 slots, a slot holds a pointer, not a record.
+    pub pipelines: BTreeMap<String, Box<PipelineRecord>>,
     /// Custom and ThirdParty action types, by `action_type_key`.
     pub action_types: BTreeMap<String, RegisteredActionType>,
     /// Keys of deleted custom action types: they cannot be created again.

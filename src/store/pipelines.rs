@@ -70,11 +70,23 @@ impl Older {
                 let json = super::codec::decompress_plain(blob)
                     .map_err(|e| format!("cannot decode a pipeline version: {e}"))?;
                 serde_json::from_slice(&json)
-                    .map(Arc::new)
+                    .map(|mut declaration: PipelineDeclaration| {
+                        declaration.shrink_to_fit();
+                        Arc::new(declaration)
+                    })
                     .map_err(|e| format!("cannot decode a pipeline version: {e}"))
             }
         }
     }
+}
+
+/// A declaration parsed from JSON text (a stored version, an imported state) keeps the growth
+/// slack of its vectors: dropped, as it is kept for the pipeline's life.
+fn fitted(mut declaration: Arc<PipelineDeclaration>) -> Arc<PipelineDeclaration> {
+    if let Some(parsed) = Arc::get_mut(&mut declaration) {
+        parsed.shrink_to_fit();
+    }
+    declaration
 }
 
 impl TryFrom<PipelineDocument> for PipelineRecord {
@@ -83,6 +95,7 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
         let mut versions = doc.versions;
         let latest = versions
             .pop()
+            .map(fitted)
             .ok_or_else(|| format!("pipeline {} has no versions", doc.arn))?;
         Ok(PipelineRecord {
             arn: doc.arn,
@@ -114,8 +127,10 @@ impl Serialize for PipelineRecord {
 }
 
 impl PipelineRecord {
-    pub fn new(arn: String, declaration: PipelineDeclaration, tags: Vec<Tag>) -> Self {
+    pub fn new(mut arn: String, declaration: PipelineDeclaration, tags: Vec<Tag>) -> Self {
         let now = Timestamp::now();
+        // Kept for the pipeline's life: no spare capacity (`format!` leaves some).
+        arn.shrink_to_fit();
         PipelineRecord {
             arn,
             older: Vec::new(),
@@ -136,7 +151,7 @@ impl PipelineRecord {
         tags: Vec<Tag>,
         runtime: PipelineRuntime,
     ) -> Option<Self> {
-        let latest = versions.pop()?;
+        let latest = fitted(versions.pop()?);
         Some(PipelineRecord {
             arn,
             older: versions.into_iter().map(Older::new).collect(),
@@ -220,5 +235,89 @@ impl PipelineRecord {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn declaration(name: &str) -> serde_json::Value {
+        let action = |name: &str| {
+            json!({
+                "name": name,
+                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "p"},
+                "inputArtifacts": [{"name": "In"}],
+                "outputArtifacts": []
+            })
+        };
+        json!({
+            "name": name,
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+            "artifactStore": {
+                "type": "S3",
+                "location": "bucket",
+                "encryptionKey": {"id": "alias/k", "type": "KMS"}
+            },
+            "stages": [
+                {"name": "One", "actions": [action("A")]},
+                {
+                    "name": "Two",
+                    "actions": [action("B"), action("C")],
+                    "onFailure": {"result": "RETRY", "retryConfiguration": {"retryMode": "ALL_ACTIONS"}}
+                }
+            ],
+            "version": 1
+        })
+    }
+
+    fn without_slack(declaration: &PipelineDeclaration) -> bool {
+        declaration.stages.capacity() == declaration.stages.len()
+            && declaration.stages.iter().all(|stage| {
+                stage.actions.capacity() == stage.actions.len()
+                    && stage.actions.iter().all(|action| {
+                        action
+                            .input_artifacts
+                            .as_ref()
+                            .is_some_and(|inputs| inputs.capacity() == inputs.len())
+                    })
+            })
+    }
+
+    #[test]
+    fn a_record_read_from_json_text_keeps_no_growth_slack_in_its_declarations() {
+        let text = declaration("p").to_string();
+        let parsed: PipelineDeclaration = serde_json::from_str(&text).expect("a declaration");
+        assert!(
+            !without_slack(&parsed),
+            "serde_json leaves slack: the test is moot"
+        );
+
+        let now = serde_json::to_value(Timestamp::now()).expect("a timestamp");
+        let mut older = declaration("p");
+        older["version"] = json!(1);
+        let mut latest = declaration("p");
+        latest["version"] = json!(2);
+        let document = json!({
+            "arn": "arn:aws:codepipeline:us-east-1:123456789012:p",
+            "versions": [older, latest],
+            "created": now,
+            "updated": now,
+            "tags": []
+        });
+        let record: PipelineRecord = serde_json::from_str(&document.to_string()).expect("a record");
+        assert!(without_slack(record.current()));
+        let first = record.at_version(1).expect("version 1");
+        assert!(without_slack(&first));
+    }
+
+    #[test]
+    fn a_declaration_reads_and_writes_the_same_json() {
+        let text = declaration("p").to_string();
+        let parsed: PipelineDeclaration = serde_json::from_str(&text).expect("a declaration");
+        let written = serde_json::to_value(&parsed).expect("json");
+        assert_eq!(written, declaration("p"));
     }
 }

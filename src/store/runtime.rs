@@ -401,26 +401,26 @@ impl ActionExecutionRecord {
             .is_some_and(|code| code == "ConfigurationError")
     }
 
-    /// The configuration the action declares in `declaration` (empty when it declares none).
-    pub fn declared_configuration(
+    /// The configuration the action declares in `declaration`, if any.
+    pub fn declared_configuration<'d>(
         &self,
-        declaration: &PipelineDeclaration,
-    ) -> BTreeMap<String, String> {
+        declaration: &'d PipelineDeclaration,
+    ) -> Option<&'d Map<String>> {
         declaration
             .stages
             .iter()
             .find(|s| s.name == self.stage)
             .and_then(|s| s.actions.iter().find(|a| a.name == self.action))
-            .and_then(|a| a.configuration.clone())
-            .unwrap_or_default()
+            .and_then(|a| a.configuration.as_ref())
     }
 
     /// Packs a finished action execution: a resolved configuration equal to the declared one is
     /// dropped (read back from the declaration), vectors shrink to their length.
     fn compact(&mut self, declaration: &PipelineDeclaration) {
+        let none = Map::new();
+        let declared = self.declared_configuration(declaration).unwrap_or(&none);
         if !self.configuration_failed()
-            && self.input.resolved_configuration.as_ref()
-                == Some(&self.declared_configuration(declaration))
+            && self.input.resolved_configuration.as_ref() == Some(declared)
         {
             self.input.resolved_configuration = None;
         }

@@ -9,7 +9,6 @@ use crate::protocol::ApiError;
 use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// PutWebhook's check: every `jsonPath` must parse.
@@ -29,7 +28,7 @@ pub fn check_patterns(filters: &[WebhookFilterRule]) -> Result<(), ApiError> {
 pub fn evaluate(
     filters: &[WebhookFilterRule],
     payload: &Value,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
 ) -> Result<(), String> {
     for filter in filters {
         let path = JsonPath::parse(&filter.json_path)
@@ -60,7 +59,7 @@ pub fn evaluate(
 }
 
 /// Replaces `{Key}` by the configuration value of `Key`; unknown keys stay as written.
-pub fn expand(pattern: &str, configuration: &BTreeMap<String, String>) -> String {
+pub fn expand(pattern: &str, configuration: &Map<String>) -> String {
     static PLACEHOLDER: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\{([A-Za-z0-9_.\-]+)\}").expect("valid regex"));
     PLACEHOLDER
@@ -117,7 +116,7 @@ mod tests {
 
     #[test]
     fn placeholders_take_configuration_values() {
-        let configuration = BTreeMap::from([("Branch".to_string(), "main".to_string())]);
+        let configuration = crate::model::Map::from([("Branch".to_string(), "main".to_string())]);
         assert_eq!(
             expand("refs/heads/{Branch}", &configuration),
             "refs/heads/main"
@@ -130,7 +129,7 @@ mod tests {
 
     #[test]
     fn every_rule_must_match() {
-        let configuration = BTreeMap::from([("Branch".to_string(), "main".to_string())]);
+        let configuration = crate::model::Map::from([("Branch".to_string(), "main".to_string())]);
         let payload =
             json!({"ref": "refs/heads/main", "commits": [{"id": "a"}, {"id": "b"}], "size": 2});
         let ok = [

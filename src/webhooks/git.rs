@@ -164,7 +164,7 @@ pub fn firing_triggers(
         return Vec::new();
     };
     let mut firing = Vec::new();
-    for (index, trigger) in pipeline.triggers.iter().flatten().enumerate() {
+    for (index, trigger) in pipeline.triggers.iter().flat_map(|t| t.iter()).enumerate() {
         let git = &trigger.git_configuration;
         let Some(action) = source_stage
             .actions

@@ -66,7 +66,8 @@ pub async fn run(config: &Config, store: Option<&ArtifactStore>, task: &Task) ->
     let region = task
         .action
         .region
-        .clone()
+        .as_deref()
+        .cloned()
         .unwrap_or_else(|| config.s3_region().to_string());
     let Some(client) = client::client(config, &region) else {
         return failed("This action needs --cloudformation-endpoint".into());

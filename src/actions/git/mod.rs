@@ -14,9 +14,8 @@ pub mod remote;
 pub mod repo;
 
 use crate::config::Config;
-use crate::model::{ActionCategory, ActionOwner, ActionTypeId};
+use crate::model::{ActionCategory, ActionOwner, ActionTypeId, Map};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A repository that source actions map to.
@@ -113,7 +112,7 @@ pub fn check(repositories: &[Repository]) -> Result<(), String> {
 pub fn repository_for<'a>(
     config: &'a Config,
     type_id: &ActionTypeId,
-    configuration: &BTreeMap<String, String>,
+    configuration: &Map<String>,
 ) -> Option<&'a Repository> {
     if type_id.category != ActionCategory::Source {
         return None;
@@ -139,7 +138,7 @@ pub fn repository_for<'a>(
 }
 
 /// The branch a git source action follows.
-pub fn branch_of(type_id: &ActionTypeId, configuration: &BTreeMap<String, String>) -> String {
+pub fn branch_of(type_id: &ActionTypeId, configuration: &Map<String>) -> String {
     let key = if type_id.provider == "GitHub" {
         "Branch"
     } else {

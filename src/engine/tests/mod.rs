@@ -153,7 +153,7 @@ pub fn fail_rule(action: &str) -> ActionRule {
 struct World;
 
 impl Surroundings for World {
-    fn plan(&self, action: &ActionDeclaration, _: &BTreeMap<String, String>) -> Option<Plan> {
+    fn plan(&self, action: &ActionDeclaration, _: &Map<String>) -> Option<Plan> {
         let id = &action.action_type_id;
         match (id.category, id.provider.as_str()) {
             (ActionCategory::Deploy, "S3") => Some(Plan::Real(RealWork::S3Deploy)),
@@ -213,11 +213,11 @@ impl Sim {
         let mut state = RegionState::default();
         state.pipelines.insert(
             PIPELINE.to_string(),
-            PipelineRecord::new(
+            Box::new(PipelineRecord::new(
                 "arn:aws:codepipeline:us-east-1:123456789012:p".into(),
                 declaration,
                 Vec::new(),
-            ),
+            )),
         );
         Sim {
             state,

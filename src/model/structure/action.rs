@@ -130,7 +130,7 @@ pub fn action_type_info(id: &ActionTypeId, ctx: &StructureContext) -> Option<Act
 /// values holding a variable reference are resolved at run time and not checked here.
 pub(super) fn check_allowed_values(
     allowed: &BTreeMap<String, Vec<String>>,
-    configuration: &BTreeMap<String, String>,
+    configuration: &crate::model::Map<String>,
 ) -> std::result::Result<(), (String, String, Vec<String>)> {
     for (key, values) in allowed {
         if let Some(value) = configuration.get(key) {

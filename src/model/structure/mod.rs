@@ -158,7 +158,7 @@ fn check_artifact_stores(
             }
             for stage in &pipeline.stages {
                 for action in &stage.actions {
-                    let region = action.region.as_deref().unwrap_or(ctx.region);
+                    let region = action.region.as_deref().map_or(ctx.region, String::as_str);
                     if !stores.contains_key(region) {
                         return Err(action_error(format!(
                             "Action '{}' in stage '{}' runs in region '{region}', which has no artifact store in artifactStores",
@@ -279,7 +279,7 @@ fn check_artifact_flow<'a>(
 
 fn check_variables(pipeline: &PipelineDeclaration) -> Result<(), ApiError> {
     let mut names = HashSet::new();
-    for variable in pipeline.variables.iter().flatten() {
+    for variable in pipeline.variables.iter().flat_map(|v| v.iter()) {
         if !names.insert(variable.name.as_str()) {
             return Err(structure_error(format!(
                 "Pipeline variable '{}' is declared more than once",
@@ -292,7 +292,7 @@ fn check_variables(pipeline: &PipelineDeclaration) -> Result<(), ApiError> {
 
 fn check_triggers(pipeline: &PipelineDeclaration) -> Result<(), ApiError> {
     let source_stage = &pipeline.stages[0];
-    for trigger in pipeline.triggers.iter().flatten() {
+    for trigger in pipeline.triggers.iter().flat_map(|t| t.iter()) {
         let name = &trigger.git_configuration.source_action_name;
         let Some(action) = source_stage.actions.iter().find(|a| &a.name == name) else {
             return Err(structure_error(format!(

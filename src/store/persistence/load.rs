@@ -85,7 +85,7 @@ impl Persistence {
                 .entry(scope)
                 .or_default()
                 .pipelines
-                .insert(name, record);
+                .insert(name, Box::new(record));
         }
         if let Some(((scope, name), _)) = versions.into_iter().next() {
             return Err(inconsistent(format!(
