@@ -101,11 +101,7 @@ fn walk(
             for (i, item) in items.iter().enumerate() {
                 let item_path = Path::Item(path, i);
                 if item.is_null() {
-                    errors.push(constraint_at(
-                        item,
-                        &item_path,
-                        "Member must not be null",
-                    ));
+                    errors.push(constraint_at(item, &item_path, "Member must not be null"));
                 } else {
                     walk(member, item, &item_path, errors)?;
                 }

@@ -112,7 +112,11 @@ const MAX_ROUNDS: usize = 1_000;
 /// evaluation that takes no time ends under the lock that started it, as if its timer had
 /// fallen due at once (one lock, one commit, no task for the wheel).
 fn due_now(delay: std::time::Duration, timer: &Timer) -> bool {
-    delay.is_zero() && matches!(timer, Timer::FinishSimulated { .. } | Timer::FinishRule { .. })
+    delay.is_zero()
+        && matches!(
+            timer,
+            Timer::FinishSimulated { .. } | Timer::FinishRule { .. }
+        )
 }
 
 /// Performs the effects of a step, in order, still under the region's lock (a timer or a task
