@@ -1,69 +1,65 @@
 //! The compression of packed executions (`store::packed`) and older pipeline versions: zstd against a dictionary of what a
-//! record usually says (field names, statuses, common values), so that a blob holds little
-//! more than what is unique to its run (ids, timestamps, revisions, artifact keys). The
-//! dictionary is prepared once; each thread keeps its compression and decompression contexts.
+//! record usually says (field names, statuses, common values; `store::packed` gives it), so
+//! that a blob holds little more than what is unique to its run (ids, timestamps, revisions,
+//! artifact keys). Each thread keeps its compression and decompression contexts, made with
+//! the first dictionary it is given (there is one per process).
 
 use std::cell::RefCell;
-use std::sync::OnceLock;
-use zstd::dict::DecoderDictionary;
-
-/// A sample packed execution with its unique values blanked.
-const DICTIONARY: &[u8] = include_bytes!("packed_dictionary.json");
 
 /// zstd's level: fast (packing runs once per finished execution, under the region's lock).
 const LEVEL: i32 = 3;
 
 /// A compression context with the dictionary and tables sized for records of a few KiB (zstd's
 /// defaults for the level take about 2.4 MiB per context; these about a tenth of it).
-fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
+fn compressor(dictionary: &[u8]) -> std::io::Result<zstd::bulk::Compressor<'static>> {
     use zstd::zstd_safe::CParameter;
-    let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, DICTIONARY)?;
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, dictionary)?;
     compressor.set_parameter(CParameter::WindowLog(16))?;
     compressor.set_parameter(CParameter::HashLog(13))?;
     compressor.set_parameter(CParameter::ChainLog(13))?;
     Ok(compressor)
 }
 
-fn decoder_dictionary() -> &'static DecoderDictionary<'static> {
-    static DICT: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
-    DICT.get_or_init(|| DecoderDictionary::copy(DICTIONARY))
+/// Where a dictionary's bytes start: which dictionary a thread's context was made with.
+fn identity(dictionary: &[u8]) -> usize {
+    dictionary.as_ptr() as usize
 }
 
 thread_local! {
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static COMPRESSOR: RefCell<Option<(usize, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<(usize, zstd::bulk::Decompressor<'static>)>> = const { RefCell::new(None) };
 }
 
-/// Compresses `data` (the frame records its size).
-pub fn compress(data: &[u8]) -> Result<Vec<u8>, String> {
+/// Compresses `data` against `dictionary` (the frame records its size).
+pub fn compress(data: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, String> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
-        if slot.is_none() {
-            *slot = Some(compressor().map_err(|e| e.to_string())?);
+        if slot.as_ref().map(|(id, _)| *id) != Some(identity(dictionary)) {
+            let made = compressor(dictionary).map_err(|e| e.to_string())?;
+            *slot = Some((identity(dictionary), made));
         }
         match slot.as_mut() {
-            Some(compressor) => compressor.compress(data).map_err(|e| e.to_string()),
+            Some((_, compressor)) => compressor.compress(data).map_err(|e| e.to_string()),
             None => Err("no compression context".into()),
         }
     })
 }
 
-/// Decompresses what `compress` made.
-pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, String> {
+/// Decompresses what `compress` made with `dictionary`.
+pub fn decompress(blob: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, String> {
     let size = match zstd::zstd_safe::get_frame_content_size(blob) {
         Ok(Some(size)) if size <= 64 << 20 => size as usize,
         _ => return Err("not a packed record".into()),
     };
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(|e| e.to_string())?;
-        if slot.is_none() {
-            *slot = Some(
-                zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dictionary())
-                    .map_err(|e| e.to_string())?,
-            );
+        if slot.as_ref().map(|(id, _)| *id) != Some(identity(dictionary)) {
+            let made =
+                zstd::bulk::Decompressor::with_dictionary(dictionary).map_err(|e| e.to_string())?;
+            *slot = Some((identity(dictionary), made));
         }
         match slot.as_mut() {
-            Some(decompressor) => decompressor
+            Some((_, decompressor)) => decompressor
                 .decompress(blob, size)
                 .map_err(|e| e.to_string()),
             None => Err("no decompression context".into()),
@@ -91,10 +87,14 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_garbage() {
         let data = br#"{"execution":{"id":"x","status":"Succeeded"}}"#;
-        let blob = super::compress(data).expect("compresses");
-        assert_eq!(super::decompress(&blob).expect("decompresses"), data);
-        assert!(super::decompress(&[0xff; 8]).is_err());
-        assert!(super::decompress(&[]).is_err());
+        let dictionary = br#"{"execution":{"id":"","status":"Succeeded"}}"#;
+        let blob = super::compress(data, dictionary).expect("compresses");
+        assert_eq!(
+            super::decompress(&blob, dictionary).expect("decompresses"),
+            data
+        );
+        assert!(super::decompress(&[0xff; 8], dictionary).is_err());
+        assert!(super::decompress(&[], dictionary).is_err());
         let blob = super::compress_plain(data).expect("compresses");
         assert_eq!(super::decompress_plain(&blob).expect("decompresses"), data);
         assert!(super::decompress_plain(&[0xff; 8]).is_err());
@@ -131,9 +131,9 @@ mod rss {
     fn contexts_heap() {
         let data = include_bytes!("packed_dictionary.json");
         let before = c_heap();
-        let blob = super::compress(data).expect("compresses");
+        let blob = super::compress(data, data).expect("compresses");
         let middle = c_heap();
-        let _ = super::decompress(&blob).expect("decompresses");
+        let _ = super::decompress(&blob, data).expect("decompresses");
         println!(
             "compression context: {} KiB, decompression context: {} KiB",
             (middle - before) / 1024,

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A finished execution with its action and rule executions, packed.
 #[derive(Debug)]
@@ -47,6 +47,33 @@ struct GroupRef<'a> {
     rules: Vec<&'a RuleExecutionRecord>,
 }
 
+/// A group's bytes: MessagePack with field names (the records skip absent optional fields,
+/// so their encoding must name what it holds), several times faster to read and write than
+/// their JSON.
+fn encode(group: &GroupRef) -> Result<Vec<u8>, String> {
+    rmp_serde::to_vec_named(group).map_err(|e| e.to_string())
+}
+
+/// The compression dictionary: a sample group with its unique values blanked
+/// (`packed_dictionary.json`), in the packed encoding.
+fn dictionary() -> &'static [u8] {
+    static DICTIONARY: OnceLock<Vec<u8>> = OnceLock::new();
+    DICTIONARY.get_or_init(|| {
+        let sample: Result<Group, _> =
+            serde_json::from_slice(include_bytes!("packed_dictionary.json"));
+        match sample {
+            Ok(group) => encode(&GroupRef {
+                execution: &group.execution,
+                actions: group.actions.iter().collect(),
+                rules: group.rules.iter().collect(),
+            })
+            .unwrap_or_default(),
+            // The sample is part of the source and decodes (a unit test checks it).
+            Err(_) => Vec::new(),
+        }
+    })
+}
+
 /// An execution unpacked.
 #[derive(Deserialize)]
 pub struct Group {
@@ -62,25 +89,21 @@ impl PackedExecution {
         rules: Vec<&RuleExecutionRecord>,
         declaration: Arc<PipelineDeclaration>,
     ) -> Result<Self, String> {
-        let json = serde_json::to_vec(&GroupRef {
+        let bytes = encode(&GroupRef {
             execution,
             actions,
             rules,
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         Ok(PackedExecution {
             id: NEXT_PACKED_ID.fetch_add(1, Ordering::Relaxed),
             declaration,
-            blob: super::codec::compress(&json)?.into_boxed_slice(),
+            blob: super::codec::compress(&bytes, dictionary())?.into_boxed_slice(),
         })
     }
 
-    fn json(&self) -> Result<Vec<u8>, String> {
-        super::codec::decompress(&self.blob)
-    }
-
     fn group(&self) -> Result<Group, String> {
-        let mut group: Group = serde_json::from_slice(&self.json()?).map_err(|e| e.to_string())?;
+        let bytes = super::codec::decompress(&self.blob, dictionary())?;
+        let mut group: Group = rmp_serde::from_slice(&bytes).map_err(|e| e.to_string())?;
         group.execution.declaration = self.declaration.clone();
         Ok(group)
     }
