@@ -9,16 +9,7 @@ async fn a_commit_starts_the_pipeline_with_the_commit_its_variables_and_its_tree
     let data = tempfile::tempdir().unwrap();
     let t = server(repo.path(), data.path(), false).await;
     let c = &t.client;
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "app",
-            PipelineType::V1,
-            connection_source("main"),
-            vec![],
-        ))
-        .send()
-        .await
-        .unwrap();
+    create_connection_pipeline(c, "app", PipelineType::V1, vec![]).await;
     assert!(executions(c, "app").await.is_empty());
 
     let sha = commit(

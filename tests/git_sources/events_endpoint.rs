@@ -8,16 +8,7 @@ async fn the_git_events_endpoint_reads_the_changed_files_from_the_repository() {
     let data = tempfile::tempdir().unwrap();
     let t = server(repo.path(), data.path(), false).await;
     let c = &t.client;
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "filtered",
-            PipelineType::V2,
-            connection_source("main"),
-            vec![src_trigger()],
-        ))
-        .send()
-        .await
-        .unwrap();
+    create_connection_pipeline(c, "filtered", PipelineType::V2, vec![src_trigger()]).await;
     let docs = commit(repo.path(), &[("NOTES.md", "notes")], "Notes");
     let send = |commit: String| {
         let url = format!("{}/_codepipeline-local/git-events", t.url);

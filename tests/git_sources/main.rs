@@ -125,6 +125,25 @@ fn source_pipeline(
         .unwrap()
 }
 
+/// Creates pipeline `name`: a connection source on main (`connection_source`), then a build.
+async fn create_connection_pipeline(
+    c: &aws_sdk_codepipeline::Client,
+    name: &str,
+    kind: PipelineType,
+    triggers: Vec<PipelineTriggerDeclaration>,
+) {
+    c.create_pipeline()
+        .pipeline(source_pipeline(
+            name,
+            kind,
+            connection_source("main"),
+            triggers,
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn list(items: &[&str]) -> Option<Vec<String>> {
     Some(items.iter().map(|s| s.to_string()).collect())
 }

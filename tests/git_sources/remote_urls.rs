@@ -205,16 +205,7 @@ pub(super) async fn follows_the_remote(
     url: &str,
     remote: &Remote,
 ) {
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "app",
-            PipelineType::V1,
-            connection_source("main"),
-            vec![],
-        ))
-        .send()
-        .await
-        .unwrap();
+    create_connection_pipeline(c, "app", PipelineType::V1, vec![]).await;
 
     let head = git(remote.work.path(), &["rev-parse", "HEAD"]);
     let id = start_execution(c, "app").await;
@@ -289,16 +280,7 @@ async fn a_smart_http_url_with_credentials_is_mirrored_built_and_watched() {
 /// Creates pipeline `app` with a connection source on main, runs it, and returns the error
 /// message of its failed source action.
 pub(super) async fn a_failed_source(c: &aws_sdk_codepipeline::Client) -> String {
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "app",
-            PipelineType::V1,
-            connection_source("main"),
-            vec![],
-        ))
-        .send()
-        .await
-        .unwrap();
+    create_connection_pipeline(c, "app", PipelineType::V1, vec![]).await;
     let id = start_execution(c, "app").await;
     let failed = wait_finished(c, "app", &id).await;
     assert_eq!(failed.status(), Some(&PipelineExecutionStatus::Failed));
@@ -354,16 +336,7 @@ async fn the_git_events_endpoint_fetches_a_url_repository_before_reading_the_com
     // pushed commit.
     let t = url_server_every(&url, data.path(), 3_600_000).await;
     let c = &t.client;
-    c.create_pipeline()
-        .pipeline(source_pipeline(
-            "filtered",
-            PipelineType::V2,
-            connection_source("main"),
-            vec![src_trigger()],
-        ))
-        .send()
-        .await
-        .unwrap();
+    create_connection_pipeline(c, "filtered", PipelineType::V2, vec![src_trigger()]).await;
     let sha = remote.push(&[("src/lib.py", "x = 1\n")], "Code");
     let response = reqwest::Client::new()
         .post(format!("{}/_codepipeline-local/git-events", t.url))
