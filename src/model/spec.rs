@@ -1,10 +1,10 @@
 //! The service model's shapes and constraints, loaded once from the copy embedded in the binary.
 //! `validate` walks request bodies against it.
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 const MODEL_JSON: &str = include_str!("../../model/codepipeline-2015-07-09.json");
 
@@ -33,8 +33,9 @@ pub enum Shape {
         max: Option<i64>,
         /// The model's pattern, kept as written for error messages.
         pattern: Option<String>,
-        /// The pattern compiled to match the whole value.
-        regex: Option<Regex>,
+        /// The pattern compiled to match the whole value (shared by the shapes with the same
+        /// pattern).
+        regex: Option<Arc<Regex>>,
         values: Option<Vec<String>>,
     },
     Integer {
@@ -68,8 +69,9 @@ impl Spec {
     fn parse(text: &str) -> Spec {
         let model: Value = serde_json::from_str(text).expect("embedded service model is JSON");
         let mut shapes = HashMap::new();
+        let mut patterns = HashMap::new();
         for (name, shape) in model["shapes"].as_object().expect("shapes") {
-            shapes.insert(name.clone(), parse_shape(shape));
+            shapes.insert(name.clone(), parse_shape(shape, &mut patterns));
         }
         Spec { shapes }
     }
@@ -81,7 +83,19 @@ impl Spec {
     }
 }
 
-fn parse_shape(shape: &Value) -> Shape {
+/// A model pattern compiled as AWS applies it (a Java regular expression over the whole value):
+/// its classes are ASCII (`\w` is `[0-9A-Za-z_]`), and as the model's patterns repeat `.` only
+/// without a bound, matching the value's bytes is matching its characters. Compiling classes
+/// as ASCII bytes also keeps the automata small.
+fn compile(pattern: &str) -> Regex {
+    let body = pattern.trim_start_matches('^').trim_end_matches('$');
+    RegexBuilder::new(&format!("^(?:{body})$"))
+        .unicode(false)
+        .build()
+        .expect("model pattern compiles")
+}
+
+fn parse_shape(shape: &Value, patterns: &mut HashMap<String, Arc<Regex>>) -> Shape {
     let int = |key: &str| shape.get(key).and_then(Value::as_i64);
     match shape["type"].as_str().unwrap_or_default() {
         "structure" => {
@@ -133,8 +147,10 @@ fn parse_shape(shape: &Value) -> Shape {
         _ => {
             let pattern = shape["pattern"].as_str().map(str::to_string);
             let regex = pattern.as_ref().map(|p| {
-                let body = p.trim_start_matches('^').trim_end_matches('$');
-                Regex::new(&format!("^(?:{body})$")).expect("model pattern compiles")
+                patterns
+                    .entry(p.clone())
+                    .or_insert_with(|| Arc::new(compile(p)))
+                    .clone()
             });
             Shape::String {
                 min: int("min"),
@@ -166,5 +182,20 @@ mod tests {
             ));
         }
         assert_eq!(Operation::ALL.len(), 44);
+    }
+
+    #[test]
+    fn patterns_match_whole_values_with_ascii_classes_as_java_does() {
+        let role = compile(r"arn:aws(-[\w]+)*:iam::[0-9]{12}:role/.*");
+        assert!(role.is_match(b"arn:aws:iam::123456789012:role/Deploy"));
+        assert!(role.is_match(b"arn:aws-us-gov:iam::123456789012:role/Deploy"));
+        assert!(role.is_match("arn:aws:iam::123456789012:role/d\u{e9}ploi".as_bytes()));
+        assert!(!role.is_match("arn:aws-\u{e9}:iam::123456789012:role/Deploy".as_bytes()));
+        assert!(!role.is_match(b"arn:aws:iam::123456789012:role/a\nb"));
+        assert!(!role.is_match(b"xarn:aws:iam::123456789012:role/Deploy"));
+        let name = compile(r"[A-Za-z0-9.@\-_]+");
+        assert!(name.is_match(b"Source.Output@1-x_y"));
+        assert!(!name.is_match(b"Source Output"));
+        assert!(!name.is_match(b""));
     }
 }

@@ -170,7 +170,7 @@ fn walk(
             let length = text.chars().count();
             check_length(value, length, *min, *max, path, errors);
             if let (Some(pattern), Some(regex)) = (pattern, regex) {
-                if !regex.is_match(text) {
+                if !regex.is_match(text.as_bytes()) {
                     errors.push(constraint_at(
                         value,
                         path,
