@@ -65,10 +65,45 @@ fn link_with_packed_relocations() {
     }
 }
 
+/// Release builds place the functions that serving requests runs (`link/hot-functions.txt`,
+/// written by `scripts/order-functions.sh`) next to each other at the start of the code, so
+/// that the pages of code the server maps in are a few MiB instead of most of the binary's. Only
+/// where Rust links with its own lld (x86_64 Linux, Rust 1.90 on) and no other linker is set:
+/// GNU ld does not know the option.
+fn order_hot_functions() {
+    const LIST: &str = "link/hot-functions.txt";
+    println!("cargo:rerun-if-changed={LIST}");
+    let var = |key: &str| std::env::var(key).unwrap_or_default();
+    let own_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || var("CARGO_ENCODED_RUSTFLAGS").contains("link");
+    if var("PROFILE") != "release" || var("TARGET") != "x86_64-unknown-linux-gnu" || own_linker {
+        return;
+    }
+    let version = std::process::Command::new(var("RUSTC"))
+        .arg("-vV")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    let minor = version
+        .lines()
+        .find_map(|line| line.strip_prefix("release: 1."))
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|minor| minor.parse::<u32>().ok());
+    if minor.is_some_and(|minor| minor >= 90) {
+        let list = Path::new(&var("CARGO_MANIFEST_DIR")).join(LIST);
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+            list.display()
+        );
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
+}
+
 fn main() {
     println!("cargo:rerun-if-changed={MODEL}");
     println!("cargo:rerun-if-changed=build.rs");
     link_with_packed_relocations();
+    order_hot_functions();
     let text = std::fs::read_to_string(MODEL).expect("read service model");
     let model: Value = serde_json::from_str(&text).expect("parse service model");
     let shapes = model["shapes"].as_object().expect("shapes").clone();
