@@ -62,10 +62,7 @@ fn stage_state(
             r#type: Some(e.execution_type),
         })
         .collect();
-    let latest_record = runtime
-        .stage_latest
-        .get(&stage.name)
-        .and_then(|id| runtime.execution(id));
+    let latest_record = runtime.latest_in_stage(&stage.name);
     let latest = latest_record
         .as_deref()
         .and_then(|e| e.stages.get(&stage.name).map(|run| (e, run)));

@@ -158,7 +158,10 @@ fn latest_in_stage(
     stage: &str,
     execution_id: &str,
 ) -> Result<u64, EngineError> {
-    let latest = runtime.stage_latest.get(stage).map(String::as_str) == Some(execution_id);
+    let latest = runtime
+        .stage_latest
+        .get(stage)
+        .is_some_and(|id| id.is(execution_id));
     match runtime.execution_ids.get(execution_id) {
         Some(seq) if latest => Ok(*seq),
         _ => Err(EngineError::refused(Refusal::NotLatestExecution,
@@ -230,7 +233,11 @@ pub fn rollback_stage(
             format!("Stage '{stage_name}' is in progress: roll it back when it is done"),
         ));
     }
-    if runtime.stage_latest.get(stage_name).map(String::as_str) == Some(target_id) {
+    if runtime
+        .stage_latest
+        .get(stage_name)
+        .is_some_and(|id| id.is(target_id))
+    {
         return Err(unable(format!(
             "Pipeline execution '{target_id}' is already the latest execution in stage '{stage_name}'"
         )));

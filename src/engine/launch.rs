@@ -68,9 +68,7 @@ pub fn start_action(
         }
     };
     let finished_at_start = record.status != ActionExecutionStatus::InProgress;
-    runtime
-        .action_execution_ids
-        .insert(record.id.clone(), sequence);
+    runtime.action_execution_ids.insert(&record.id, sequence);
     runtime
         .action_latest
         .insert(action_key(&stage.name, &action.name), sequence);

@@ -15,6 +15,7 @@ use super::advance::Consequences;
 use super::conditions;
 use super::Cx;
 use crate::model::*;
+use crate::store::ids::RecordId;
 use crate::store::runtime::*;
 use std::collections::HashMap;
 
@@ -211,7 +212,7 @@ fn try_enter(
     );
     execution.position = Position::InStage { stage: index };
     execution.last_update_time = now;
-    let execution_id = execution.id.clone();
+    let execution_id = RecordId::new(&execution.id);
     cx.publish_stage(name, arn, execution, &stage.name, "STARTED");
     runtime
         .stage_latest

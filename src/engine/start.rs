@@ -197,7 +197,7 @@ pub(super) fn new_execution(
         execution.artifacts = from.artifacts;
         execution.namespaces = from.namespaces;
     }
-    runtime.execution_ids.insert(id.clone(), sequence);
+    runtime.execution_ids.insert(&id, sequence);
     runtime.executions.insert(sequence, Box::new(execution));
     runtime.touch(sequence);
     runtime.sync_active(sequence);

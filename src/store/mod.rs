@@ -18,6 +18,7 @@ mod codec;
 pub mod commits;
 mod committer;
 pub mod deliveries;
+pub mod ids;
 pub mod invariants;
 mod lock;
 pub mod packed;

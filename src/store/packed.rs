@@ -7,6 +7,7 @@
 //! `packed_rules` say which packed execution holds an action or rule execution.
 
 use crate::model::{PipelineDeclaration, RuleExecutionStatus};
+use crate::store::ids::RecordId;
 use crate::store::runtime::{
     ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, PipelineRuntime,
     RuleExecutionRecord, StageTransitions,
@@ -253,8 +254,8 @@ impl PipelineRuntime {
             self.packed_rules = shrunk(std::mem::take(&mut self.packed_rules));
         }
         if self.execution_ids.len() < 16 {
-            self.execution_ids = shrunk(std::mem::take(&mut self.execution_ids));
-            self.action_execution_ids = shrunk(std::mem::take(&mut self.action_execution_ids));
+            self.execution_ids.shrink();
+            self.action_execution_ids.shrink();
             self.client_tokens = shrunk(std::mem::take(&mut self.client_tokens));
         }
     }
@@ -416,23 +417,18 @@ fn merged<'a>(a: impl Iterator<Item = &'a u64>, b: impl Iterator<Item = &'a u64>
 #[derive(Serialize)]
 struct RuntimeDocument<'a> {
     executions: BTreeMap<u64, Cow<'a, PipelineExecutionRecord>>,
-    execution_ids: HashMap<&'a str, u64>,
+    execution_ids: HashMap<String, u64>,
     next_sequence: u64,
     action_executions: BTreeMap<u64, Cow<'a, ActionExecutionRecord>>,
-    action_execution_ids: HashMap<&'a str, u64>,
+    action_execution_ids: HashMap<String, u64>,
     next_action_sequence: u64,
     rule_executions: BTreeMap<u64, Cow<'a, RuleExecutionRecord>>,
     next_rule_sequence: u64,
-    stage_latest: &'a LiteMap<String, String>,
+    stage_latest: &'a LiteMap<String, RecordId>,
     action_latest: &'a LiteMap<String, u64>,
     current_revisions: &'a LiteMap<String, ActionRevisionRecord>,
     transitions: &'a LiteMap<String, StageTransitions>,
     client_tokens: HashMap<&'a str, &'a str>,
-}
-
-/// An id map as a JSON object (an empty `LiteMap` serializes as an empty list).
-fn as_map(map: &LiteMap<String, u64>) -> HashMap<&str, u64> {
-    map.iter().map(|(k, v)| (k.as_str(), *v)).collect()
 }
 
 impl Serialize for PipelineRuntime {
@@ -466,10 +462,10 @@ impl Serialize for PipelineRuntime {
         }
         RuntimeDocument {
             executions,
-            execution_ids: as_map(&self.execution_ids),
+            execution_ids: self.execution_ids.to_map(),
             next_sequence: self.next_sequence,
             action_executions,
-            action_execution_ids: as_map(&self.action_execution_ids),
+            action_execution_ids: self.action_execution_ids.to_map(),
             next_action_sequence: self.next_action_sequence,
             rule_executions,
             next_rule_sequence: self.next_rule_sequence,
@@ -500,7 +496,7 @@ mod tests {
         for action in group.actions {
             runtime
                 .action_execution_ids
-                .insert(format!("action-{}", action.sequence), action.sequence);
+                .insert(&format!("action-{}", action.sequence), action.sequence);
             runtime
                 .action_executions
                 .insert(action.sequence, Box::new(action));
@@ -510,9 +506,7 @@ mod tests {
                 .rule_executions
                 .insert(rule.sequence, Box::new(rule));
         }
-        runtime
-            .execution_ids
-            .insert(group.execution.id.clone(), seq);
+        runtime.execution_ids.insert(&group.execution.id, seq);
         runtime.executions.insert(seq, Box::new(group.execution));
         runtime.to_pack.push(seq);
         runtime

@@ -3,6 +3,7 @@
 //! ends with. Everything here is plain data (serializable, for persistence); the rules that move
 //! it live in `engine`.
 
+use super::ids::{IdIndex, RecordId};
 use crate::model::*;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
@@ -18,19 +19,19 @@ pub struct PipelineRuntime {
     pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
     /// Execution id -> sequence number (a sorted vector, like the other id maps: smaller than
     /// a hash map at the sizes the history cap allows).
-    pub execution_ids: LiteMap<String, u64>,
+    pub execution_ids: IdIndex,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
     pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
-    pub action_execution_ids: LiteMap<String, u64>,
+    pub action_execution_ids: IdIndex,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
     pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
     pub next_rule_sequence: u64,
     /// Per stage name: the execution that entered the stage last. This and the other per-stage
     /// and per-action maps are sorted vectors: a pipeline has a few stages and actions.
-    pub stage_latest: LiteMap<String, String>,
+    pub stage_latest: LiteMap<String, RecordId>,
     /// Per (stage, action): the latest action execution's sequence number.
     pub action_latest: LiteMap<String, u64>,
     /// Per (stage, action) of source actions: the current revision (PutActionRevision or the
@@ -142,6 +143,12 @@ impl PipelineRuntime {
             return None;
         }
         self.executions.get_mut(&seq).map(|e| &mut **e)
+    }
+
+    /// The execution that entered `stage` last, packed or not.
+    pub fn latest_in_stage(&self, stage: &str) -> Option<Cow<'_, PipelineExecutionRecord>> {
+        let id = self.stage_latest.get(stage)?;
+        self.execution_at(*self.execution_ids.get_id(id)?)
     }
 
     /// An action execution by id, packed or not.

@@ -6,6 +6,7 @@ use super::{json, Fallible, JobBoardRow};
 use super::{ACTION_TYPE, JOB, JOB_BOARD, RETIRED_ACTION_TYPE, WEBHOOK};
 use crate::model::{Tag, Timestamp};
 use crate::protocol::Scope;
+use crate::store::ids::RecordId;
 use crate::store::runtime::{
     ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, RuleExecutionRecord,
     StageTransitions,
@@ -24,7 +25,7 @@ struct PipelineRowRef<'a> {
     next_sequence: u64,
     next_action_sequence: u64,
     next_rule_sequence: u64,
-    stage_latest: HashMap<&'a str, &'a String>,
+    stage_latest: HashMap<&'a str, &'a RecordId>,
     action_latest: HashMap<&'a str, &'a u64>,
     current_revisions: HashMap<&'a str, &'a ActionRevisionRecord>,
     transitions: HashMap<&'a str, &'a StageTransitions>,

@@ -116,7 +116,7 @@ impl Persistence {
             for action in row.actions {
                 runtime
                     .action_execution_ids
-                    .insert(action.id.clone(), action.sequence);
+                    .insert(&action.id, action.sequence);
                 runtime
                     .action_executions
                     .insert(action.sequence, Box::new(action));
@@ -128,7 +128,7 @@ impl Persistence {
             }
             runtime
                 .execution_ids
-                .insert(execution.id.clone(), execution.sequence);
+                .insert(&execution.id, execution.sequence);
             runtime
                 .executions
                 .insert(execution.sequence, Box::new(execution));

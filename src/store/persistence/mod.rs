@@ -22,6 +22,7 @@
 use super::RegionState;
 use crate::model::{Tag, Timestamp};
 use crate::protocol::Scope;
+use crate::store::ids::RecordId;
 use crate::store::runtime::{
     ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, RuleExecutionRecord,
     StageTransitions,
@@ -82,7 +83,7 @@ struct PipelineRow {
     next_sequence: u64,
     next_action_sequence: u64,
     next_rule_sequence: u64,
-    stage_latest: HashMap<String, String>,
+    stage_latest: HashMap<String, RecordId>,
     action_latest: HashMap<String, u64>,
     current_revisions: HashMap<String, ActionRevisionRecord>,
     transitions: HashMap<String, StageTransitions>,
