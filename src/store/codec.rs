@@ -6,8 +6,13 @@
 
 use std::cell::RefCell;
 
-/// zstd's level: fast (packing runs once per finished execution, under the region's lock).
-const LEVEL: i32 = 3;
+/// zstd's level: packing runs once per finished execution, under the region's lock. Level -1
+/// (no entropy coding of literals) compresses a 2-stage execution in about half the time of
+/// level 3, into about 70 more bytes (628 against 556).
+const LEVEL: i32 = -1;
+
+/// The level for older pipeline versions: written once per UpdatePipeline, without a dictionary.
+const PLAIN_LEVEL: i32 = 3;
 
 /// A compression context with the dictionary and tables sized for records of a few KiB (zstd's
 /// defaults for the level take about 2.4 MiB per context; these about a tenth of it).
@@ -69,7 +74,7 @@ pub fn decompress(blob: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Compresses a rarely read document (an older pipeline version) without the dictionary.
 pub fn compress_plain(data: &[u8]) -> Result<Vec<u8>, String> {
-    zstd::bulk::compress(data, LEVEL).map_err(|e| e.to_string())
+    zstd::bulk::compress(data, PLAIN_LEVEL).map_err(|e| e.to_string())
 }
 
 /// Decompresses what `compress_plain` made.
