@@ -18,14 +18,14 @@ pub enum RecordId {
     Text(Box<str>),
 }
 
-/// The UUID `id` spells, when it spells one exactly as `RecordId` writes it back.
+/// The UUID `id` spells, when it spells one exactly as `RecordId` writes it back: of the forms
+/// a UUID parses from, only the hyphenated one has 36 characters, so a lowercase one of that
+/// length is written back as it is.
 fn canonical_uuid(id: &str) -> Option<uuid::Bytes> {
-    if id.len() != 36 {
+    if id.len() != 36 || id.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    let uuid = uuid::Uuid::try_parse(id).ok()?;
-    let mut written = [0u8; 36];
-    (&*uuid.hyphenated().encode_lower(&mut written) == id).then(|| *uuid.as_bytes())
+    uuid::Uuid::try_parse(id).ok().map(|uuid| *uuid.as_bytes())
 }
 
 impl RecordId {
@@ -103,12 +103,7 @@ impl IdIndex {
 
     /// Gives back spare capacity.
     pub fn shrink(&mut self) {
-        let entries = std::mem::take(&mut self.0);
-        let mut shrunk = LiteMap::with_capacity(entries.len());
-        for (id, seq) in entries {
-            shrunk.insert(id, seq);
-        }
-        self.0 = shrunk;
+        self.0 = super::runtime::shrunk(std::mem::take(&mut self.0));
     }
 
     /// The index as a JSON object's entries (state export).

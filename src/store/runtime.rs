@@ -191,7 +191,7 @@ impl PipelineRuntime {
 }
 
 /// The map with its capacity cut to its length (LiteMap's `collect` grows by doubling).
-fn shrunk<K: Ord, V>(map: LiteMap<K, V>) -> LiteMap<K, V> {
+pub(super) fn shrunk<K: Ord, V>(map: LiteMap<K, V>) -> LiteMap<K, V> {
     let mut exact = LiteMap::with_capacity(map.len());
     for (k, v) in map {
         exact.insert(k, v);
