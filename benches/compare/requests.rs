@@ -141,7 +141,7 @@ pub(super) async fn compare(connections: usize, seconds: u64, with_moto: bool) -
     // Names unique across the warm-up and the measured run.
     let create: BodyFn = |c, s| {
         let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        bytes(create_body(&format!("load-{c}-{s}-{n}")))
+        create_bytes(&format!("load-{c}-{s}-{n}"))
     };
     let update: BodyFn = |c, s| {
         let mut p = pipeline(

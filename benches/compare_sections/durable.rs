@@ -1,7 +1,6 @@
 //! Durable writes: CreatePipeline in memory and with `--data-dir` (group commit), side by side.
 
-use super::{create_body, measure, spawn_ours, Stats, UNIQUE};
-use bytes::Bytes;
+use super::{create_bytes, measure, spawn_ours, Stats, UNIQUE};
 use std::time::Duration;
 
 /// One measured configuration.
@@ -49,7 +48,7 @@ pub async fn durable_writes(connections: usize, seconds: u64) -> Vec<DurableRow>
                 duration,
                 |c, s| {
                     let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    Bytes::from(create_body(&format!("durable-{c}-{s}-{n}")).to_string())
+                    create_bytes(&format!("durable-{c}-{s}-{n}"))
                 },
             )
             .await;

@@ -148,6 +148,8 @@ pub fn finish_action(
     let Some(execution) = runtime.executions.get_mut(&seq) else {
         return true;
     };
+    // As `PipelineRuntime::touch` does (the record is borrowed).
+    execution.pack_ticket = 0;
     execution.last_update_time = now;
     let declaration = execution.declaration.clone();
     let action = declaration

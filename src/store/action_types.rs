@@ -47,26 +47,31 @@ impl RegisteredActionType {
 impl RegionState {
     /// A registered (Custom or ThirdParty) action type usable in pipelines.
     pub fn registered_action_type(&self, id: &ActionTypeId) -> Option<ActionTypeInfo> {
-        self.action_types
-            .get(&action_type_key(id))
-            .map(RegisteredActionType::info)
+        self.registered(id).map(RegisteredActionType::info)
+    }
+
+    fn registered(&self, id: &ActionTypeId) -> Option<&RegisteredActionType> {
+        if self.action_types.is_empty() {
+            return None;
+        }
+        self.action_types.get(&action_type_key(id))
     }
 
     /// Configuration keys whose values are secret for an action type.
     pub fn secret_configuration_keys(&self, id: &ActionTypeId) -> Vec<String> {
-        let properties = match self.action_types.get(&action_type_key(id)) {
+        let properties = match self.registered(id) {
             Some(registered) => registered
                 .action_type
                 .action_configuration_properties
-                .clone(),
+                .as_deref(),
             None => catalog::action_type(id)
-                .and_then(|t| t.action_type.action_configuration_properties.clone()),
+                .and_then(|t| t.action_type.action_configuration_properties.as_deref()),
         };
         properties
             .unwrap_or_default()
-            .into_iter()
+            .iter()
             .filter(|p| p.secret)
-            .map(|p| p.name)
+            .map(|p| p.name.clone())
             .collect()
     }
 }

@@ -197,11 +197,7 @@ fn commit(persistence: &Persistence, regions: Vec<Arc<Region>>) {
 fn roll_back(region: &Region, ticket: &Ticket, error: &str) {
     let error: Arc<str> = error.into();
     {
-        let mut guard = RegionGuard {
-            region,
-            guard: region.state.lock(),
-            mutated: false,
-        };
+        let mut guard = RegionGuard::new(region);
         let since = guard.guard.pending.waiting.take();
         guard.reload();
         // Resolved once the state is back: a read that saw the change and runs again sees it gone.

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod invariants;
 mod lock;
 pub mod packed;
+mod packing;
 pub mod persistence;
 mod pipelines;
 pub mod runtime;
@@ -128,6 +129,7 @@ impl Store {
             state: Mutex::new(state),
             shared: Some(self.shared.clone()),
             resume_pending: AtomicBool::new(false),
+            handoff: packing::Handoff::default(),
             me: me.clone(),
         })
     }
@@ -157,6 +159,7 @@ impl Store {
                 state: Mutex::new(RegionState::default()),
                 shared: None,
                 resume_pending: AtomicBool::new(false),
+                handoff: packing::Handoff::default(),
                 me: me.clone(),
             })
         })
@@ -208,6 +211,8 @@ pub struct Region {
     shared: Option<Arc<Shared>>,
     /// A resume after a rollback is scheduled.
     resume_pending: AtomicBool,
+    /// Executions packed outside the lock, waiting for it (`packing`).
+    handoff: packing::Handoff,
     /// This region (the committer queues it).
     me: Weak<Region>,
 }
@@ -215,11 +220,7 @@ pub struct Region {
 impl Region {
     /// Locks the region's state; what changes is persisted when the guard is dropped.
     pub fn lock(&self) -> RegionGuard<'_> {
-        let mut guard = RegionGuard {
-            region: self,
-            guard: self.state.lock(),
-            mutated: false,
-        };
+        let mut guard = RegionGuard::new(self);
         if guard.guard.unreadable {
             // The last rollback could not read the database back: try again.
             guard.reload();
@@ -268,6 +269,9 @@ pub struct RegionGuard<'a> {
     /// The state was borrowed mutably: the change marks may be this guard's (and not only
     /// those of earlier guards whose changes wait for the committer).
     mutated: bool,
+    /// Compresses what finished under the lock, once `guard` has released it: the last field,
+    /// so dropped after `guard` (fields drop in declaration order).
+    after: packing::AfterUnlock<'a>,
 }
 
 impl Deref for RegionGuard<'_> {
@@ -281,6 +285,21 @@ impl DerefMut for RegionGuard<'_> {
     fn deref_mut(&mut self) -> &mut RegionState {
         self.mutated = true;
         &mut self.guard
+    }
+}
+
+impl<'a> RegionGuard<'a> {
+    /// Waits for the region's lock.
+    fn new(region: &'a Region) -> Self {
+        RegionGuard {
+            region,
+            guard: region.state.lock(),
+            mutated: false,
+            after: packing::AfterUnlock {
+                region,
+                encodings: Vec::new(),
+            },
+        }
     }
 }
 
@@ -331,6 +350,7 @@ impl RegionGuard<'_> {
 
 impl Drop for RegionGuard<'_> {
     fn drop(&mut self) {
+        packing::install(&self.region.handoff, &mut self.guard);
         let marked = self.guard.dirty.any() || !self.guard.jobs.dirty.is_empty();
         if !self.mutated || !marked {
             // Nothing changed here: what was read is answered once it is committed.
@@ -339,26 +359,12 @@ impl Drop for RegionGuard<'_> {
             }
             return;
         }
-        self.pack_finished();
+        // Packed once the lock is released (`packing`).
+        self.after.encodings = packing::encode_finished(&mut self.guard);
         match self.commit() {
             Ok(Some(ticket)) => commits::record_own(&ticket),
             Ok(None) => {}
             Err(e) => self.fail(&e),
-        }
-    }
-}
-
-impl RegionGuard<'_> {
-    /// Packs the executions of changed pipelines that finished under this lock
-    /// (`store::packed`).
-    fn pack_finished(&mut self) {
-        let state = &mut *self.guard;
-        for name in &state.dirty.pipelines {
-            if let Some(record) = state.pipelines.get_mut(name) {
-                if !record.runtime.to_pack.is_empty() {
-                    record.runtime.pack_finished();
-                }
-            }
         }
     }
 }

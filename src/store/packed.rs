@@ -83,22 +83,20 @@ pub struct Group {
     pub rules: Vec<RuleExecutionRecord>,
 }
 
+/// A finished execution's group in the packed encoding, not compressed yet.
+pub struct Encoded {
+    bytes: Vec<u8>,
+    declaration: Arc<PipelineDeclaration>,
+}
+
 impl PackedExecution {
-    fn pack(
-        execution: &PipelineExecutionRecord,
-        actions: Vec<&ActionExecutionRecord>,
-        rules: Vec<&RuleExecutionRecord>,
-        declaration: Arc<PipelineDeclaration>,
-    ) -> Result<Self, String> {
-        let bytes = encode(&GroupRef {
-            execution,
-            actions,
-            rules,
-        })?;
+    /// Compresses an encoded group (the costly part of packing: `store::packing` does it
+    /// outside the region's lock).
+    pub fn compress(encoded: Encoded) -> Result<Self, String> {
         Ok(PackedExecution {
             id: NEXT_PACKED_ID.fetch_add(1, Ordering::Relaxed),
-            declaration,
-            blob: super::codec::compress(&bytes, dictionary())?.into_boxed_slice(),
+            declaration: encoded.declaration,
+            blob: super::codec::compress(&encoded.bytes, dictionary())?.into_boxed_slice(),
         })
     }
 
@@ -180,12 +178,24 @@ impl PipelineRuntime {
         }
     }
 
-    fn pack(&mut self, seq: u64) {
-        let Some(execution) = self.executions.get(&seq) else {
+    /// Packs a finished execution now (under the lock; `store::packing` does the compression
+    /// off it in the usual case).
+    pub(super) fn pack(&mut self, seq: u64) {
+        let Some(encoded) = self.encode_finished(seq) else {
             return;
         };
+        match PackedExecution::compress(encoded) {
+            Ok(packed) => self.install_packed(seq, packed),
+            Err(e) => tracing::error!(execution_sequence = seq, "cannot pack an execution: {e}"),
+        }
+    }
+
+    /// A finished execution's group, encoded; `None` while it or one of its actions or rules
+    /// still runs (or when it cannot be encoded, which is logged).
+    pub(super) fn encode_finished(&mut self, seq: u64) -> Option<Encoded> {
+        let execution = self.executions.get(&seq)?;
         if execution.is_active() {
-            return;
+            return None;
         }
         let finished = execution.action_sequences.iter().all(|s| {
             self.action_executions
@@ -197,36 +207,42 @@ impl PipelineRuntime {
                 .is_some_and(|r| r.status != RuleExecutionStatus::InProgress)
         });
         if !finished {
-            return;
+            return None;
         }
-        let Some(mut execution) = self.executions.remove(&seq) else {
-            return;
-        };
         // The blob leaves the declaration out (an empty one is serialized): the packed form
         // keeps the Arc.
+        let execution = self.executions.get_mut(&seq)?;
         let declaration = std::mem::take(&mut execution.declaration);
-        let packed = PackedExecution::pack(
-            &execution,
-            execution
+        let execution = &**execution;
+        let bytes = encode(&GroupRef {
+            execution,
+            actions: execution
                 .action_sequences
                 .iter()
                 .filter_map(|s| self.action_executions.get(s).map(|a| &**a))
                 .collect(),
-            execution
+            rules: execution
                 .rule_sequences
                 .iter()
                 .filter_map(|s| self.rule_executions.get(s).map(|r| &**r))
                 .collect(),
-            declaration.clone(),
-        );
-        execution.declaration = declaration;
-        let packed = match packed {
-            Ok(packed) => packed,
+        });
+        if let Some(execution) = self.executions.get_mut(&seq) {
+            execution.declaration = declaration.clone();
+        }
+        match bytes {
+            Ok(bytes) => Some(Encoded { bytes, declaration }),
             Err(e) => {
                 tracing::error!(execution_sequence = seq, "cannot pack an execution: {e}");
-                self.executions.insert(seq, execution);
-                return;
+                None
             }
+        }
+    }
+
+    /// Replaces a finished execution's live records with its packed form, made from them.
+    pub(super) fn install_packed(&mut self, seq: u64, packed: PackedExecution) {
+        let Some(execution) = self.executions.remove(&seq) else {
+            return;
         };
         for s in &execution.action_sequences {
             self.action_executions.remove(s);
@@ -263,7 +279,14 @@ impl PipelineRuntime {
     /// Moves a packed execution back into the live maps; `false` when it cannot be decoded.
     pub fn unpack(&mut self, seq: u64) -> bool {
         let Some(packed) = self.packed.get(&seq) else {
-            return self.executions.contains_key(&seq);
+            // Live, maybe being packed off the lock: it changes now, so that packing is void.
+            return match self.executions.get_mut(&seq) {
+                Some(execution) => {
+                    execution.pack_ticket = 0;
+                    true
+                }
+                None => false,
+            };
         };
         let Some(group) = decoded(seq, packed.group()) else {
             return false;
@@ -484,33 +507,36 @@ impl Serialize for PipelineRuntime {
 }
 
 #[cfg(test)]
+/// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
+pub(super) fn sample_runtime() -> PipelineRuntime {
+    let group: Group = serde_json::from_slice(include_bytes!("packed_dictionary.json"))
+        .expect("the sample decodes");
+    let mut runtime = PipelineRuntime::default();
+    let seq = group.execution.sequence;
+    for action in group.actions {
+        runtime
+            .action_execution_ids
+            .insert(&format!("action-{}", action.sequence), action.sequence);
+        runtime
+            .action_executions
+            .insert(action.sequence, Box::new(action));
+    }
+    for rule in group.rules {
+        runtime
+            .rule_executions
+            .insert(rule.sequence, Box::new(rule));
+    }
+    runtime.execution_ids.insert(&group.execution.id, seq);
+    runtime.executions.insert(seq, Box::new(group.execution));
+    runtime.to_pack.push(seq);
+    runtime
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
-    fn sample() -> PipelineRuntime {
-        let group: Group = serde_json::from_slice(include_bytes!("packed_dictionary.json"))
-            .expect("the sample decodes");
-        let mut runtime = PipelineRuntime::default();
-        let seq = group.execution.sequence;
-        for action in group.actions {
-            runtime
-                .action_execution_ids
-                .insert(&format!("action-{}", action.sequence), action.sequence);
-            runtime
-                .action_executions
-                .insert(action.sequence, Box::new(action));
-        }
-        for rule in group.rules {
-            runtime
-                .rule_executions
-                .insert(rule.sequence, Box::new(rule));
-        }
-        runtime.execution_ids.insert(&group.execution.id, seq);
-        runtime.executions.insert(seq, Box::new(group.execution));
-        runtime.to_pack.push(seq);
-        runtime
-    }
+    use super::sample_runtime as sample;
 
     fn export(runtime: &PipelineRuntime) -> serde_json::Value {
         serde_json::to_value(runtime).expect("serializes")

@@ -74,6 +74,10 @@ impl PipelineRuntime {
     /// Marks an execution as changed (for persistence).
     pub fn touch(&mut self, seq: u64) {
         self.touched.insert(seq);
+        // A change voids the packing of the execution under way off the lock, if any.
+        if let Some(execution) = self.executions.get_mut(&seq) {
+            execution.pack_ticket = 0;
+        }
     }
 
     /// The executions in progress or stopping, oldest first.
@@ -159,9 +163,21 @@ impl PipelineRuntime {
     /// An action execution by id to change (its execution is unpacked first).
     pub fn action_execution_mut(&mut self, id: &str) -> Option<&mut ActionExecutionRecord> {
         let seq = *self.action_execution_ids.get(id)?;
-        if let Some(owner) = self.packed_actions.get(&seq).copied() {
-            if !self.unpack(owner) {
-                return None;
+        match self.packed_actions.get(&seq).copied() {
+            Some(owner) => {
+                if !self.unpack(owner) {
+                    return None;
+                }
+            }
+            None => {
+                // Live: a packing of its execution under way off the lock is void.
+                let owner = self
+                    .action_executions
+                    .get(&seq)
+                    .and_then(|a| self.execution_ids.get(&a.pipeline_execution_id).copied());
+                if let Some(owner) = owner {
+                    self.unpack(owner);
+                }
             }
         }
         self.action_executions.get_mut(&seq).map(|a| &mut **a)
@@ -279,6 +295,10 @@ pub struct PipelineExecutionRecord {
     pub action_sequences: Vec<u64>,
     /// Sequence numbers of this execution's rule executions.
     pub rule_sequences: Vec<u64>,
+    /// Set when the finished execution was encoded to be packed off the region's lock
+    /// (`store::packing`); a change sets it back to 0, voiding that packing.
+    #[serde(skip)]
+    pub pack_ticket: u64,
 }
 
 impl PipelineExecutionRecord {

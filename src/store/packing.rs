@@ -1,0 +1,250 @@
+//! Packing finished executions outside the region's lock.
+//!
+//! Compressing a finished execution (`store::packed`) costs more than the rest of its last
+//! step, and every request of the region waits while the lock is held. So the lock's holder
+//! only encodes what finished under it (`encode_finished`, when its guard is dropped) and
+//! gives each execution a ticket; the compression runs once the lock is released
+//! (`AfterUnlock`), and the blobs wait in the region's `Handoff` until the lock is taken
+//! again: by the same thread at once if the lock is free, or else by whoever holds it, when
+//! its guard is dropped (`install`). Meanwhile the live records stay and are read as before.
+//!
+//! A change to the execution in between (`PipelineRuntime::touch`, `unpack`: every change to
+//! an execution marks it for persistence or unpacks it first) sets its ticket back to 0: the
+//! blob made before that change is dropped, and the execution is packed again under the lock
+//! if it is still finished. A blob is installed only into the execution it was made from
+//! (same ticket), so a deleted and re-created pipeline, a reset or an import gets nothing of it.
+
+use super::packed::{Encoded, PackedExecution};
+use super::{Region, RegionState};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
+
+/// An execution encoded under the lock, to be compressed after it.
+pub(super) struct Encoding {
+    pipeline: String,
+    seq: u64,
+    ticket: u64,
+    encoded: Encoded,
+}
+
+/// An execution compressed off the lock, to be installed under it.
+struct Compressed {
+    pipeline: String,
+    seq: u64,
+    ticket: u64,
+    packed: PackedExecution,
+}
+
+/// A region's blobs waiting for its lock.
+#[derive(Default)]
+pub(super) struct Handoff {
+    waiting: AtomicBool,
+    blobs: Mutex<Vec<Compressed>>,
+}
+
+/// Under the lock: encodes the executions of the changed pipelines that finished since the
+/// lock was last released, each with a new ticket.
+pub(super) fn encode_finished(state: &mut RegionState) -> Vec<Encoding> {
+    let mut encodings = Vec::new();
+    let RegionState {
+        pipelines, dirty, ..
+    } = state;
+    for name in &dirty.pipelines {
+        let Some(record) = pipelines.get_mut(name) else {
+            continue;
+        };
+        let runtime = &mut record.runtime;
+        for seq in std::mem::take(&mut runtime.to_pack) {
+            let Some(encoded) = runtime.encode_finished(seq) else {
+                continue;
+            };
+            let Some(execution) = runtime.executions.get_mut(&seq) else {
+                continue;
+            };
+            let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+            execution.pack_ticket = ticket;
+            encodings.push(Encoding {
+                pipeline: name.clone(),
+                seq,
+                ticket,
+                encoded,
+            });
+        }
+    }
+    encodings
+}
+
+/// Under the lock: installs the blobs compressed since the lock was last taken.
+pub(super) fn install(handoff: &Handoff, state: &mut RegionState) {
+    if !handoff.waiting.load(Ordering::Acquire) {
+        return;
+    }
+    let blobs = {
+        let mut blobs = handoff.blobs.lock();
+        handoff.waiting.store(false, Ordering::Release);
+        std::mem::take(&mut *blobs)
+    };
+    for blob in blobs {
+        let Some(record) = state.pipelines.get_mut(&blob.pipeline) else {
+            continue;
+        };
+        let runtime = &mut record.runtime;
+        match runtime.executions.get(&blob.seq).map(|e| e.pack_ticket) {
+            Some(ticket) if ticket == blob.ticket => {
+                runtime.install_packed(blob.seq, blob.packed);
+            }
+            // Changed since it was encoded: packed again now if it is still finished.
+            Some(0) => runtime.pack(blob.seq),
+            // Gone, packed already, or encoded again since.
+            _ => {}
+        }
+    }
+}
+
+/// What a region's guard leaves for after its lock is released: it is the guard's last field,
+/// dropped after the lock's own guard (fields drop in declaration order).
+pub(super) struct AfterUnlock<'a> {
+    pub(super) region: &'a Region,
+    pub(super) encodings: Vec<Encoding>,
+}
+
+impl Drop for AfterUnlock<'_> {
+    fn drop(&mut self) {
+        if self.encodings.is_empty() {
+            return;
+        }
+        let mut compressed = Vec::with_capacity(self.encodings.len());
+        for encoding in self.encodings.drain(..) {
+            match PackedExecution::compress(encoding.encoded) {
+                Ok(packed) => compressed.push(Compressed {
+                    pipeline: encoding.pipeline,
+                    seq: encoding.seq,
+                    ticket: encoding.ticket,
+                    packed,
+                }),
+                Err(e) => tracing::error!(
+                    pipeline = encoding.pipeline,
+                    execution_sequence = encoding.seq,
+                    "cannot pack an execution: {e}"
+                ),
+            }
+        }
+        let handoff = &self.region.handoff;
+        {
+            let mut blobs = handoff.blobs.lock();
+            blobs.append(&mut compressed);
+            handoff.waiting.store(true, Ordering::Release);
+        }
+        // Installed now if the lock is free; else by its holder, when it lets go.
+        if let Some(mut state) = self.region.state.try_lock() {
+            install(handoff, &mut state);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PipelineDeclaration;
+    use crate::protocol::Scope;
+    use crate::store::packed::sample_runtime;
+    use crate::store::{PipelineRecord, Store};
+
+    /// A pipeline holding the dictionary's sample: one finished execution (sequence 1), two
+    /// actions, a rule, waiting to be packed.
+    fn finished_pipeline() -> Box<PipelineRecord> {
+        let mut record = PipelineRecord::new("arn".into(), PipelineDeclaration::default(), vec![]);
+        record.runtime = Box::new(sample_runtime());
+        Box::new(record)
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_finished_execution_is_packed_once_the_lock_is_released() {
+        let store = Store::open(None).expect("opens");
+        let region = store.region(&scope());
+        {
+            let mut state = region.lock();
+            state.pipelines.insert("p".into(), finished_pipeline());
+            state.touch_pipeline("p");
+            // Still live under the lock that finished it.
+            assert_eq!(state.pipelines["p"].runtime.executions.len(), 1);
+        }
+        let state = region.lock();
+        let runtime = &state.pipelines["p"].runtime;
+        assert_eq!(runtime.packed.len(), 1);
+        assert!(runtime.executions.is_empty() && runtime.action_executions.is_empty());
+        assert_eq!(runtime.action_sequences(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_change_after_encoding_voids_the_blob_and_the_change_is_packed() {
+        let store = Store::open(None).expect("opens");
+        let region = store.region(&scope());
+        let encodings = {
+            let mut state = region.lock();
+            state.pipelines.insert("p".into(), finished_pipeline());
+            state.touch_pipeline("p");
+            let encodings = encode_finished(&mut state);
+            assert_eq!(encodings.len(), 1);
+            // A change after the encoding (a late job result, say), marked as every change is.
+            let runtime = &mut state.pipelines.get_mut("p").expect("stored").runtime;
+            if let Some(execution) = runtime.executions.get_mut(&1) {
+                execution.status_summary = Some("changed after encoding".into());
+            }
+            runtime.touch(1);
+            encodings
+        };
+        // The stale blob is compressed and handed over after the guard let go.
+        drop(AfterUnlock {
+            region: &region,
+            encodings,
+        });
+        let state = region.lock();
+        let runtime = &state.pipelines["p"].runtime;
+        assert_eq!(
+            runtime.packed.len(),
+            1,
+            "packed again, from the changed records"
+        );
+        let execution = runtime.execution_at(1).expect("decodes");
+        assert_eq!(
+            execution.status_summary.as_deref(),
+            Some("changed after encoding")
+        );
+    }
+
+    #[test]
+    fn a_blob_waits_for_the_lock_when_it_is_held() {
+        let store = Store::open(None).expect("opens");
+        let region = store.region(&scope());
+        let encodings = {
+            let mut state = region.lock();
+            state.pipelines.insert("p".into(), finished_pipeline());
+            encode_finished_of(&mut state, "p")
+        };
+        let held = region.lock();
+        drop(AfterUnlock {
+            region: &region,
+            encodings,
+        });
+        assert_eq!(held.pipelines["p"].runtime.packed.len(), 0);
+        drop(held);
+        // The holder installed it when it let go.
+        let state = region.lock();
+        assert_eq!(state.pipelines["p"].runtime.packed.len(), 1);
+    }
+
+    fn encode_finished_of(state: &mut RegionState, pipeline: &str) -> Vec<Encoding> {
+        state.touch_pipeline(pipeline);
+        encode_finished(state)
+    }
+}
