@@ -28,9 +28,11 @@ pub const BATCHES: usize = 512;
 /// The most events, and about the most bytes, in one batch.
 const BATCH_EVENTS: usize = 1024;
 pub const BATCH_BYTES: usize = 32 * 1024;
-/// Pause between batches per subscriber, and the shortest and longest pause.
+/// Pause between batches per subscriber, and the shortest and longest pause. The shortest is
+/// well under an execution's length: a client following a few executions one after the other
+/// gets each one's events as they happen (with 1 ms, each waited out the previous one's pause).
 const PAUSE_PER_SUBSCRIBER: Duration = Duration::from_micros(20);
-const MIN_PAUSE: Duration = Duration::from_millis(1);
+const MIN_PAUSE: Duration = Duration::from_micros(100);
 const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// Events published together, in order, and their SSE messages concatenated.
