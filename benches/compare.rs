@@ -99,24 +99,35 @@ fn create_body(name: &str) -> Value {
     json!({"pipeline": pipeline(name, false), "tags": [{"key": "team", "value": "bench"}]})
 }
 
-/// `create_body(name)` serialized, from a template serialized once: the load generator shares
-/// the two cores with the server, so what it spends per request is not the server's to use.
+/// A request body serialized once with marks (`{0}`, `{1}`... as strings) where the values
+/// go: the load generator shares the two cores with the server, so what it spends per request
+/// is not the server's to use.
+fn fill(template: &str, values: &[&str]) -> Bytes {
+    let mut body = template.to_string();
+    for (i, value) in values.iter().enumerate() {
+        body = body.replace(&format!("{{{i}}}"), value);
+    }
+    Bytes::from(body)
+}
+
+/// `create_body(name)`, serialized.
 fn create_bytes(name: &str) -> Bytes {
-    const MARK: &str = "NAME-OF-THE-PIPELINE";
     thread_local! {
-        static TEMPLATE: (String, String) = {
-            let whole = create_body(MARK).to_string();
-            let (before, after) = whole.split_once(MARK).unwrap();
-            (before.to_string(), after.to_string())
+        static TEMPLATE: String = create_body("{0}").to_string();
+    }
+    TEMPLATE.with(|template| fill(template, &[name]))
+}
+
+/// An UpdatePipeline body: `pipeline(name)` with the build's project set, serialized.
+fn update_bytes(name: &str, project: &str) -> Bytes {
+    thread_local! {
+        static TEMPLATE: String = {
+            let mut p = pipeline("{0}", false);
+            p["stages"][1]["actions"][0]["configuration"]["ProjectName"] = json!("{1}");
+            json!({"pipeline": p}).to_string()
         };
     }
-    TEMPLATE.with(|(before, after)| {
-        let mut body = String::with_capacity(before.len() + name.len() + after.len());
-        body.push_str(before);
-        body.push_str(name);
-        body.push_str(after);
-        Bytes::from(body)
-    })
+    TEMPLATE.with(|template| fill(template, &[name, project]))
 }
 
 fn bytes(value: Value) -> Bytes {

@@ -144,12 +144,10 @@ pub(super) async fn compare(connections: usize, seconds: u64, with_moto: bool) -
         create_bytes(&format!("load-{c}-{s}-{n}"))
     };
     let update: BodyFn = |c, s| {
-        let mut p = pipeline(
+        update_bytes(
             &format!("bench-{:05}", (c * 131 + s as usize * 7) % 2000),
-            false,
-        );
-        p["stages"][1]["actions"][0]["configuration"]["ProjectName"] = json!(format!("p-{c}-{s}"));
-        bytes(json!({"pipeline": p}))
+            &format!("p-{c}-{s}"),
+        )
     };
     let plan: Vec<(&'static str, &'static str, BodyFn, Value)> = vec![
         ("GetPipeline", "", get, json!({"name": "bench-00000"})),
