@@ -351,20 +351,16 @@ impl RegionGuard<'_> {
 impl Drop for RegionGuard<'_> {
     fn drop(&mut self) {
         packing::install(&self.region.handoff, &mut self.guard);
-        let durable = self.region.committer().is_some();
         let marked = self.guard.dirty.any() || !self.guard.jobs.dirty.is_empty();
         if !self.mutated || !marked {
             // Nothing changed here: what was read is answered once it is committed.
             if let Some(ticket) = self.guard.pending.latest() {
                 commits::record_seen(ticket);
             }
-            if !self.guard.pack_due.is_empty() {
-                self.after.encodings = packing::encode_finished(&mut self.guard, durable);
-            }
             return;
         }
         // Packed once the lock is released (`packing`).
-        self.after.encodings = packing::encode_finished(&mut self.guard, durable);
+        self.after.encodings = packing::encode_finished(&mut self.guard);
         match self.commit() {
             Ok(Some(ticket)) => commits::record_own(&ticket),
             Ok(None) => {}
@@ -464,8 +460,4 @@ pub struct RegionState {
     /// Commits of this state that are not resolved yet.
     #[serde(skip)]
     pending: Pending,
-    /// Pipelines whose finished executions were written by the committer and wait to be
-    /// packed (`packing`).
-    #[serde(skip)]
-    pack_due: BTreeSet<String>,
 }

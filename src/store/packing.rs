@@ -45,29 +45,18 @@ pub(super) struct Handoff {
 }
 
 /// Under the lock: encodes the executions of the changed pipelines that finished since the
-/// lock was last released, each with a new ticket. With a data directory (`durable`), an
-/// execution whose change the committer has not written yet waits for it: the committer
-/// writes live records, not a blob it would have to decode (`RegionState::persisted`).
-pub(super) fn encode_finished(state: &mut RegionState, durable: bool) -> Vec<Encoding> {
+/// lock was last released, each with a new ticket.
+pub(super) fn encode_finished(state: &mut RegionState) -> Vec<Encoding> {
     let mut encodings = Vec::new();
     let RegionState {
-        pipelines,
-        dirty,
-        pack_due,
-        ..
+        pipelines, dirty, ..
     } = state;
-    let due = std::mem::take(pack_due);
-    for name in dirty.pipelines.iter().chain(due.iter()) {
+    for name in &dirty.pipelines {
         let Some(record) = pipelines.get_mut(name) else {
             continue;
         };
         let runtime = &mut record.runtime;
-        let mut unwritten = Vec::new();
         for seq in std::mem::take(&mut runtime.to_pack) {
-            if durable && runtime.touched.contains(&seq) {
-                unwritten.push(seq);
-                continue;
-            }
             let Some(encoded) = runtime.encode_finished(seq) else {
                 continue;
             };
@@ -83,25 +72,8 @@ pub(super) fn encode_finished(state: &mut RegionState, durable: bool) -> Vec<Enc
                 encoded,
             });
         }
-        runtime.to_pack.extend(unwritten);
     }
     encodings
-}
-
-impl RegionState {
-    /// The committer wrote these pipelines' changes: their finished executions are packed when
-    /// the lock is next released.
-    pub(super) fn persisted<'a>(&mut self, pipelines: impl IntoIterator<Item = &'a String>) {
-        for name in pipelines {
-            let waiting = self
-                .pipelines
-                .get(name)
-                .is_some_and(|record| !record.runtime.to_pack.is_empty());
-            if waiting {
-                self.pack_due.insert(name.clone());
-            }
-        }
-    }
 }
 
 /// Under the lock: installs the blobs compressed since the lock was last taken.
@@ -221,7 +193,7 @@ mod tests {
             let mut state = region.lock();
             state.pipelines.insert("p".into(), finished_pipeline());
             state.touch_pipeline("p");
-            let encodings = encode_finished(&mut state, false);
+            let encodings = encode_finished(&mut state);
             assert_eq!(encodings.len(), 1);
             // A change after the encoding (a late job result, say), marked as every change is.
             let runtime = &mut state.pipelines.get_mut("p").expect("stored").runtime;
@@ -271,35 +243,8 @@ mod tests {
         assert_eq!(state.pipelines["p"].runtime.packed.len(), 1);
     }
 
-    #[test]
-    fn with_a_data_directory_an_execution_is_packed_after_the_committer_wrote_it() {
-        let mut state = RegionState::default();
-        let mut record = finished_pipeline();
-        record.runtime.touched.insert(1);
-        state.pipelines.insert("p".into(), record);
-        state.touch_pipeline("p");
-        assert!(
-            encode_finished(&mut state, true).is_empty(),
-            "not written yet"
-        );
-        assert_eq!(state.pipelines["p"].runtime.to_pack, vec![1]);
-        // The committer wrote it (`persistence::collect` takes the marks, then says so).
-        let written = std::mem::take(&mut state.dirty.pipelines);
-        state
-            .pipelines
-            .get_mut("p")
-            .expect("stored")
-            .runtime
-            .touched
-            .clear();
-        state.persisted(&written);
-        let encodings = encode_finished(&mut state, true);
-        assert_eq!(encodings.len(), 1);
-        assert!(state.pipelines["p"].runtime.to_pack.is_empty());
-    }
-
     fn encode_finished_of(state: &mut RegionState, pipeline: &str) -> Vec<Encoding> {
         state.touch_pipeline(pipeline);
-        encode_finished(state, false)
+        encode_finished(state)
     }
 }

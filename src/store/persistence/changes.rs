@@ -136,7 +136,6 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
             pipeline(&mut ops, name, record)?;
         }
     }
-    state.persisted(&dirty.pipelines);
     for key in &dirty.action_types {
         ops.push(match state.action_types.get(key) {
             Some(t) => item(ACTION_TYPE, key, serde_json::to_string(t).map_err(json)?),
