@@ -192,8 +192,7 @@ mod tests {
         let encodings = {
             let mut state = region.lock();
             state.pipelines.insert("p".into(), finished_pipeline());
-            state.touch_pipeline("p");
-            let encodings = encode_finished(&mut state);
+            let encodings = encode_finished_of(&mut state, "p");
             assert_eq!(encodings.len(), 1);
             // A change after the encoding (a late job result, say), marked as every change is.
             let runtime = &mut state.pipelines.get_mut("p").expect("stored").runtime;
