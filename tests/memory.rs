@@ -212,7 +212,7 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
         println!("  {what}: {}", before - live());
     };
     if let Some(first) = runtime.action_executions.values_mut().next() {
-        let a = &mut **first;
+        let a = std::sync::Arc::make_mut(first);
         freed("  action.input", &mut || drop(std::mem::take(&mut a.input)));
         freed("  action.output_artifacts", &mut || {
             drop(std::mem::take(&mut a.output_artifacts))
@@ -233,7 +233,7 @@ async fn bytes_per_pipeline_and_per_finished_execution() {
         });
     }
     if let Some(first) = runtime.executions.values_mut().next() {
-        let e = &mut **first;
+        let e = std::sync::Arc::make_mut(first);
         freed("  execution.artifact_revisions", &mut || {
             drop(std::mem::take(&mut e.artifact_revisions))
         });

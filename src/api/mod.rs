@@ -158,10 +158,13 @@ where
     let input: I = serde_json::from_value(input)
         .map_err(|e| ApiError::serialization(format!("Could not deserialize request: {e}")))?;
     let output = handler(app, ctx, input)?;
-    serde_json::to_vec(&output).map_err(|e| {
+    // Most answers take a few hundred bytes to a few KiB: room for them from the start.
+    let mut body = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut body, &output).map_err(|e| {
         ApiError::new(
             ErrorCode::InternalFailure,
             format!("Could not serialize response: {e}"),
         )
-    })
+    })?;
+    Ok(body)
 }

@@ -4,10 +4,10 @@ use super::pagination::{decode_token, encode_token, page_size};
 use super::tags::check_new_tags;
 use crate::app::App;
 use crate::engine::{self, StartRequest};
-use crate::model::structure::{check_pipeline, fill_defaults, StructureContext};
+use crate::model::structure::{check_pipeline, fill_defaults, ActionTypeInfo, StructureContext};
 use crate::model::*;
 use crate::protocol::{ApiError, RequestContext};
-use crate::store::{PipelineRecord, RegionState};
+use crate::store::{catalog_secret_keys, PipelineRecord, RegionState};
 use std::sync::Arc;
 
 /// Secret configuration values are never returned: AWS shows them as `****`.
@@ -21,10 +21,17 @@ pub fn create_pipeline(
     let mut pipeline = input.pipeline;
     let tags = input.tags.unwrap_or_default();
     check_new_tags(&tags, app.config.max_tags)?;
+    pipeline.version = Some(1);
+    let shown_early = match check_early(app, ctx, &mut pipeline)? {
+        true => Some(masked_by(&pipeline, catalog_secret_keys)),
+        false => None,
+    };
     let region = app.store.region(&ctx.scope);
     let output = {
         let mut state = region.lock();
-        prepare_declaration(app, ctx, &state, &mut pipeline)?;
+        if shown_early.is_none() {
+            prepare_declaration(app, ctx, &state, &mut pipeline)?;
+        }
         if state.pipelines.contains_key(&pipeline.name) {
             return Err(ApiError::new(
                 ErrorCode::PipelineNameInUseException,
@@ -43,9 +50,11 @@ pub fn create_pipeline(
                 ),
             ));
         }
-        pipeline.version = Some(1);
         let arn = region.arn(&pipeline.name);
-        let shown = masked(&state, &pipeline);
+        let shown = match shown_early {
+            Some(shown) if !state.registers_any(action_type_ids(&pipeline)) => shown,
+            _ => masked(&state, &pipeline),
+        };
         let name = pipeline.name.clone();
         state.pipelines.insert(
             name.clone(),
@@ -111,6 +120,8 @@ pub fn update_pipeline(
     input: UpdatePipelineInput,
 ) -> Result<UpdatePipelineOutput, ApiError> {
     let mut pipeline = input.pipeline;
+    // A missing pipeline is reported before a broken declaration.
+    let checked_early = check_early(app, ctx, &mut pipeline);
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     if !state.pipelines.contains_key(&pipeline.name) {
@@ -119,7 +130,9 @@ pub fn update_pipeline(
             &ctx.scope.account,
         ));
     }
-    prepare_declaration(app, ctx, &state, &mut pipeline)?;
+    if !checked_early? {
+        prepare_declaration(app, ctx, &state, &mut pipeline)?;
+    }
     let name = pipeline.name.clone();
     let record = state
         .pipelines
@@ -228,23 +241,65 @@ fn prepare_declaration(
     state: &RegionState,
     pipeline: &mut PipelineDeclaration,
 ) -> Result<(), ApiError> {
+    check_declaration(app, ctx, &|id| state.registered_action_type(id), pipeline)
+}
+
+/// `prepare_declaration` before the region's lock is taken, when every action type of the
+/// declaration is one of AWS's own: the catalog describes those whatever is registered in the
+/// region, so the checks need nothing of its state (and other requests need not wait for them).
+/// Whether it checked the declaration.
+fn check_early(
+    app: &App,
+    ctx: &RequestContext,
+    pipeline: &mut PipelineDeclaration,
+) -> Result<bool, ApiError> {
+    let catalog_only = action_type_ids(pipeline)
+        .all(|id| id.owner == ActionOwner::Aws && crate::model::catalog::action_type(id).is_some());
+    if !catalog_only {
+        return Ok(false);
+    }
+    check_declaration(app, ctx, &|_| None, pipeline)?;
+    Ok(true)
+}
+
+fn check_declaration(
+    app: &App,
+    ctx: &RequestContext,
+    registered_action_type: &dyn Fn(&ActionTypeId) -> Option<ActionTypeInfo>,
+    pipeline: &mut PipelineDeclaration,
+) -> Result<(), ApiError> {
     fill_defaults(pipeline);
-    let lookup = |id: &ActionTypeId| state.registered_action_type(id);
     let structure = StructureContext {
         region: &ctx.scope.region,
         max_stages: app.config.max_stages,
         max_actions_per_stage: app.config.max_actions_per_stage,
-        registered_action_type: &lookup,
+        registered_action_type,
     };
     check_pipeline(pipeline, &structure)
 }
 
+fn action_type_ids(pipeline: &PipelineDeclaration) -> impl Iterator<Item = &ActionTypeId> {
+    pipeline
+        .stages
+        .iter()
+        .flat_map(|s| &s.actions)
+        .map(|a| &a.action_type_id)
+}
+
 /// The declaration as clients see it: secret configuration values masked.
 pub fn masked(state: &RegionState, pipeline: &PipelineDeclaration) -> PipelineDeclaration {
+    masked_by(pipeline, |id| state.secret_configuration_keys(id))
+}
+
+/// `masked` with the secret keys of each action type from `secret_keys`.
+fn masked_by(
+    pipeline: &PipelineDeclaration,
+    secret_keys: impl Fn(&ActionTypeId) -> Vec<String>,
+) -> PipelineDeclaration {
     let mut shown = pipeline.clone();
     for stage in &mut shown.stages {
         for action in &mut stage.actions {
-            let secret_keys = state.secret_configuration_keys(&action.action_type_id);
+            let secret_keys = secret_keys(&action.action_type_id);
             if let Some(configuration) = &mut action.configuration {
                 for key in secret_keys {
                     if let Some(value) = configuration.get_mut(&key) {

@@ -8,6 +8,7 @@ use super::simulate::{self, GivenRevision};
 use super::{Cx, Effect, Subject};
 use crate::model::*;
 use crate::store::runtime::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The revision an execution asks a source action for: a sourceRevisions override, or the
@@ -70,7 +71,7 @@ pub fn finish_action(
     action_sequence: u64,
     outcome: Outcome,
 ) -> bool {
-    let Some(record) = runtime.action_executions.get_mut(&action_sequence) else {
+    let Some(record) = runtime.live_action_mut(action_sequence) else {
         return false;
     };
     if record.is_finished() {
@@ -145,11 +146,11 @@ pub fn finish_action(
         return true;
     };
     runtime.touched.insert(seq);
-    let Some(execution) = runtime.executions.get_mut(&seq) else {
+    // As `PipelineRuntime::touch` does (the record is borrowed).
+    runtime.pack_tickets.remove(&seq);
+    let Some(execution) = runtime.executions.get_mut(&seq).map(Arc::make_mut) else {
         return true;
     };
-    // As `PipelineRuntime::touch` does (the record is borrowed).
-    execution.pack_ticket = 0;
     execution.last_update_time = now;
     let declaration = execution.declaration.clone();
     let action = declaration

@@ -118,7 +118,7 @@ pub fn retry_stage(
             ),
         ));
     }
-    let execution = runtime.executions.get_mut(&seq).ok_or_else(|| {
+    let execution = runtime.live_execution_mut(seq).ok_or_else(|| {
         EngineError::refused(
             Refusal::NotLatestExecution,
             format!("Pipeline execution '{execution_id}' was not found"),

@@ -20,6 +20,7 @@ use super::variables::VariableScope;
 use super::{Cx, Subject, Timer};
 use crate::model::*;
 use crate::store::runtime::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const BEFORE_ENTRY: &str = "BEFORE_ENTRY";
@@ -244,8 +245,7 @@ fn set_condition(
     summary: Option<String>,
 ) {
     if let Some(run) = runtime
-        .executions
-        .get_mut(&seq)
+        .live_execution_mut(seq)
         .and_then(|e| e.stages.get_mut(stage))
         .and_then(|r| r.conditions.get_mut(kind))
     {
@@ -325,10 +325,10 @@ fn start_rules(
                 },
             ),
         }
-        runtime.rule_executions.insert(sequence, Box::new(record));
+        runtime.rule_executions.insert(sequence, Arc::new(record));
         sequences.push(sequence);
     }
-    if let Some(execution) = runtime.executions.get_mut(&seq) {
+    if let Some(execution) = runtime.live_execution_mut(seq) {
         execution.rule_sequences.extend(&sequences);
         if let Some(run) = execution.stages.get_mut(&stage.name) {
             run.conditions.insert(
@@ -392,7 +392,7 @@ pub fn evaluate_rule(
         .rule_executions
         .get(&sequence)
         .map(|r| r.pipeline_execution_id.clone());
-    if let Some(record) = runtime.rule_executions.get_mut(&sequence) {
+    if let Some(record) = runtime.live_rule_mut(sequence) {
         finish_rule(record, verdict);
     }
     if let Some(seq) = execution.and_then(|id| runtime.execution_ids.get(&id).copied()) {
@@ -480,7 +480,7 @@ fn abandon_rules(cx: &Cx, name: &str, runtime: &mut PipelineRuntime, seq: u64, s
         })
         .unwrap_or_default();
     for s in sequences {
-        if let Some(rule) = runtime.rule_executions.get_mut(&s) {
+        if let Some(rule) = runtime.live_rule_mut(s) {
             if rule.status == RuleExecutionStatus::InProgress {
                 rule.status = RuleExecutionStatus::Abandoned;
                 rule.last_update_time = Timestamp::now();
@@ -516,7 +516,7 @@ pub fn override_condition(
         .map(|c| c.rules.clone())
         .unwrap_or_default();
     for s in rules {
-        if let Some(rule) = runtime.rule_executions.get_mut(&s) {
+        if let Some(rule) = runtime.live_rule_mut(s) {
             if rule.status == RuleExecutionStatus::InProgress {
                 rule.status = RuleExecutionStatus::Abandoned;
                 rule.last_update_time = Timestamp::now();

@@ -13,6 +13,7 @@ use crate::jobs::JobRecord;
 use crate::model::*;
 use crate::store::runtime::*;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What `start_action` asks of the caller besides the record: a job to queue.
@@ -34,7 +35,7 @@ pub fn start_action(
 ) -> Option<Started> {
     runtime.next_action_sequence += 1;
     let sequence = runtime.next_action_sequence;
-    let Some(execution) = runtime.executions.get_mut(&execution_sequence) else {
+    let Some(execution) = runtime.live_execution_mut(execution_sequence) else {
         tracing::error!(
             pipeline = pipeline_name,
             "bug: an action started for an execution that does not exist"
@@ -83,7 +84,7 @@ pub fn start_action(
             "STARTED"
         },
     );
-    runtime.action_executions.insert(sequence, Box::new(record));
+    runtime.action_executions.insert(sequence, Arc::new(record));
     Some(Started { sequence, job })
 }
 

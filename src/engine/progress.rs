@@ -187,7 +187,7 @@ fn try_enter(
         }
     }
     let now = Timestamp::now();
-    let Some(execution) = runtime.executions.get_mut(&seq) else {
+    let Some(execution) = runtime.live_execution_mut(seq) else {
         return false;
     };
     let phase = if stage.before_entry.is_some() {
@@ -386,8 +386,7 @@ fn step_actions(
 
 pub fn set_phase(runtime: &mut PipelineRuntime, seq: u64, stage: &str, phase: StagePhase) {
     if let Some(run) = runtime
-        .executions
-        .get_mut(&seq)
+        .live_execution_mut(seq)
         .and_then(|e| e.stages.get_mut(stage))
     {
         run.phase = phase;
@@ -412,7 +411,7 @@ pub fn finish_stage(
     status: StageExecutionStatus,
 ) {
     let StageRef { seq, index, stage } = at;
-    let Some(execution) = runtime.executions.get_mut(&seq) else {
+    let Some(execution) = runtime.live_execution_mut(seq) else {
         return;
     };
     let now = Timestamp::now();
@@ -513,7 +512,7 @@ pub fn finish_execution(
     summary: Option<String>,
 ) {
     runtime.touch(seq);
-    let Some(execution) = runtime.executions.get_mut(&seq) else {
+    let Some(execution) = runtime.live_execution_mut(seq) else {
         return;
     };
     execution.status = status;
@@ -570,7 +569,7 @@ pub fn restart_stage(
                 .collect()
         })
         .unwrap_or_default();
-    let Some(execution) = runtime.executions.get_mut(&seq) else {
+    let Some(execution) = runtime.live_execution_mut(seq) else {
         return;
     };
     let Some(run) = execution.stages.get_mut(stage) else {

@@ -189,7 +189,6 @@ pub(super) fn new_execution(
         only_stage: new.only_stage,
         action_sequences: Vec::new(),
         rule_sequences: Vec::new(),
-        pack_ticket: 0,
     };
     if let Some(from) = new.inherited {
         execution.variables = from.variables;
@@ -199,7 +198,7 @@ pub(super) fn new_execution(
         execution.namespaces = from.namespaces;
     }
     runtime.execution_ids.insert(&id, sequence);
-    runtime.executions.insert(sequence, Box::new(execution));
+    runtime.executions.insert(sequence, Arc::new(execution));
     runtime.touch(sequence);
     runtime.sync_active(sequence);
     id

@@ -18,13 +18,13 @@ pub enum Shape {
         members: Vec<Member>,
     },
     List {
-        member: String,
+        member: ShapeId,
         min: Option<i64>,
         max: Option<i64>,
     },
     Map {
-        key: String,
-        value: String,
+        key: ShapeId,
+        value: ShapeId,
         min: Option<i64>,
         max: Option<i64>,
     },
@@ -49,13 +49,19 @@ pub enum Shape {
 #[derive(Debug)]
 pub struct Member {
     pub name: String,
-    pub shape: String,
+    pub shape: ShapeId,
     pub required: bool,
 }
 
-/// All shapes of the model by name.
+/// Where a shape sits in `Spec`: shapes refer to their members' shapes this way, so that a walk
+/// over a request body follows them without looking names up.
+#[derive(Debug, Clone, Copy)]
+pub struct ShapeId(usize);
+
+/// All shapes of the model, with their names.
 pub struct Spec {
-    shapes: HashMap<String, Shape>,
+    shapes: Vec<Shape>,
+    names: HashMap<String, ShapeId>,
 }
 
 static SPEC: LazyLock<Spec> = LazyLock::new(|| Spec::parse(MODEL_JSON));
@@ -68,18 +74,30 @@ pub fn spec() -> &'static Spec {
 impl Spec {
     fn parse(text: &str) -> Spec {
         let model: Value = serde_json::from_str(text).expect("embedded service model is JSON");
-        let mut shapes = HashMap::new();
+        let definitions = model["shapes"].as_object().expect("shapes");
+        let names: HashMap<String, ShapeId> = definitions
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), ShapeId(i)))
+            .collect();
         let mut patterns = HashMap::new();
-        for (name, shape) in model["shapes"].as_object().expect("shapes") {
-            shapes.insert(name.clone(), parse_shape(shape, &mut patterns));
-        }
-        Spec { shapes }
+        let shapes = definitions
+            .values()
+            .map(|shape| parse_shape(shape, &names, &mut patterns))
+            .collect();
+        Spec { shapes, names }
     }
 
     pub fn shape(&self, name: &str) -> &Shape {
-        self.shapes
-            .get(name)
-            .unwrap_or_else(|| panic!("shape {name} is in the embedded model"))
+        match self.names.get(name) {
+            Some(id) => self.at(*id),
+            None => panic!("shape {name} is in the embedded model"),
+        }
+    }
+
+    /// The shape a member, list or map refers to.
+    pub fn at(&self, id: ShapeId) -> &Shape {
+        &self.shapes[id.0]
     }
 }
 
@@ -95,8 +113,18 @@ fn compile(pattern: &str) -> Regex {
         .expect("model pattern compiles")
 }
 
-fn parse_shape(shape: &Value, patterns: &mut HashMap<String, Arc<Regex>>) -> Shape {
+fn parse_shape(
+    shape: &Value,
+    names: &HashMap<String, ShapeId>,
+    patterns: &mut HashMap<String, Arc<Regex>>,
+) -> Shape {
     let int = |key: &str| shape.get(key).and_then(Value::as_i64);
+    let target = |reference: &Value| {
+        let name = reference["shape"].as_str().unwrap_or_default();
+        *names
+            .get(name)
+            .unwrap_or_else(|| panic!("shape {name} is in the embedded model"))
+    };
     match shape["type"].as_str().unwrap_or_default() {
         "structure" => {
             let required: Vec<&str> = shape["required"]
@@ -110,7 +138,7 @@ fn parse_shape(shape: &Value, patterns: &mut HashMap<String, Arc<Regex>>) -> Sha
                         .iter()
                         .map(|(name, member)| Member {
                             name: name.clone(),
-                            shape: member["shape"].as_str().unwrap_or_default().to_string(),
+                            shape: target(member),
                             required: required.contains(&name.as_str()),
                         })
                         .collect()
@@ -119,22 +147,13 @@ fn parse_shape(shape: &Value, patterns: &mut HashMap<String, Arc<Regex>>) -> Sha
             Shape::Structure { members }
         }
         "list" => Shape::List {
-            member: shape["member"]["shape"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            member: target(&shape["member"]),
             min: int("min"),
             max: int("max"),
         },
         "map" => Shape::Map {
-            key: shape["key"]["shape"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            value: shape["value"]["shape"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            key: target(&shape["key"]),
+            value: target(&shape["value"]),
             min: int("min"),
             max: int("max"),
         },

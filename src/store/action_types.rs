@@ -57,21 +57,39 @@ impl RegionState {
         self.action_types.get(&action_type_key(id))
     }
 
+    /// Whether one of these action types is registered here.
+    pub fn registers_any<'a>(&self, mut ids: impl Iterator<Item = &'a ActionTypeId>) -> bool {
+        !self.action_types.is_empty() && ids.any(|id| self.registered(id).is_some())
+    }
+
     /// Configuration keys whose values are secret for an action type.
     pub fn secret_configuration_keys(&self, id: &ActionTypeId) -> Vec<String> {
-        let properties = match self.registered(id) {
-            Some(registered) => registered
-                .action_type
-                .action_configuration_properties
-                .as_deref(),
-            None => catalog::action_type(id)
-                .and_then(|t| t.action_type.action_configuration_properties.as_deref()),
-        };
-        properties
-            .unwrap_or_default()
-            .iter()
-            .filter(|p| p.secret)
-            .map(|p| p.name.clone())
-            .collect()
+        match self.registered(id) {
+            Some(registered) => secret_keys(
+                registered
+                    .action_type
+                    .action_configuration_properties
+                    .as_deref(),
+            ),
+            None => catalog_secret_keys(id),
+        }
     }
+}
+
+/// Configuration keys whose values are secret for an action type of the catalog (none for
+/// a type it does not know).
+pub fn catalog_secret_keys(id: &ActionTypeId) -> Vec<String> {
+    secret_keys(
+        catalog::action_type(id)
+            .and_then(|t| t.action_type.action_configuration_properties.as_deref()),
+    )
+}
+
+fn secret_keys(properties: Option<&[ActionConfigurationProperty]>) -> Vec<String> {
+    properties
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.name.clone())
+        .collect()
 }

@@ -26,9 +26,10 @@ mod packing;
 pub mod persistence;
 mod pipelines;
 pub mod runtime;
+mod runtime_document;
 mod webhooks;
 
-pub use action_types::{action_type_key, RegisteredActionType};
+pub use action_types::{action_type_key, catalog_secret_keys, RegisteredActionType};
 pub use pipelines::PipelineRecord;
 pub use webhooks::WebhookRecord;
 
@@ -360,7 +361,7 @@ impl Drop for RegionGuard<'_> {
             return;
         }
         // Packed once the lock is released (`packing`).
-        self.after.encodings = packing::encode_finished(&mut self.guard);
+        self.after.encodings = packing::snapshot_finished(&mut self.guard);
         match self.commit() {
             Ok(Some(ticket)) => commits::record_own(&ticket),
             Ok(None) => {}

@@ -1,22 +1,19 @@
 //! Packed finished executions. Once an execution is finished (and the change that finished it
 //! was handed to persistence), its execution record, action executions and rule executions
-//! become one blob: their JSON (the persistence row's format, without the declaration, which the
-//! packed form shares as an `Arc`), zstd-compressed (`codec`) against a dictionary of the records' usual
-//! text. Reads decode it; a change (RetryStageExecution, a late job result) unpacks it first.
+//! become one blob: their MessagePack (without the declaration, which the packed form shares as
+//! an `Arc`), zstd-compressed (`codec`) against a dictionary of the records' usual text. Reads decode it; a change (RetryStageExecution, a late job result) unpacks it first.
 //! The live maps of `PipelineRuntime` hold only unpacked records; `packed_actions` and
 //! `packed_rules` say which packed execution holds an action or rule execution.
 
 use crate::model::{PipelineDeclaration, RuleExecutionStatus};
-use crate::store::ids::RecordId;
 use crate::store::runtime::{
-    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, PipelineRuntime,
-    RuleExecutionRecord, StageTransitions,
+    ActionExecutionRecord, PipelineExecutionRecord, PipelineRuntime, RuleExecutionRecord,
 };
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -48,11 +45,28 @@ struct GroupRef<'a> {
     rules: Vec<&'a RuleExecutionRecord>,
 }
 
+thread_local! {
+    /// Set while `encode` runs on this thread: the execution's declaration is left out.
+    static ENCODING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether an execution's declaration is left out of what is being serialized: it is, from a
+/// packed blob (the packed execution keeps the `Arc`), and from nothing else.
+pub fn leaves_out(_declaration: &Arc<PipelineDeclaration>) -> bool {
+    ENCODING.with(Cell::get)
+}
+
 /// A group's bytes: MessagePack with field names (the records skip absent optional fields,
 /// so their encoding must name what it holds), several times faster to read and write than
 /// their JSON.
 fn encode(group: &GroupRef) -> Result<Vec<u8>, String> {
-    rmp_serde::to_vec_named(group).map_err(|e| e.to_string())
+    // About what a group takes, so that the buffer seldom grows while it is written.
+    let mut bytes = Vec::with_capacity(1024 + 1536 * (group.actions.len() + group.rules.len()));
+    ENCODING.with(|encoding| encoding.set(true));
+    let written = rmp_serde::encode::write_named(&mut bytes, group);
+    ENCODING.with(|encoding| encoding.set(false));
+    written.map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 /// The compression dictionary: a sample group with its unique values blanked
@@ -83,24 +97,31 @@ pub struct Group {
     pub rules: Vec<RuleExecutionRecord>,
 }
 
-/// A finished execution's group in the packed encoding, not compressed yet.
-pub struct Encoded {
-    bytes: Vec<u8>,
-    declaration: Arc<PipelineDeclaration>,
+/// A finished execution's records, shared with the live maps (they are reference-counted: a
+/// change to one meanwhile copies it), to be packed without the region's lock.
+pub struct Snapshot {
+    execution: Arc<PipelineExecutionRecord>,
+    actions: Vec<Arc<ActionExecutionRecord>>,
+    rules: Vec<Arc<RuleExecutionRecord>>,
 }
 
 impl PackedExecution {
-    /// Compresses an encoded group (the costly part of packing: `store::packing` does it
-    /// outside the region's lock).
-    pub fn compress(encoded: Encoded) -> Result<Self, String> {
+    /// Encodes and compresses a finished execution's records (the costly part of packing:
+    /// `store::packing` does it outside the region's lock).
+    pub fn pack(snapshot: &Snapshot) -> Result<Self, String> {
+        let bytes = encode(&GroupRef {
+            execution: &snapshot.execution,
+            actions: snapshot.actions.iter().map(|a| &**a).collect(),
+            rules: snapshot.rules.iter().map(|r| &**r).collect(),
+        })?;
         Ok(PackedExecution {
             id: NEXT_PACKED_ID.fetch_add(1, Ordering::Relaxed),
-            declaration: encoded.declaration,
-            blob: super::codec::compress(&encoded.bytes, dictionary())?.into_boxed_slice(),
+            declaration: snapshot.execution.declaration.clone(),
+            blob: super::codec::compress(&bytes, dictionary())?.into_boxed_slice(),
         })
     }
 
-    fn group(&self) -> Result<Group, String> {
+    pub(super) fn group(&self) -> Result<Group, String> {
         let bytes = super::codec::decompress(&self.blob, dictionary())?;
         let mut group: Group = rmp_serde::from_slice(&bytes).map_err(|e| e.to_string())?;
         group.execution.declaration = self.declaration.clone();
@@ -181,18 +202,20 @@ impl PipelineRuntime {
     /// Packs a finished execution now (under the lock; `store::packing` does the compression
     /// off it in the usual case).
     pub(super) fn pack(&mut self, seq: u64) {
-        let Some(encoded) = self.encode_finished(seq) else {
+        let Some(snapshot) = self.snapshot_finished(seq) else {
             return;
         };
-        match PackedExecution::compress(encoded) {
+        let packed = PackedExecution::pack(&snapshot);
+        drop(snapshot);
+        match packed {
             Ok(packed) => self.install_packed(seq, packed),
             Err(e) => tracing::error!(execution_sequence = seq, "cannot pack an execution: {e}"),
         }
     }
 
-    /// A finished execution's group, encoded; `None` while it or one of its actions or rules
-    /// still runs (or when it cannot be encoded, which is logged).
-    pub(super) fn encode_finished(&mut self, seq: u64) -> Option<Encoded> {
+    /// A finished execution's records; `None` while it or one of its actions or rules still
+    /// runs.
+    pub(super) fn snapshot_finished(&self, seq: u64) -> Option<Snapshot> {
         let execution = self.executions.get(&seq)?;
         if execution.is_active() {
             return None;
@@ -209,34 +232,19 @@ impl PipelineRuntime {
         if !finished {
             return None;
         }
-        // The blob leaves the declaration out (an empty one is serialized): the packed form
-        // keeps the Arc.
-        let execution = self.executions.get_mut(&seq)?;
-        let declaration = std::mem::take(&mut execution.declaration);
-        let execution = &**execution;
-        let bytes = encode(&GroupRef {
-            execution,
+        Some(Snapshot {
+            execution: execution.clone(),
             actions: execution
                 .action_sequences
                 .iter()
-                .filter_map(|s| self.action_executions.get(s).map(|a| &**a))
+                .filter_map(|s| self.action_executions.get(s).cloned())
                 .collect(),
             rules: execution
                 .rule_sequences
                 .iter()
-                .filter_map(|s| self.rule_executions.get(s).map(|r| &**r))
+                .filter_map(|s| self.rule_executions.get(s).cloned())
                 .collect(),
-        });
-        if let Some(execution) = self.executions.get_mut(&seq) {
-            execution.declaration = declaration.clone();
-        }
-        match bytes {
-            Ok(bytes) => Some(Encoded { bytes, declaration }),
-            Err(e) => {
-                tracing::error!(execution_sequence = seq, "cannot pack an execution: {e}");
-                None
-            }
-        }
+        })
     }
 
     /// Replaces a finished execution's live records with its packed form, made from them.
@@ -244,6 +252,10 @@ impl PipelineRuntime {
         let Some(execution) = self.executions.remove(&seq) else {
             return;
         };
+        self.pack_tickets.remove(&seq);
+        if self.pack_tickets.is_empty() {
+            self.pack_tickets = LiteMap::new();
+        }
         for s in &execution.action_sequences {
             self.action_executions.remove(s);
             self.packed_actions.insert(*s, seq);
@@ -280,13 +292,8 @@ impl PipelineRuntime {
     pub fn unpack(&mut self, seq: u64) -> bool {
         let Some(packed) = self.packed.get(&seq) else {
             // Live, maybe being packed off the lock: it changes now, so that packing is void.
-            return match self.executions.get_mut(&seq) {
-                Some(execution) => {
-                    execution.pack_ticket = 0;
-                    true
-                }
-                None => false,
-            };
+            self.pack_tickets.remove(&seq);
+            return self.executions.contains_key(&seq);
         };
         let Some(group) = decoded(seq, packed.group()) else {
             return false;
@@ -297,13 +304,13 @@ impl PipelineRuntime {
         for action in group.actions {
             self.packed_actions.remove(&action.sequence);
             self.action_executions
-                .insert(action.sequence, Box::new(action));
+                .insert(action.sequence, Arc::new(action));
         }
         for rule in group.rules {
             self.packed_rules.remove(&rule.sequence);
-            self.rule_executions.insert(rule.sequence, Box::new(rule));
+            self.rule_executions.insert(rule.sequence, Arc::new(rule));
         }
-        self.executions.insert(seq, Box::new(group.execution));
+        self.executions.insert(seq, Arc::new(group.execution));
         true
     }
 
@@ -321,16 +328,16 @@ impl PipelineRuntime {
             .action_sequences
             .iter()
             .filter_map(|s| self.action_executions.remove(s))
-            .map(|a| *a)
+            .map(Arc::unwrap_or_clone)
             .collect();
         let rules = execution
             .rule_sequences
             .iter()
             .filter_map(|s| self.rule_executions.remove(s))
-            .map(|r| *r)
+            .map(Arc::unwrap_or_clone)
             .collect();
         Some(Group {
-            execution: *execution,
+            execution: Arc::unwrap_or_clone(execution),
             actions,
             rules,
         })
@@ -435,77 +442,6 @@ fn merged<'a>(a: impl Iterator<Item = &'a u64>, b: impl Iterator<Item = &'a u64>
     all
 }
 
-/// `PipelineRuntime` as serialized (state export): every record, packed or not, in the maps of
-/// the unpacked form.
-#[derive(Serialize)]
-struct RuntimeDocument<'a> {
-    executions: BTreeMap<u64, Cow<'a, PipelineExecutionRecord>>,
-    execution_ids: HashMap<String, u64>,
-    next_sequence: u64,
-    action_executions: BTreeMap<u64, Cow<'a, ActionExecutionRecord>>,
-    action_execution_ids: HashMap<String, u64>,
-    next_action_sequence: u64,
-    rule_executions: BTreeMap<u64, Cow<'a, RuleExecutionRecord>>,
-    next_rule_sequence: u64,
-    stage_latest: &'a LiteMap<String, RecordId>,
-    action_latest: &'a LiteMap<String, u64>,
-    current_revisions: &'a LiteMap<String, ActionRevisionRecord>,
-    transitions: &'a LiteMap<String, StageTransitions>,
-    client_tokens: HashMap<&'a str, &'a str>,
-}
-
-impl Serialize for PipelineRuntime {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut executions: BTreeMap<u64, Cow<'_, PipelineExecutionRecord>> = self
-            .executions
-            .iter()
-            .map(|(seq, e)| (*seq, Cow::Borrowed(&**e)))
-            .collect();
-        let mut action_executions: BTreeMap<u64, Cow<'_, ActionExecutionRecord>> = self
-            .action_executions
-            .iter()
-            .map(|(seq, a)| (*seq, Cow::Borrowed(&**a)))
-            .collect();
-        let mut rule_executions: BTreeMap<u64, Cow<'_, RuleExecutionRecord>> = self
-            .rule_executions
-            .iter()
-            .map(|(seq, r)| (*seq, Cow::Borrowed(&**r)))
-            .collect();
-        for (seq, packed) in &self.packed {
-            let group = packed
-                .group()
-                .map_err(|e| serde::ser::Error::custom(format!("packed execution {seq}: {e}")))?;
-            executions.insert(*seq, Cow::Owned(group.execution));
-            for action in group.actions {
-                action_executions.insert(action.sequence, Cow::Owned(action));
-            }
-            for rule in group.rules {
-                rule_executions.insert(rule.sequence, Cow::Owned(rule));
-            }
-        }
-        RuntimeDocument {
-            executions,
-            execution_ids: self.execution_ids.to_map(),
-            next_sequence: self.next_sequence,
-            action_executions,
-            action_execution_ids: self.action_execution_ids.to_map(),
-            next_action_sequence: self.next_action_sequence,
-            rule_executions,
-            next_rule_sequence: self.next_rule_sequence,
-            stage_latest: &self.stage_latest,
-            action_latest: &self.action_latest,
-            current_revisions: &self.current_revisions,
-            transitions: &self.transitions,
-            client_tokens: self
-                .client_tokens
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect(),
-        }
-        .serialize(serializer)
-    }
-}
-
 #[cfg(test)]
 /// A runtime holding the dictionary's sample: one finished execution, two actions, a rule.
 pub(super) fn sample_runtime() -> PipelineRuntime {
@@ -519,15 +455,15 @@ pub(super) fn sample_runtime() -> PipelineRuntime {
             .insert(&format!("action-{}", action.sequence), action.sequence);
         runtime
             .action_executions
-            .insert(action.sequence, Box::new(action));
+            .insert(action.sequence, Arc::new(action));
     }
     for rule in group.rules {
         runtime
             .rule_executions
-            .insert(rule.sequence, Box::new(rule));
+            .insert(rule.sequence, Arc::new(rule));
     }
     runtime.execution_ids.insert(&group.execution.id, seq);
-    runtime.executions.insert(seq, Box::new(group.execution));
+    runtime.executions.insert(seq, Arc::new(group.execution));
     runtime.to_pack.push(seq);
     runtime
 }

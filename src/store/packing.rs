@@ -1,32 +1,34 @@
 //! Packing finished executions outside the region's lock.
 //!
-//! Compressing a finished execution (`store::packed`) costs more than the rest of its last
-//! step, and every request of the region waits while the lock is held. So the lock's holder
-//! only encodes what finished under it (`encode_finished`, when its guard is dropped) and
-//! gives each execution a ticket; the compression runs once the lock is released
+//! Encoding and compressing a finished execution (`store::packed`) costs more than the rest of
+//! its last step, and every request of the region waits while the lock is held. So the lock's
+//! holder only takes a snapshot of what finished under it (`snapshot_finished`, when its guard
+//! is dropped: the records are reference-counted, so this copies no record) and gives each
+//! execution a ticket; the encoding and compression run once the lock is released
 //! (`AfterUnlock`), and the blobs wait in the region's `Handoff` until the lock is taken
 //! again: by the same thread at once if the lock is free, or else by whoever holds it, when
 //! its guard is dropped (`install`). Meanwhile the live records stay and are read as before.
 //!
 //! A change to the execution in between (`PipelineRuntime::touch`, `unpack`: every change to
-//! an execution marks it for persistence or unpacks it first) sets its ticket back to 0: the
-//! blob made before that change is dropped, and the execution is packed again under the lock
-//! if it is still finished. A blob is installed only into the execution it was made from
-//! (same ticket), so a deleted and re-created pipeline, a reset or an import gets nothing of it.
+//! an execution marks it for persistence or unpacks it first) removes its ticket, and copies
+//! the changed record rather than change the snapshot: the blob made before that change is
+//! dropped, and the execution is packed again under the lock if it is still finished. A blob
+//! is installed only into the execution it was made from (same ticket), so a deleted and
+//! re-created pipeline, a reset or an import gets nothing of it.
 
-use super::packed::{Encoded, PackedExecution};
+use super::packed::{PackedExecution, Snapshot};
 use super::{Region, RegionState};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
 
-/// An execution encoded under the lock, to be compressed after it.
+/// A finished execution's records taken under the lock, to be packed after it.
 pub(super) struct Encoding {
     pipeline: String,
     seq: u64,
     ticket: u64,
-    encoded: Encoded,
+    snapshot: Snapshot,
 }
 
 /// An execution compressed off the lock, to be installed under it.
@@ -44,9 +46,9 @@ pub(super) struct Handoff {
     blobs: Mutex<Vec<Compressed>>,
 }
 
-/// Under the lock: encodes the executions of the changed pipelines that finished since the
-/// lock was last released, each with a new ticket.
-pub(super) fn encode_finished(state: &mut RegionState) -> Vec<Encoding> {
+/// Under the lock: the snapshots of the executions of the changed pipelines that finished since
+/// the lock was last released, each with a new ticket.
+pub(super) fn snapshot_finished(state: &mut RegionState) -> Vec<Encoding> {
     let mut encodings = Vec::new();
     let RegionState {
         pipelines, dirty, ..
@@ -57,19 +59,16 @@ pub(super) fn encode_finished(state: &mut RegionState) -> Vec<Encoding> {
         };
         let runtime = &mut record.runtime;
         for seq in std::mem::take(&mut runtime.to_pack) {
-            let Some(encoded) = runtime.encode_finished(seq) else {
-                continue;
-            };
-            let Some(execution) = runtime.executions.get_mut(&seq) else {
+            let Some(snapshot) = runtime.snapshot_finished(seq) else {
                 continue;
             };
             let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
-            execution.pack_ticket = ticket;
+            runtime.pack_tickets.insert(seq, ticket);
             encodings.push(Encoding {
                 pipeline: name.clone(),
                 seq,
                 ticket,
-                encoded,
+                snapshot,
             });
         }
     }
@@ -91,14 +90,16 @@ pub(super) fn install(handoff: &Handoff, state: &mut RegionState) {
             continue;
         };
         let runtime = &mut record.runtime;
-        match runtime.executions.get(&blob.seq).map(|e| e.pack_ticket) {
-            Some(ticket) if ticket == blob.ticket => {
+        match runtime.pack_tickets.get(&blob.seq) {
+            Some(&ticket) if ticket == blob.ticket => {
                 runtime.install_packed(blob.seq, blob.packed);
             }
+            // Encoded again since.
+            Some(_) => {}
             // Changed since it was encoded: packed again now if it is still finished.
-            Some(0) => runtime.pack(blob.seq),
-            // Gone, packed already, or encoded again since.
-            _ => {}
+            None if runtime.executions.contains_key(&blob.seq) => runtime.pack(blob.seq),
+            // Gone, or packed already.
+            None => {}
         }
     }
 }
@@ -117,7 +118,10 @@ impl Drop for AfterUnlock<'_> {
         }
         let mut compressed = Vec::with_capacity(self.encodings.len());
         for encoding in self.encodings.drain(..) {
-            match PackedExecution::compress(encoding.encoded) {
+            let packed = PackedExecution::pack(&encoding.snapshot);
+            // The records are the live maps' alone again before a change can need them.
+            drop(encoding.snapshot);
+            match packed {
                 Ok(packed) => compressed.push(Compressed {
                     pipeline: encoding.pipeline,
                     seq: encoding.seq,
@@ -151,6 +155,7 @@ mod tests {
     use crate::protocol::Scope;
     use crate::store::packed::sample_runtime;
     use crate::store::{PipelineRecord, Store};
+    use std::sync::Arc;
 
     /// A pipeline holding the dictionary's sample: one finished execution (sequence 1), two
     /// actions, a rule, waiting to be packed.
@@ -192,11 +197,11 @@ mod tests {
         let encodings = {
             let mut state = region.lock();
             state.pipelines.insert("p".into(), finished_pipeline());
-            let encodings = encode_finished_of(&mut state, "p");
+            let encodings = snapshot_finished_of(&mut state, "p");
             assert_eq!(encodings.len(), 1);
             // A change after the encoding (a late job result, say), marked as every change is.
             let runtime = &mut state.pipelines.get_mut("p").expect("stored").runtime;
-            if let Some(execution) = runtime.executions.get_mut(&1) {
+            if let Some(execution) = runtime.executions.get_mut(&1).map(Arc::make_mut) {
                 execution.status_summary = Some("changed after encoding".into());
             }
             runtime.touch(1);
@@ -228,7 +233,7 @@ mod tests {
         let encodings = {
             let mut state = region.lock();
             state.pipelines.insert("p".into(), finished_pipeline());
-            encode_finished_of(&mut state, "p")
+            snapshot_finished_of(&mut state, "p")
         };
         let held = region.lock();
         drop(AfterUnlock {
@@ -242,8 +247,8 @@ mod tests {
         assert_eq!(state.pipelines["p"].runtime.packed.len(), 1);
     }
 
-    fn encode_finished_of(state: &mut RegionState, pipeline: &str) -> Vec<Encoding> {
+    fn snapshot_finished_of(state: &mut RegionState, pipeline: &str) -> Vec<Encoding> {
         state.touch_pipeline(pipeline);
-        encode_finished(state)
+        snapshot_finished(state)
     }
 }

@@ -191,7 +191,7 @@ impl PipelineRecord {
     pub fn share_declarations(&mut self) {
         let mut decoded: std::collections::BTreeMap<i64, Arc<PipelineDeclaration>> =
             Default::default();
-        for execution in self.runtime.executions.values_mut() {
+        for execution in self.runtime.executions.values_mut().map(Arc::make_mut) {
             let version = execution.pipeline_version;
             let shared = match decoded.get(&version) {
                 Some(shared) => Some(shared.clone()),

@@ -16,18 +16,18 @@ use std::sync::Arc;
 #[derive(Debug, Default, Deserialize)]
 pub struct PipelineRuntime {
     /// Pipeline executions by sequence number (start order).
-    pub executions: BTreeMap<u64, Box<PipelineExecutionRecord>>,
+    pub executions: BTreeMap<u64, Arc<PipelineExecutionRecord>>,
     /// Execution id -> sequence number (a sorted vector, like the other id maps: smaller than
     /// a hash map at the sizes the history cap allows).
     pub execution_ids: IdIndex,
     pub next_sequence: u64,
     /// Action executions by sequence number (start order).
-    pub action_executions: BTreeMap<u64, Box<ActionExecutionRecord>>,
+    pub action_executions: BTreeMap<u64, Arc<ActionExecutionRecord>>,
     /// Action execution id -> sequence number.
     pub action_execution_ids: IdIndex,
     pub next_action_sequence: u64,
     /// Rule executions (stage conditions) by sequence number.
-    pub rule_executions: BTreeMap<u64, Box<RuleExecutionRecord>>,
+    pub rule_executions: BTreeMap<u64, Arc<RuleExecutionRecord>>,
     pub next_rule_sequence: u64,
     /// Per stage name: the execution that entered the stage last. This and the other per-stage
     /// and per-action maps are sorted vectors: a pipeline has a few stages and actions.
@@ -63,6 +63,10 @@ pub struct PipelineRuntime {
     /// Executions finished since the region's lock was last released: packed then.
     #[serde(skip)]
     pub to_pack: Vec<u64>,
+    /// Finished executions being packed off the region's lock (`store::packing`), each with
+    /// its ticket; a change to one removes it, voiding that packing.
+    #[serde(skip)]
+    pub pack_tickets: LiteMap<u64, u64>,
 }
 
 /// `stage/action`, the key of per-action maps.
@@ -75,9 +79,7 @@ impl PipelineRuntime {
     pub fn touch(&mut self, seq: u64) {
         self.touched.insert(seq);
         // A change voids the packing of the execution under way off the lock, if any.
-        if let Some(execution) = self.executions.get_mut(&seq) {
-            execution.pack_ticket = 0;
-        }
+        self.pack_tickets.remove(&seq);
     }
 
     /// The executions in progress or stopping, oldest first.
@@ -110,13 +112,17 @@ impl PipelineRuntime {
         self.stage_latest = shrunk(std::mem::take(&mut self.stage_latest));
         self.action_latest = shrunk(std::mem::take(&mut self.action_latest));
         self.current_revisions = shrunk(std::mem::take(&mut self.current_revisions));
-        let Some(execution) = self.executions.get_mut(&seq) else {
+        let Some(execution) = self.executions.get_mut(&seq).map(Arc::make_mut) else {
             return;
         };
         execution.compact();
-        let execution = &**execution;
+        let execution = &*execution;
         for action_seq in &execution.action_sequences {
-            if let Some(action) = self.action_executions.get_mut(action_seq) {
+            if let Some(action) = self
+                .action_executions
+                .get_mut(action_seq)
+                .map(Arc::make_mut)
+            {
                 if action.is_finished() {
                     action.compact(&execution.declaration);
                 }
@@ -140,13 +146,29 @@ impl PipelineRuntime {
         self.execution_at(*self.execution_ids.get(id)?)
     }
 
+    /// A live (unpacked) execution to change. A packing of it under way off the lock keeps
+    /// what it read: a change copies the record first if that packing still holds it.
+    pub fn live_execution_mut(&mut self, seq: u64) -> Option<&mut PipelineExecutionRecord> {
+        self.executions.get_mut(&seq).map(Arc::make_mut)
+    }
+
+    /// A live action execution to change (see `live_execution_mut`).
+    pub fn live_action_mut(&mut self, seq: u64) -> Option<&mut ActionExecutionRecord> {
+        self.action_executions.get_mut(&seq).map(Arc::make_mut)
+    }
+
+    /// A live rule execution to change (see `live_execution_mut`).
+    pub fn live_rule_mut(&mut self, seq: u64) -> Option<&mut RuleExecutionRecord> {
+        self.rule_executions.get_mut(&seq).map(Arc::make_mut)
+    }
+
     /// An execution by id to change (unpacked first).
     pub fn execution_mut(&mut self, id: &str) -> Option<&mut PipelineExecutionRecord> {
         let seq = *self.execution_ids.get(id)?;
         if !self.unpack(seq) {
             return None;
         }
-        self.executions.get_mut(&seq).map(|e| &mut **e)
+        self.executions.get_mut(&seq).map(Arc::make_mut)
     }
 
     /// The execution that entered `stage` last, packed or not.
@@ -180,7 +202,7 @@ impl PipelineRuntime {
                 }
             }
         }
-        self.action_executions.get_mut(&seq).map(|a| &mut **a)
+        self.action_executions.get_mut(&seq).map(Arc::make_mut)
     }
 
     /// The latest action execution of an action, if it ever ran.
@@ -261,6 +283,8 @@ pub struct PipelineExecutionRecord {
     pub sequence: u64,
     pub pipeline_version: i64,
     /// The pipeline as it was when the execution started: it runs that version to the end.
+    /// Left out of a packed execution's blob, which shares it (`store::packed`).
+    #[serde(default, skip_serializing_if = "super::packed::leaves_out")]
     pub declaration: Arc<PipelineDeclaration>,
     pub status: PipelineExecutionStatus,
     pub status_summary: Option<String>,
@@ -295,10 +319,6 @@ pub struct PipelineExecutionRecord {
     pub action_sequences: Vec<u64>,
     /// Sequence numbers of this execution's rule executions.
     pub rule_sequences: Vec<u64>,
-    /// Set when the finished execution was encoded to be packed off the region's lock
-    /// (`store::packing`); a change sets it back to 0, voiding that packing.
-    #[serde(skip)]
-    pub pack_ticket: u64,
 }
 
 impl PipelineExecutionRecord {

@@ -10,9 +10,13 @@ use super::TemplateError;
 use crate::model::spec::{spec, Shape};
 use serde_json::{Map, Value};
 
-/// Converts `value` to the API shape `shape`.
+/// Converts `value` to the API shape named `shape`.
 pub fn to_api(value: &Value, shape: &str, path: &str) -> Result<Value, TemplateError> {
-    match spec().shape(shape) {
+    convert(value, spec().shape(shape), path)
+}
+
+fn convert(value: &Value, shape: &Shape, path: &str) -> Result<Value, TemplateError> {
+    match shape {
         Shape::Structure { members } => {
             let object = value
                 .as_object()
@@ -30,7 +34,7 @@ pub fn to_api(value: &Value, shape: &str, path: &str) -> Result<Value, TemplateE
                     })?;
                 out.insert(
                     member.name.clone(),
-                    to_api(child, &member.shape, &join(path, key))?,
+                    convert(child, spec().at(member.shape), &join(path, key))?,
                 );
             }
             Ok(Value::Object(out))
@@ -42,7 +46,7 @@ pub fn to_api(value: &Value, shape: &str, path: &str) -> Result<Value, TemplateE
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| to_api(item, member, &format!("{path}[{i}]")))
+                .map(|(i, item)| convert(item, spec().at(*member), &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
@@ -54,7 +58,10 @@ pub fn to_api(value: &Value, shape: &str, path: &str) -> Result<Value, TemplateE
                 .ok_or_else(|| error(path, format!("expected an object, got {value}")))?;
             let mut out = Map::new();
             for (key, child) in object {
-                out.insert(key.clone(), to_api(child, value_shape, &join(path, key))?);
+                out.insert(
+                    key.clone(),
+                    convert(child, spec().at(*value_shape), &join(path, key))?,
+                );
             }
             Ok(Value::Object(out))
         }

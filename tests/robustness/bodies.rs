@@ -5,7 +5,11 @@ use super::*;
 
 /// A plausible value of a shape (often valid, sometimes not): the base that mutations start from.
 pub(crate) fn value_of(shape_name: &str, member: &str, depth: u32) -> BoxedStrategy<Value> {
-    match spec().shape(shape_name) {
+    shape_value(spec().shape(shape_name), member, depth)
+}
+
+fn shape_value(shape: &'static Shape, member: &str, depth: u32) -> BoxedStrategy<Value> {
+    match shape {
         Shape::Structure { members } => {
             if depth > 8 {
                 return Just(json!({})).boxed();
@@ -14,8 +18,8 @@ pub(crate) fn value_of(shape_name: &str, member: &str, depth: u32) -> BoxedStrat
                 .iter()
                 .map(|m| {
                     let name = m.name.clone();
-                    let value =
-                        value_of(&m.shape, &m.name, depth + 1).prop_map(move |v| (name.clone(), v));
+                    let value = shape_value(spec().at(m.shape), &m.name, depth + 1)
+                        .prop_map(move |v| (name.clone(), v));
                     // Required members are present most of the time, optional ones half the time.
                     let weight = if m.required { 0.9 } else { 0.5 };
                     proptest::option::weighted(weight, value).boxed()
@@ -28,13 +32,14 @@ pub(crate) fn value_of(shape_name: &str, member: &str, depth: u32) -> BoxedStrat
         Shape::List { member, min, max } => {
             let lo = min.unwrap_or(0).clamp(0, 3) as usize;
             let hi = max.unwrap_or(3).clamp(lo as i64, 3) as usize;
-            proptest::collection::vec(value_of(member, "", depth + 1), lo..=hi)
+            proptest::collection::vec(shape_value(spec().at(*member), "", depth + 1), lo..=hi)
                 .prop_map(Value::Array)
                 .boxed()
         }
         Shape::Map { key, value, .. } => proptest::collection::btree_map(
-            value_of(key, "", depth + 1).prop_map(|k| k.as_str().unwrap_or("k").to_string()),
-            value_of(value, "", depth + 1),
+            shape_value(spec().at(*key), "", depth + 1)
+                .prop_map(|k| k.as_str().unwrap_or("k").to_string()),
+            shape_value(spec().at(*value), "", depth + 1),
             0..3,
         )
         .prop_map(|entries| Value::Object(entries.into_iter().collect()))

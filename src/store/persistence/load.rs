@@ -119,19 +119,19 @@ impl Persistence {
                     .insert(&action.id, action.sequence);
                 runtime
                     .action_executions
-                    .insert(action.sequence, Box::new(action));
+                    .insert(action.sequence, Arc::new(action));
             }
             for rule in row.rules {
                 runtime
                     .rule_executions
-                    .insert(rule.sequence, Box::new(rule));
+                    .insert(rule.sequence, Arc::new(rule));
             }
             runtime
                 .execution_ids
                 .insert(&execution.id, execution.sequence);
             runtime
                 .executions
-                .insert(execution.sequence, Box::new(execution));
+                .insert(execution.sequence, Arc::new(execution));
         }
 
         for [account, region, kind, key, data] in select(
