@@ -146,11 +146,11 @@ pub fn finish_action(
         return true;
     };
     runtime.touched.insert(seq);
-    // As `PipelineRuntime::touch` does (the record is borrowed).
-    runtime.pack_tickets.remove(&seq);
     let Some(execution) = runtime.executions.get_mut(&seq).map(Arc::make_mut) else {
         return true;
     };
+    // As `PipelineRuntime::touch` does (the record is borrowed).
+    execution.pack_ticket.void();
     execution.last_update_time = now;
     let declaration = execution.declaration.clone();
     let action = declaration

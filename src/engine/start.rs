@@ -189,6 +189,7 @@ pub(super) fn new_execution(
         only_stage: new.only_stage,
         action_sequences: Vec::new(),
         rule_sequences: Vec::new(),
+        pack_ticket: Default::default(),
     };
     if let Some(from) = new.inherited {
         execution.variables = from.variables;

@@ -7,7 +7,8 @@
 
 use crate::model::{PipelineDeclaration, RuleExecutionStatus};
 use crate::store::runtime::{
-    ActionExecutionRecord, PipelineExecutionRecord, PipelineRuntime, RuleExecutionRecord,
+    ActionExecutionRecord, PackTicket, PipelineExecutionRecord, PipelineRuntime,
+    RuleExecutionRecord,
 };
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,13 @@ pub struct Snapshot {
     execution: Arc<PipelineExecutionRecord>,
     actions: Vec<Arc<ActionExecutionRecord>>,
     rules: Vec<Arc<RuleExecutionRecord>>,
+}
+
+impl Snapshot {
+    /// The execution's packing ticket (`store::packing`).
+    pub fn ticket(&self) -> &PackTicket {
+        &self.execution.pack_ticket
+    }
 }
 
 impl PackedExecution {
@@ -252,10 +260,6 @@ impl PipelineRuntime {
         let Some(execution) = self.executions.remove(&seq) else {
             return;
         };
-        self.pack_tickets.remove(&seq);
-        if self.pack_tickets.is_empty() {
-            self.pack_tickets = LiteMap::new();
-        }
         for s in &execution.action_sequences {
             self.action_executions.remove(s);
             self.packed_actions.insert(*s, seq);
@@ -292,8 +296,13 @@ impl PipelineRuntime {
     pub fn unpack(&mut self, seq: u64) -> bool {
         let Some(packed) = self.packed.get(&seq) else {
             // Live, maybe being packed off the lock: it changes now, so that packing is void.
-            self.pack_tickets.remove(&seq);
-            return self.executions.contains_key(&seq);
+            return match self.executions.get(&seq) {
+                Some(execution) => {
+                    execution.pack_ticket.void();
+                    true
+                }
+                None => false,
+            };
         };
         let Some(group) = decoded(seq, packed.group()) else {
             return false;

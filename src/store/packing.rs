@@ -10,7 +10,7 @@
 //! its guard is dropped (`install`). Meanwhile the live records stay and are read as before.
 //!
 //! A change to the execution in between (`PipelineRuntime::touch`, `unpack`: every change to
-//! an execution marks it for persistence or unpacks it first) removes its ticket, and copies
+//! an execution marks it for persistence or unpacks it first) voids its ticket, and copies
 //! the changed record rather than change the snapshot: the blob made before that change is
 //! dropped, and the execution is packed again under the lock if it is still finished. A blob
 //! is installed only into the execution it was made from (same ticket), so a deleted and
@@ -63,7 +63,7 @@ pub(super) fn snapshot_finished(state: &mut RegionState) -> Vec<Encoding> {
                 continue;
             };
             let ticket = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
-            runtime.pack_tickets.insert(seq, ticket);
+            snapshot.ticket().set(ticket);
             encodings.push(Encoding {
                 pipeline: name.clone(),
                 seq,
@@ -90,16 +90,18 @@ pub(super) fn install(handoff: &Handoff, state: &mut RegionState) {
             continue;
         };
         let runtime = &mut record.runtime;
-        match runtime.pack_tickets.get(&blob.seq) {
-            Some(&ticket) if ticket == blob.ticket => {
+        match runtime
+            .executions
+            .get(&blob.seq)
+            .map(|e| e.pack_ticket.get())
+        {
+            Some(ticket) if ticket == blob.ticket => {
                 runtime.install_packed(blob.seq, blob.packed);
             }
-            // Encoded again since.
-            Some(_) => {}
             // Changed since it was encoded: packed again now if it is still finished.
-            None if runtime.executions.contains_key(&blob.seq) => runtime.pack(blob.seq),
-            // Gone, or packed already.
-            None => {}
+            Some(0) => runtime.pack(blob.seq),
+            // Gone, packed already, or encoded again since.
+            _ => {}
         }
     }
 }

@@ -9,6 +9,7 @@ use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The runtime state of one pipeline. Finished executions are packed (`store::packed`): the
@@ -63,10 +64,6 @@ pub struct PipelineRuntime {
     /// Executions finished since the region's lock was last released: packed then.
     #[serde(skip)]
     pub to_pack: Vec<u64>,
-    /// Finished executions being packed off the region's lock (`store::packing`), each with
-    /// its ticket; a change to one removes it, voiding that packing.
-    #[serde(skip)]
-    pub pack_tickets: LiteMap<u64, u64>,
 }
 
 /// `stage/action`, the key of per-action maps.
@@ -79,7 +76,9 @@ impl PipelineRuntime {
     pub fn touch(&mut self, seq: u64) {
         self.touched.insert(seq);
         // A change voids the packing of the execution under way off the lock, if any.
-        self.pack_tickets.remove(&seq);
+        if let Some(execution) = self.executions.get(&seq) {
+            execution.pack_ticket.void();
+        }
     }
 
     /// The executions in progress or stopping, oldest first.
@@ -319,6 +318,35 @@ pub struct PipelineExecutionRecord {
     pub action_sequences: Vec<u64>,
     /// Sequence numbers of this execution's rule executions.
     pub rule_sequences: Vec<u64>,
+    /// Set when the finished execution is being packed off the region's lock
+    /// (`store::packing`); a change voids it.
+    #[serde(skip)]
+    pub pack_ticket: PackTicket,
+}
+
+/// The ticket of a packing under way off the region's lock; 0 when there is none or a change
+/// voided it. Atomic, so that voiding it does not copy a record that the packing still reads.
+#[derive(Debug, Default)]
+pub struct PackTicket(AtomicU64);
+
+impl Clone for PackTicket {
+    fn clone(&self) -> Self {
+        PackTicket(AtomicU64::new(self.get()))
+    }
+}
+
+impl PackTicket {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self, ticket: u64) {
+        self.0.store(ticket, Ordering::Relaxed);
+    }
+
+    pub fn void(&self) {
+        self.set(0);
+    }
 }
 
 impl PipelineExecutionRecord {
