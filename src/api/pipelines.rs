@@ -22,10 +22,8 @@ pub fn create_pipeline(
     let tags = input.tags.unwrap_or_default();
     check_new_tags(&tags, app.config.max_tags)?;
     pipeline.version = Some(1);
-    let shown_early = match check_early(app, ctx, &mut pipeline)? {
-        true => Some(masked_by(&pipeline, catalog_secret_keys)),
-        false => None,
-    };
+    let shown_early =
+        check_early(app, ctx, &mut pipeline)?.then(|| masked_by(&pipeline, catalog_secret_keys));
     let region = app.store.region(&ctx.scope);
     let output = {
         let mut state = region.lock();

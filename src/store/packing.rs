@@ -31,6 +31,31 @@ pub(super) struct Encoding {
     snapshot: Snapshot,
 }
 
+/// The ticket of a packing under way off the region's lock; 0 when there is none or a change
+/// voided it. Atomic, so that voiding it does not copy a record that the packing still reads.
+#[derive(Debug, Default)]
+pub struct PackTicket(AtomicU64);
+
+impl Clone for PackTicket {
+    fn clone(&self) -> Self {
+        PackTicket(AtomicU64::new(self.get()))
+    }
+}
+
+impl PackTicket {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self, ticket: u64) {
+        self.0.store(ticket, Ordering::Relaxed);
+    }
+
+    pub fn void(&self) {
+        self.set(0);
+    }
+}
+
 /// An execution compressed off the lock, to be installed under it.
 struct Compressed {
     pipeline: String,

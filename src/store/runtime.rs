@@ -4,12 +4,12 @@
 //! it live in `engine`.
 
 use super::ids::{IdIndex, RecordId};
+pub use super::packing::PackTicket;
 use crate::model::*;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The runtime state of one pipeline. Finished executions are packed (`store::packed`): the
@@ -322,31 +322,6 @@ pub struct PipelineExecutionRecord {
     /// (`store::packing`); a change voids it.
     #[serde(skip)]
     pub pack_ticket: PackTicket,
-}
-
-/// The ticket of a packing under way off the region's lock; 0 when there is none or a change
-/// voided it. Atomic, so that voiding it does not copy a record that the packing still reads.
-#[derive(Debug, Default)]
-pub struct PackTicket(AtomicU64);
-
-impl Clone for PackTicket {
-    fn clone(&self) -> Self {
-        PackTicket(AtomicU64::new(self.get()))
-    }
-}
-
-impl PackTicket {
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub fn set(&self, ticket: u64) {
-        self.0.store(ticket, Ordering::Relaxed);
-    }
-
-    pub fn void(&self) {
-        self.set(0);
-    }
 }
 
 impl PipelineExecutionRecord {
