@@ -218,22 +218,20 @@ mod tests {
     }
 
     #[test]
-    fn a_change_after_encoding_voids_the_blob_and_the_change_is_packed() {
+    fn a_change_after_the_snapshot_voids_the_blob_and_the_change_is_packed() {
         let store = Store::open(None).expect("opens");
         let region = store.region(&scope());
-        let encodings = {
+        let encodings = stored_and_snapshot(&region);
+        assert_eq!(encodings.len(), 1);
+        {
+            // A change after the snapshot (a late job result, say), marked as every change is.
             let mut state = region.lock();
-            state.pipelines.insert("p".into(), finished_pipeline());
-            let encodings = snapshot_finished_of(&mut state, "p");
-            assert_eq!(encodings.len(), 1);
-            // A change after the encoding (a late job result, say), marked as every change is.
             let runtime = &mut state.pipelines.get_mut("p").expect("stored").runtime;
             if let Some(execution) = runtime.executions.get_mut(&1).map(Arc::make_mut) {
                 execution.status_summary = Some("changed after encoding".into());
             }
             runtime.touch(1);
-            encodings
-        };
+        }
         // The stale blob is compressed and handed over after the guard let go.
         drop(AfterUnlock {
             region: &region,
@@ -257,11 +255,7 @@ mod tests {
     fn a_blob_waits_for_the_lock_when_it_is_held() {
         let store = Store::open(None).expect("opens");
         let region = store.region(&scope());
-        let encodings = {
-            let mut state = region.lock();
-            state.pipelines.insert("p".into(), finished_pipeline());
-            snapshot_finished_of(&mut state, "p")
-        };
+        let encodings = stored_and_snapshot(&region);
         let held = region.lock();
         drop(AfterUnlock {
             region: &region,
@@ -274,8 +268,11 @@ mod tests {
         assert_eq!(state.pipelines["p"].runtime.packed.len(), 1);
     }
 
-    fn snapshot_finished_of(state: &mut RegionState, pipeline: &str) -> Vec<Encoding> {
-        state.touch_pipeline(pipeline);
-        snapshot_finished(state)
+    /// Stores the finished pipeline `p` and takes the snapshot its guard would take.
+    fn stored_and_snapshot(region: &Region) -> Vec<Encoding> {
+        let mut state = region.lock();
+        state.pipelines.insert("p".into(), finished_pipeline());
+        state.touch_pipeline("p");
+        snapshot_finished(&mut state)
     }
 }
