@@ -155,22 +155,7 @@ async fn all_state_survives_a_restart() {
     );
 
     // The approval still waits, and can be approved after the restart.
-    let token = wait_approval_token(c, "gate", "Approve", "Approval").await;
-    c.put_approval_result()
-        .pipeline_name("gate")
-        .stage_name("Approve")
-        .action_name("Approval")
-        .token(token)
-        .result(
-            ApprovalResult::builder()
-                .status(ApprovalStatus::Approved)
-                .summary("ok")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    approve_waiting(c, "gate", "Approve", "Approval").await;
     wait_status(c, "gate", &waiting, PipelineExecutionStatus::Succeeded).await;
 
     // The queued job is still there for a worker.
@@ -260,5 +245,78 @@ async fn a_kill_9_right_after_an_acknowledged_write_loses_nothing() {
     assert_eq!(tags.tags()[0].key(), "last");
     // The execution was acknowledged: it is there, and it finishes after the restart.
     wait_status(&c, "p4", &id, PipelineExecutionStatus::Succeeded).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The ProjectName the Build action of an execution ran with (ListActionExecutions shows the
+/// configuration of the declaration the execution ran).
+async fn built_project(c: &aws_sdk_codepipeline::Client, execution_id: &str) -> String {
+    action_executions(c, "versions", execution_id)
+        .await
+        .iter()
+        .find(|a| a.action_name() == Some("Build"))
+        .and_then(|a| a.input())
+        .and_then(|i| i.configuration())
+        .and_then(|c| c.get("ProjectName").cloned())
+        .expect("the Build action execution with its ProjectName")
+}
+
+#[tokio::test]
+async fn executions_keep_the_declaration_they_ran_across_a_restart() {
+    let dir = data_dir("versions");
+    let declaration = |project: &str| {
+        pipeline("versions")
+            .stages(stage("Source", vec![s3_source("Source", "Src")]))
+            .stages(stage("Approve", vec![manual_approval("Approval")]))
+            .stages(stage(
+                "Build",
+                vec![action(
+                    "Build",
+                    type_id(ActionCategory::Build, ActionOwner::Aws, "CodeBuild"),
+                    &["Src"],
+                    &[],
+                )
+                .configuration("ProjectName", project)
+                .build()
+                .unwrap()],
+            ))
+            .build()
+            .unwrap()
+    };
+    let (before, across);
+    {
+        let t = start_with(persistent_config(&dir)).await;
+        let c = &t.client;
+        c.create_pipeline()
+            .pipeline(declaration("one"))
+            .send()
+            .await
+            .unwrap();
+        // Finished on version 1 before the update: its row names version 1.
+        before = start_execution(c, "versions").await;
+        approve_waiting(c, "versions", "Approve", "Approval").await;
+        wait_status(c, "versions", &before, PipelineExecutionStatus::Succeeded).await;
+        // Waiting on version 1 while version 2 becomes the latest, then finished: its row
+        // holds the declaration it ran.
+        across = start_execution(c, "versions").await;
+        let token = wait_approval_token(c, "versions", "Approve", "Approval").await;
+        let mut v2 = declaration("two");
+        v2.version = Some(1);
+        c.update_pipeline().pipeline(v2).send().await.unwrap();
+        approve_with(c, "versions", "Approve", "Approval", &token).await;
+        wait_status(c, "versions", &across, PipelineExecutionStatus::Succeeded).await;
+        assert_eq!(built_project(c, &across).await, "one");
+        t.server.shutdown().await.unwrap();
+    }
+    let t = start_with(persistent_config(&dir)).await;
+    let c = &t.client;
+    assert_eq!(built_project(c, &before).await, "one");
+    assert_eq!(built_project(c, &across).await, "one");
+    // A new execution runs the latest version.
+    let after = start_execution(c, "versions").await;
+    approve_waiting(c, "versions", "Approve", "Approval").await;
+    wait_status(c, "versions", &after, PipelineExecutionStatus::Succeeded).await;
+    assert_eq!(built_project(c, &after).await, "two");
+    t.server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -71,8 +71,9 @@ fn encode(group: &GroupRef) -> Result<Vec<u8>, String> {
 }
 
 /// The compression dictionary: a sample group with its unique values blanked
-/// (`packed_dictionary.json`), in the packed encoding.
-fn dictionary() -> &'static [u8] {
+/// (`packed_dictionary.json`), in the packed encoding. Persistence stores it with the rows it
+/// compressed (a later build's dictionary may differ).
+pub fn dictionary() -> &'static [u8] {
     static DICTIONARY: OnceLock<Vec<u8>> = OnceLock::new();
     DICTIONARY.get_or_init(|| {
         let sample: Result<Group, _> =
@@ -99,7 +100,8 @@ pub struct Group {
 }
 
 /// A finished execution's records, shared with the live maps (they are reference-counted: a
-/// change to one meanwhile copies it), to be packed without the region's lock.
+/// change to one meanwhile copies it), to be packed or persisted without the region's lock.
+#[derive(Debug)]
 pub struct Snapshot {
     execution: Arc<PipelineExecutionRecord>,
     actions: Vec<Arc<ActionExecutionRecord>>,
@@ -111,29 +113,55 @@ impl Snapshot {
     pub fn ticket(&self) -> &PackTicket {
         &self.execution.pack_ticket
     }
+
+    /// The declaration the execution ran.
+    pub fn declaration(&self) -> &Arc<PipelineDeclaration> {
+        &self.execution.declaration
+    }
+
+    /// The records encoded and compressed as a packed execution's blob is.
+    pub fn compress(&self) -> Result<Vec<u8>, String> {
+        let bytes = encode(&GroupRef {
+            execution: &self.execution,
+            actions: self.actions.iter().map(|a| &**a).collect(),
+            rules: self.rules.iter().map(|r| &**r).collect(),
+        })?;
+        super::codec::compress(&bytes, dictionary())
+    }
+}
+
+/// The records of a blob that `Snapshot::compress` made with `dictionary` (this process's or
+/// an earlier one's), without their declaration (a default one stands in).
+pub fn decompress(blob: &[u8], dictionary: &[u8]) -> Result<Group, String> {
+    let bytes = super::codec::decompress(blob, dictionary)?;
+    rmp_serde::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 impl PackedExecution {
     /// Encodes and compresses a finished execution's records (the costly part of packing:
     /// `store::packing` does it outside the region's lock).
     pub fn pack(snapshot: &Snapshot) -> Result<Self, String> {
-        let bytes = encode(&GroupRef {
-            execution: &snapshot.execution,
-            actions: snapshot.actions.iter().map(|a| &**a).collect(),
-            rules: snapshot.rules.iter().map(|r| &**r).collect(),
-        })?;
         Ok(PackedExecution {
             id: NEXT_PACKED_ID.fetch_add(1, Ordering::Relaxed),
             declaration: snapshot.execution.declaration.clone(),
-            blob: super::codec::compress(&bytes, dictionary())?.into_boxed_slice(),
+            blob: snapshot.compress()?.into_boxed_slice(),
         })
     }
 
     pub(super) fn group(&self) -> Result<Group, String> {
-        let bytes = super::codec::decompress(&self.blob, dictionary())?;
-        let mut group: Group = rmp_serde::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let mut group = decompress(&self.blob, dictionary())?;
         group.execution.declaration = self.declaration.clone();
         Ok(group)
+    }
+
+    /// The compressed records (`Snapshot::compress`).
+    pub fn blob(&self) -> &[u8] {
+        &self.blob
+    }
+
+    /// The declaration the execution ran.
+    pub fn declaration(&self) -> &Arc<PipelineDeclaration> {
+        &self.declaration
     }
 
     /// The decoded group, from this thread's cache of recently decoded ones when it is there.
@@ -240,6 +268,12 @@ impl PipelineRuntime {
         if !finished {
             return None;
         }
+        self.live_snapshot(seq)
+    }
+
+    /// A live execution's records, finished or not (`None` when it is packed or unknown).
+    pub fn live_snapshot(&self, seq: u64) -> Option<Snapshot> {
+        let execution = self.executions.get(&seq)?;
         Some(Snapshot {
             execution: execution.clone(),
             actions: execution

@@ -2,8 +2,8 @@
 //! broken engine fails the test instead of hanging it).
 
 use aws_sdk_codepipeline::types::{
-    ActionExecutionDetail, ActionExecutionFilter, PipelineExecution, PipelineExecutionStatus,
-    StageState,
+    ActionExecutionDetail, ActionExecutionFilter, ApprovalResult, ApprovalStatus,
+    PipelineExecution, PipelineExecutionStatus, StageState,
 };
 use aws_sdk_codepipeline::Client;
 use codepipeline_local::config::Config;
@@ -129,6 +129,32 @@ pub async fn wait_approval_token(
             .and_then(|e| e.token().map(str::to_string))
     })
     .await
+}
+
+/// Approves the approval action `stage`/`action` whose waiting execution `token` names.
+pub async fn approve_with(client: &Client, pipeline: &str, stage: &str, action: &str, token: &str) {
+    client
+        .put_approval_result()
+        .pipeline_name(pipeline)
+        .stage_name(stage)
+        .action_name(action)
+        .token(token)
+        .result(
+            ApprovalResult::builder()
+                .status(ApprovalStatus::Approved)
+                .summary("ok")
+                .build()
+                .expect("an approval result"),
+        )
+        .send()
+        .await
+        .expect("approve");
+}
+
+/// Waits for the approval action `stage`/`action` to wait, then approves it.
+pub async fn approve_waiting(client: &Client, pipeline: &str, stage: &str, action: &str) {
+    let token = wait_approval_token(client, pipeline, stage, action).await;
+    approve_with(client, pipeline, stage, action, &token).await;
 }
 
 pub async fn action_executions(

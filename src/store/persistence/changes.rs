@@ -2,18 +2,20 @@
 //! region's lock is held (`collect`), written later with other regions' in one transaction
 //! (`Persistence::write`).
 
+use super::stored::Declared;
 use super::{json, Fallible, JobBoardRow};
 use super::{ACTION_TYPE, JOB, JOB_BOARD, RETIRED_ACTION_TYPE, WEBHOOK};
+use crate::model::PipelineDeclaration;
 use crate::model::{Tag, Timestamp};
 use crate::protocol::Scope;
 use crate::store::ids::RecordId;
-use crate::store::runtime::{
-    ActionExecutionRecord, ActionRevisionRecord, PipelineExecutionRecord, RuleExecutionRecord,
-    StageTransitions,
-};
+use crate::store::packed::Snapshot;
+use crate::store::runtime::{ActionRevisionRecord, StageTransitions};
 use crate::store::{Dirty, PipelineRecord, RegionState};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// `PipelineRow` as written: borrowed from the state, not cloned.
 #[derive(Serialize)]
@@ -30,14 +32,6 @@ struct PipelineRowRef<'a> {
     current_revisions: HashMap<&'a str, &'a ActionRevisionRecord>,
     transitions: HashMap<&'a str, &'a StageTransitions>,
     client_tokens: HashMap<&'a str, &'a String>,
-}
-
-/// `ExecutionRow` as written.
-#[derive(Serialize)]
-struct ExecutionRowRef<'a> {
-    execution: &'a PipelineExecutionRecord,
-    actions: Vec<&'a ActionExecutionRecord>,
-    rules: Vec<&'a RuleExecutionRecord>,
 }
 
 /// The rows one region's changes write, in order.
@@ -71,7 +65,9 @@ pub(super) enum Op {
     Execution {
         pipeline: String,
         seq: i64,
-        data: String,
+        /// The declaration it ran: the pipeline's latest version's, or its own.
+        declared: Declared<Arc<PipelineDeclaration>>,
+        records: Records,
     },
     Item {
         kind: &'static str,
@@ -82,6 +78,25 @@ pub(super) enum Op {
         kind: &'static str,
         key: String,
     },
+}
+
+/// An execution's records as collected under the region's lock.
+#[derive(Debug)]
+pub(super) enum Records {
+    /// A packed execution's blob (compressed already), copied.
+    Compressed(Vec<u8>),
+    /// A live execution's records, shared: compressed after the lock is released.
+    Live(Snapshot),
+}
+
+impl Records {
+    /// The compressed records (`stored`), compressing a live execution's now.
+    pub(super) fn compressed(&self) -> Fallible<Cow<'_, [u8]>> {
+        match self {
+            Records::Compressed(blob) => Ok(Cow::Borrowed(blob)),
+            Records::Live(snapshot) => snapshot.compress().map(Cow::Owned),
+        }
+    }
 }
 
 impl Changes {
@@ -190,6 +205,8 @@ fn delete_item(kind: &'static str, key: &str) -> Op {
 
 /// A pipeline's row and the rows of its touched executions (dropping trimmed ones).
 fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Fallible<()> {
+    let latest = record.current().clone();
+    let latest_version = record.version();
     let runtime = &mut record.runtime;
     let row = PipelineRowRef {
         arn: &record.arn,
@@ -235,48 +252,28 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
             seq: seq as i64,
         });
     }
+    // A row names the latest version instead of holding its declaration, the usual case.
+    let declared = |declaration: &Arc<PipelineDeclaration>| match Arc::ptr_eq(declaration, &latest)
+    {
+        true => Declared::Version(latest_version),
+        false => Declared::Own(declaration.clone()),
+    };
     for seq in std::mem::take(&mut runtime.touched) {
-        if runtime.packed.contains_key(&seq) {
-            // A packed execution is written from its decoded records.
-            let Some(group) = runtime.group_at(seq) else {
-                return Err(format!(
-                    "execution {seq} of pipeline '{name}' cannot be decoded"
-                ));
-            };
-            let row = ExecutionRowRef {
-                execution: &group.execution,
-                actions: group.actions.iter().collect(),
-                rules: group.rules.iter().collect(),
-            };
-            ops.push(Op::Execution {
-                pipeline: name.to_string(),
-                seq: seq as i64,
-                data: serde_json::to_string(&row).map_err(json)?,
-            });
+        let (declared, records) = if let Some(packed) = runtime.packed.get(&seq) {
+            (
+                declared(packed.declaration()),
+                Records::Compressed(packed.blob().to_vec()),
+            )
+        } else if let Some(snapshot) = runtime.live_snapshot(seq) {
+            (declared(snapshot.declaration()), Records::Live(snapshot))
+        } else {
             continue;
-        }
-        let Some(execution) = runtime.executions.get(&seq) else {
-            continue;
-        };
-        let row = ExecutionRowRef {
-            execution,
-            actions: execution
-                .action_sequences
-                .iter()
-                .filter_map(|s| runtime.action_executions.get(s))
-                .map(|a| &**a)
-                .collect(),
-            rules: execution
-                .rule_sequences
-                .iter()
-                .filter_map(|s| runtime.rule_executions.get(s))
-                .map(|r| &**r)
-                .collect(),
         };
         ops.push(Op::Execution {
             pipeline: name.to_string(),
             seq: seq as i64,
-            data: serde_json::to_string(&row).map_err(json)?,
+            declared,
+            records,
         });
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Reading the database back: every region at start, one region after a failed commit.
 
+use super::stored::{self, Declared};
 use super::{
     json, sql, ExecutionRow, Fallible, JobBoardRow, Persistence, PipelineRow, ACTION_TYPE, JOB,
     JOB_BOARD, RETIRED_ACTION_TYPE, WEBHOOK,
@@ -9,6 +10,7 @@ use crate::model::PipelineDeclaration;
 use crate::protocol::Scope;
 use crate::store::runtime::PipelineRuntime;
 use crate::store::{PipelineRecord, RegionState};
+use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -94,26 +96,62 @@ impl Persistence {
             )));
         }
 
-        for [account, region, pipeline, data] in select(
-            connection,
-            "SELECT account, region, pipeline, data FROM executions",
-            "ORDER BY seq",
-            only,
-        )? {
-            let row: ExecutionRow = serde_json::from_str(&data).map_err(json)?;
+        let dictionaries = dictionaries(connection)?;
+        // Older versions named by execution rows, decoded once each.
+        let mut older: HashMap<(Scope, String, i64), Arc<PipelineDeclaration>> = HashMap::new();
+        for (account, region, pipeline, seq, data) in execution_rows(connection, only)? {
             let scope = scope(account, region);
             let Some(record) = regions
                 .get_mut(&scope)
                 .and_then(|r| r.pipelines.get_mut(&pipeline))
             else {
                 return Err(inconsistent(format!(
-                    "execution {} of pipeline '{pipeline}' of account {} in {} has no pipeline row",
-                    row.execution.id, scope.account, scope.region
+                    "execution {seq} of pipeline '{pipeline}' of account {} in {} has no pipeline row",
+                    scope.account, scope.region
                 )));
             };
-            let execution = row.execution;
+            let (execution, actions, rules) = match data {
+                Value::Text(text) => {
+                    let row: ExecutionRow = serde_json::from_str(&text).map_err(json)?;
+                    (row.execution, row.actions, row.rules)
+                }
+                Value::Blob(bytes) => {
+                    let unreadable = |e: String| {
+                        inconsistent(format!(
+                            "execution {seq} of pipeline '{pipeline}' of account {} in {} cannot be read ({e})",
+                            scope.account, scope.region
+                        ))
+                    };
+                    let (mut group, declared) =
+                        stored::decode(&bytes, &dictionaries).map_err(unreadable)?;
+                    group.execution.declaration = match declared {
+                        Declared::Own(declaration) => Arc::new(declaration),
+                        Declared::Version(v) if v == record.version() => record.current().clone(),
+                        Declared::Version(v) => {
+                            let key = (scope.clone(), pipeline.clone(), v);
+                            match older.get(&key) {
+                                Some(declaration) => declaration.clone(),
+                                None => {
+                                    let declaration = record.at_version(v).ok_or_else(|| {
+                                        unreadable(format!("it ran version {v}, which has no row"))
+                                    })?;
+                                    older.insert(key, declaration.clone());
+                                    declaration
+                                }
+                            }
+                        }
+                    };
+                    (group.execution, group.actions, group.rules)
+                }
+                _ => {
+                    return Err(inconsistent(format!(
+                        "execution {seq} of pipeline '{pipeline}' of account {} in {} is neither text nor a blob",
+                        scope.account, scope.region
+                    )))
+                }
+            };
             let runtime = &mut record.runtime;
-            for action in row.actions {
+            for action in actions {
                 runtime
                     .action_execution_ids
                     .insert(&action.id, action.sequence);
@@ -121,7 +159,7 @@ impl Persistence {
                     .action_executions
                     .insert(action.sequence, Arc::new(action));
             }
-            for rule in row.rules {
+            for rule in rules {
                 runtime
                     .rule_executions
                     .insert(rule.sequence, Arc::new(rule));
@@ -198,6 +236,38 @@ fn select<const N: usize>(
                 }
                 Ok(row)
             },
+        )
+        .map_err(sql)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+}
+
+/// The compression dictionaries of execution rows, by id.
+fn dictionaries(connection: &Connection) -> Fallible<HashMap<i64, Vec<u8>>> {
+    let mut statement = connection
+        .prepare("SELECT id, data FROM dictionaries")
+        .map_err(sql)?;
+    let rows = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
+
+/// An execution row: account, region, pipeline, sequence number and data (JSON text or a
+/// `stored` blob).
+type StoredRow = (String, String, String, i64, Value);
+
+/// The execution rows, all or one scope's (`only`), oldest first.
+fn execution_rows(connection: &Connection, only: Option<&Scope>) -> Fallible<Vec<StoredRow>> {
+    let mut statement = connection
+        .prepare(
+            "SELECT account, region, pipeline, seq, data FROM executions \
+             WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) ORDER BY seq",
+        )
+        .map_err(sql)?;
+    let rows = statement
+        .query_map(
+            params![only.map(|s| &s.account), only.map(|s| &s.region)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(sql)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql)

@@ -2,7 +2,9 @@
 //! (`DATA_DIR/codepipeline-local.sqlite3`, WAL journal). Rows hold JSON documents:
 //! - `pipelines`: a pipeline's metadata, tags and runtime bookkeeping (one row per pipeline);
 //! - `pipeline_versions`: one row per version of its declaration;
-//! - `executions`: one row per pipeline execution, with its action and rule executions;
+//! - `executions`: one row per pipeline execution, with its action and rule executions,
+//!   compressed (`stored`; JSON text in databases written before);
+//! - `dictionaries`: the compression dictionaries of those rows;
 //! - `items`: custom action types, webhooks and jobs of a region.
 //!
 //! Only what changed is written (`Dirty`): `changes::collect` serializes a region's changed
@@ -35,6 +37,9 @@ use std::path::{Path, PathBuf};
 
 mod changes;
 mod load;
+mod stored;
+#[cfg(test)]
+mod tests;
 
 use changes::Op;
 pub use changes::{collect, Changes};
@@ -55,6 +60,7 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE TABLE IF NOT EXISTS items (
     account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
     data TEXT NOT NULL, PRIMARY KEY (account, region, kind, key));
+CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 ";
 
 const ACTION_TYPE: &str = "action_type";
@@ -159,6 +165,13 @@ impl Persistence {
                 .map_err(sql)?;
         }
         connection.execute_batch(SCHEMA).map_err(sql)?;
+        let (id, dictionary) = stored::current_dictionary();
+        connection
+            .execute(
+                "INSERT OR IGNORE INTO dictionaries (id, data) VALUES (?1, ?2)",
+                params![id, dictionary],
+            )
+            .map_err(sql)?;
         Ok(Persistence {
             connection: Mutex::new(Some(connection)),
             identity: file_identity(&path),
@@ -277,12 +290,24 @@ fn write_changes(tx: &rusqlite::Transaction, changes: &Changes) -> Fallible<()> 
             Op::Execution {
                 pipeline,
                 seq,
-                data,
-            } => run(
-                tx,
-                "INSERT OR REPLACE INTO executions (account, region, pipeline, seq, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account, region, pipeline, seq, data],
-            )?,
+                declared,
+                records,
+            } => {
+                let declared = match declared {
+                    stored::Declared::Version(v) => stored::Declared::Version(*v),
+                    stored::Declared::Own(d) => stored::Declared::Own(&**d),
+                };
+                let data = stored::encode(
+                    stored::current_dictionary().0,
+                    declared,
+                    &records.compressed()?,
+                )?;
+                run(
+                    tx,
+                    "INSERT OR REPLACE INTO executions (account, region, pipeline, seq, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![account, region, pipeline, seq, data],
+                )?
+            }
             Op::Item { kind, key, data } => run(
                 tx,
                 "INSERT OR REPLACE INTO items (account, region, kind, key, data) VALUES (?1, ?2, ?3, ?4, ?5)",
