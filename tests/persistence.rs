@@ -320,3 +320,144 @@ async fn executions_keep_the_declaration_they_ran_across_a_restart() {
     t.server.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Turns a database of this build into the layout of earlier builds: rows keyed by account,
+/// region and pipeline name instead of pipeline row ids.
+fn to_legacy_layout(dir: &std::path::Path) {
+    let db = rusqlite::Connection::open(dir.join("codepipeline-local.sqlite3")).unwrap();
+    db.execute_batch(
+        "BEGIN;
+        CREATE TABLE legacy_pipelines (
+            account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (account, region, name));
+        INSERT INTO legacy_pipelines SELECT account, region, name, data FROM pipelines;
+        CREATE TABLE legacy_pipeline_versions (
+            account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (account, region, name, version));
+        INSERT INTO legacy_pipeline_versions SELECT p.account, p.region, p.name, v.version, v.data
+            FROM pipeline_versions v JOIN pipelines p ON p.id = v.pipeline;
+        CREATE TABLE legacy_executions (
+            account TEXT NOT NULL, region TEXT NOT NULL, pipeline TEXT NOT NULL, seq INTEGER NOT NULL,
+            data TEXT NOT NULL, PRIMARY KEY (account, region, pipeline, seq));
+        INSERT INTO legacy_executions SELECT p.account, p.region, p.name, e.seq, e.data
+            FROM executions e JOIN pipelines p ON p.id = e.pipeline;
+        DROP TABLE executions;
+        DROP TABLE pipeline_versions;
+        DROP TABLE pipelines;
+        ALTER TABLE legacy_pipelines RENAME TO pipelines;
+        ALTER TABLE legacy_pipeline_versions RENAME TO pipeline_versions;
+        ALTER TABLE legacy_executions RENAME TO executions;
+        COMMIT;",
+    )
+    .unwrap();
+}
+
+/// Names, versions and execution statuses of every pipeline of the default region.
+async fn summary(c: &aws_sdk_codepipeline::Client) -> Vec<(String, i32, Vec<String>)> {
+    let mut summary = Vec::new();
+    for p in c.list_pipelines().send().await.unwrap().pipelines() {
+        let name = p.name().unwrap().to_string();
+        let executions = c
+            .list_pipeline_executions()
+            .pipeline_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .pipeline_execution_summaries()
+            .iter()
+            .map(|e| format!("{}:{:?}", e.pipeline_execution_id().unwrap(), e.status()))
+            .collect();
+        summary.push((name, p.version().unwrap_or_default(), executions));
+    }
+    summary
+}
+
+#[tokio::test]
+async fn a_database_of_an_earlier_build_is_moved_to_the_current_tables_when_opened() {
+    let dir = data_dir("legacy");
+    let before;
+    {
+        let t = start_with(persistent_config(&dir)).await;
+        let c = &t.client;
+        for name in ["b", "a", "c"] {
+            c.create_pipeline()
+                .pipeline(two_stage_pipeline(name))
+                .send()
+                .await
+                .unwrap();
+            let id = start_execution(c, name).await;
+            wait_status(c, name, &id, PipelineExecutionStatus::Succeeded).await;
+        }
+        let mut v2 = two_stage_pipeline("a");
+        v2.version = Some(1);
+        c.update_pipeline().pipeline(v2).send().await.unwrap();
+        before = summary(c).await;
+        t.server.shutdown().await.unwrap();
+    }
+    to_legacy_layout(&dir);
+    // Moved at the first start, read as it is at the next ones.
+    for _ in 0..2 {
+        let t = start_with(persistent_config(&dir)).await;
+        let c = &t.client;
+        assert_eq!(summary(c).await, before);
+        let a = &before.iter().find(|p| p.0 == "a").unwrap().2[0];
+        let id = a.split(':').next().unwrap();
+        assert_eq!(action_executions(c, "a", id).await.len(), 2);
+        t.server.shutdown().await.unwrap();
+    }
+    // Later writes go on from the moved rows.
+    let t = start_with(persistent_config(&dir)).await;
+    t.client.delete_pipeline().name("b").send().await.unwrap();
+    t.client
+        .create_pipeline()
+        .pipeline(two_stage_pipeline("d"))
+        .send()
+        .await
+        .unwrap();
+    t.server.shutdown().await.unwrap();
+    let t = start_with(persistent_config(&dir)).await;
+    let names: Vec<_> = summary(&t.client).await.into_iter().map(|p| p.0).collect();
+    assert_eq!(names, ["a", "c", "d"]);
+    t.server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_earlier_build_s_database_whose_rows_do_not_fit_together_is_refused_and_kept() {
+    let dir = data_dir("legacy-orphans");
+    {
+        let t = start_with(persistent_config(&dir)).await;
+        t.client
+            .create_pipeline()
+            .pipeline(two_stage_pipeline("orphaned"))
+            .send()
+            .await
+            .unwrap();
+        t.server.shutdown().await.unwrap();
+    }
+    to_legacy_layout(&dir);
+    let db = rusqlite::Connection::open(dir.join("codepipeline-local.sqlite3")).unwrap();
+    db.execute("DELETE FROM pipelines", []).unwrap();
+    drop(db);
+    for _ in 0..2 {
+        let err = codepipeline_local::start(persistent_config(&dir))
+            .await
+            .err()
+            .expect("the load fails")
+            .to_string();
+        assert!(err.contains("inconsistent"), "{err}");
+        assert!(err.contains("pipeline 'orphaned'"), "{err}");
+    }
+    // Nothing was moved or dropped: the earlier build's versions are still there.
+    let db = rusqlite::Connection::open(dir.join("codepipeline-local.sqlite3")).unwrap();
+    let versions: i64 = db
+        .query_row(
+            "SELECT count(*) FROM pipeline_versions WHERE name = 'orphaned'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(versions, 1);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

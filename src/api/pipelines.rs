@@ -166,11 +166,8 @@ pub fn delete_pipeline(
     let region = app.store.region(&ctx.scope);
     let mut state = region.lock();
     // AWS answers a delete of a missing pipeline with success.
-    if let Some(record) = state.pipelines.remove(&input.name) {
+    if let Some(record) = state.remove_pipeline(&input.name) {
         crate::runtime::stop_real_work(app, &record);
-        state.dirty.deleted_pipelines.insert(input.name.clone());
-        state.dirty.pipelines.remove(&input.name);
-        state.dirty.versions.remove(&input.name);
     }
     state.jobs.remove_pipeline(&input.name);
     crate::runtime::cancel_pipeline(app, &ctx.scope, &input.name);

@@ -12,7 +12,7 @@
 //! error. Then the engine resumes the region's executions (`RollbackHook`).
 
 use super::commits::Ticket;
-use super::persistence::{self, Changes, Persistence};
+use super::persistence::{Changes, Persistence};
 use super::{Region, RegionGuard};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
@@ -148,7 +148,7 @@ fn commit(persistence: &Persistence, regions: Vec<Arc<Region>>) {
             // Queued twice (a rollback emptied it meanwhile): nothing waits.
             continue;
         };
-        match persistence::collect(&region.scope, &mut state) {
+        match persistence.collect(&region.scope, &mut state) {
             Ok(changes) => {
                 state.pending.in_flight = Some(ticket.clone());
                 drop(state);

@@ -390,8 +390,8 @@ pub struct Dirty {
     pub pipelines: BTreeSet<String>,
     /// Pipelines that got a new version.
     pub versions: BTreeSet<String>,
-    /// Pipelines deleted (their rows go before anything of the same name is written).
-    pub deleted_pipelines: BTreeSet<String>,
+    /// The database rows (`PipelineRecord::row`) of pipelines deleted.
+    pub deleted_pipelines: BTreeSet<i64>,
     pub action_types: BTreeSet<String>,
     pub webhooks: BTreeSet<String>,
 }
@@ -408,6 +408,17 @@ impl Dirty {
 }
 
 impl RegionState {
+    /// Removes a pipeline, marking its rows (if it has any) for deletion.
+    pub fn remove_pipeline(&mut self, name: &str) -> Option<Box<PipelineRecord>> {
+        let record = self.pipelines.remove(name)?;
+        if record.row > 0 {
+            self.dirty.deleted_pipelines.insert(record.row);
+        }
+        self.dirty.pipelines.remove(name);
+        self.dirty.versions.remove(name);
+        Some(record)
+    }
+
     /// Marks a pipeline's record as changed.
     pub fn touch_pipeline(&mut self, name: &str) {
         if !self.dirty.pipelines.contains(name) {

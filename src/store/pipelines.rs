@@ -21,6 +21,8 @@ pub struct PipelineRecord {
     pub tags: Vec<Tag>,
     /// Boxed: the map of pipelines holds small records (a B-tree node has 11 slots).
     pub runtime: Box<PipelineRuntime>,
+    /// Its id in the data directory's database: 0 until it is first written there.
+    pub row: i64,
 }
 
 /// The record's document form (state export and import): every version in one list, oldest
@@ -105,6 +107,7 @@ impl TryFrom<PipelineDocument> for PipelineRecord {
             updated: doc.updated,
             tags: doc.tags,
             runtime: Box::new(doc.runtime),
+            row: 0,
         })
     }
 }
@@ -139,6 +142,7 @@ impl PipelineRecord {
             updated: now,
             tags,
             runtime: Box::default(),
+            row: 0,
         }
     }
 
@@ -160,6 +164,7 @@ impl PipelineRecord {
             updated,
             tags,
             runtime: Box::new(runtime),
+            row: 0,
         })
     }
 

@@ -46,24 +46,26 @@ pub struct Changes {
 pub(super) enum Op {
     /// Every row of the region goes (a reset or an import rewrites it whole).
     ClearRegion,
+    /// A pipeline's rows go, by its row id.
     DeletePipeline {
-        name: String,
+        row: i64,
     },
     Version {
-        name: String,
+        row: i64,
         version: i64,
         data: String,
     },
     Pipeline {
+        row: i64,
         name: String,
         data: String,
     },
     DeleteExecution {
-        pipeline: String,
+        row: i64,
         seq: i64,
     },
     Execution {
-        pipeline: String,
+        row: i64,
         seq: i64,
         /// The declaration it ran: the pipeline's latest version's, or its own.
         declared: Declared<Arc<PipelineDeclaration>>,
@@ -105,12 +107,18 @@ impl Changes {
     }
 }
 
-/// Serializes what changed in a region and clears its change marks.
-pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
+/// Serializes what changed in a region and clears its change marks; a pipeline written for
+/// the first time gets its row id from `next_row`.
+pub(super) fn collect(
+    scope: &Scope,
+    state: &mut RegionState,
+    next_row: &dyn Fn() -> i64,
+) -> Fallible<Changes> {
     let mut dirty = std::mem::take(&mut state.dirty);
     let mut dirty_jobs = std::mem::take(&mut state.jobs.dirty);
     let mut ops = Vec::new();
-    if dirty.all {
+    let all = dirty.all;
+    if all {
         ops.push(Op::ClearRegion);
         dirty = Dirty {
             pipelines: state.pipelines.keys().cloned().collect(),
@@ -118,12 +126,27 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
             webhooks: state.webhooks.keys().cloned().collect(),
             ..Dirty::default()
         };
-        for (name, record) in state.pipelines.iter_mut() {
+    }
+    // A pipeline without a row gets one (a new version comes with its pipeline's row).
+    for name in &dirty.versions {
+        if !dirty.pipelines.contains(name) {
+            dirty.pipelines.insert(name.clone());
+        }
+    }
+    for name in &dirty.pipelines {
+        if let Some(record) = state.pipelines.get_mut(name) {
+            if record.row == 0 {
+                record.row = next_row();
+            }
+        }
+    }
+    if all {
+        for record in state.pipelines.values_mut() {
             record.runtime.touched = record.runtime.execution_sequences().into_iter().collect();
             record.runtime.trimmed.clear();
             for (i, version) in record.versions().enumerate() {
                 ops.push(Op::Version {
-                    name: name.clone(),
+                    row: record.row,
                     version: i as i64 + 1,
                     data: serde_json::to_string(&*version?).map_err(json)?,
                 });
@@ -134,13 +157,13 @@ pub fn collect(scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
         }
         dirty_jobs = state.jobs.jobs.keys().cloned().collect();
     }
-    for name in &dirty.deleted_pipelines {
-        ops.push(Op::DeletePipeline { name: name.clone() });
+    for row in &dirty.deleted_pipelines {
+        ops.push(Op::DeletePipeline { row: *row });
     }
     for name in &dirty.versions {
         if let Some(record) = state.pipelines.get(name) {
             ops.push(Op::Version {
-                name: name.clone(),
+                row: record.row,
                 version: record.version(),
                 data: serde_json::to_string(record.current()).map_err(json)?,
             });
@@ -243,12 +266,13 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
             .collect(),
     };
     ops.push(Op::Pipeline {
+        row: record.row,
         name: name.to_string(),
         data: serde_json::to_string(&row).map_err(json)?,
     });
     for seq in std::mem::take(&mut runtime.trimmed) {
         ops.push(Op::DeleteExecution {
-            pipeline: name.to_string(),
+            row: record.row,
             seq: seq as i64,
         });
     }
@@ -270,7 +294,7 @@ fn pipeline(ops: &mut Vec<Op>, name: &str, record: &mut PipelineRecord) -> Falli
             continue;
         };
         ops.push(Op::Execution {
-            pipeline: name.to_string(),
+            row: record.row,
             seq: seq as i64,
             declared,
             records,

@@ -26,38 +26,42 @@ impl Persistence {
             .ok_or_else(|| "the database is closed".to_string())?;
         let mut regions: BTreeMap<Scope, RegionState> = BTreeMap::new();
         let scope = |account: String, region: String| Scope { account, region };
-        let inconsistent = |what: String| {
-            format!(
-                "the database {} is inconsistent: {what}. Restore a backup, or remove the row(s) with the sqlite3 tool",
-                self.path.display()
-            )
-        };
+        let inconsistent = |what: String| super::inconsistent(&self.path, &what);
 
-        let mut versions: HashMap<(Scope, String), Vec<Arc<PipelineDeclaration>>> = HashMap::new();
-        for [account, region, name, data] in select(
+        let mut versions: HashMap<i64, Vec<Arc<PipelineDeclaration>>> = HashMap::new();
+        for (pipeline, data) in rows(
             connection,
-            "SELECT account, region, name, data FROM pipeline_versions",
-            "ORDER BY account, region, name, version",
+            &format!("SELECT pipeline, data FROM pipeline_versions {OF_SCOPE} ORDER BY pipeline, version"),
             only,
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
         )? {
             let declaration: PipelineDeclaration = serde_json::from_str(&data).map_err(json)?;
             versions
-                .entry((scope(account, region), name))
+                .entry(pipeline)
                 .or_default()
                 .push(Arc::new(declaration));
         }
 
-        for [account, region, name, data] in select(
+        // Each pipeline's region and name, by row id.
+        let mut pipelines: HashMap<i64, (Scope, String)> = HashMap::new();
+        for (id, account, region, name, data) in rows(
             connection,
-            "SELECT account, region, name, data FROM pipelines",
-            "",
+            "SELECT id, account, region, name, data FROM pipelines \
+             WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2)",
             only,
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
         )? {
             let row: PipelineRow = serde_json::from_str(&data).map_err(json)?;
             let scope = scope(account, region);
-            let versions = versions
-                .remove(&(scope.clone(), name.clone()))
-                .unwrap_or_default();
+            let versions = versions.remove(&id).unwrap_or_default();
             let runtime = PipelineRuntime {
                 next_sequence: row.next_sequence,
                 next_action_sequence: row.next_action_sequence,
@@ -69,7 +73,7 @@ impl Persistence {
                 client_tokens: row.client_tokens.into_iter().collect(),
                 ..PipelineRuntime::default()
             };
-            let record = PipelineRecord::from_versions(
+            let mut record = PipelineRecord::from_versions(
                 row.arn,
                 versions,
                 row.created,
@@ -83,31 +87,48 @@ impl Persistence {
                     scope.account, scope.region
                 ))
             })?;
+            record.row = id;
+            pipelines.insert(id, (scope.clone(), name.clone()));
             regions
                 .entry(scope)
                 .or_default()
                 .pipelines
                 .insert(name, Box::new(record));
         }
-        if let Some(((scope, name), _)) = versions.into_iter().next() {
+        if let Some(id) = versions.into_keys().next() {
             return Err(inconsistent(format!(
-                "versions of pipeline '{name}' of account {} in {} have no pipeline row",
-                scope.account, scope.region
+                "versions of the pipeline of row {id} have no pipeline row"
             )));
         }
 
         let dictionaries = dictionaries(connection)?;
         // Older versions named by execution rows, decoded once each.
-        let mut older: HashMap<(Scope, String, i64), Arc<PipelineDeclaration>> = HashMap::new();
-        for (account, region, pipeline, seq, data) in execution_rows(connection, only)? {
-            let scope = scope(account, region);
+        let mut older: HashMap<(i64, i64), Arc<PipelineDeclaration>> = HashMap::new();
+        for (row, seq, data) in rows(
+            connection,
+            &format!(
+                "SELECT pipeline, seq, data FROM executions {OF_SCOPE} ORDER BY pipeline, seq"
+            ),
+            only,
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Value>(2)?,
+                ))
+            },
+        )? {
+            let Some((scope, pipeline)) = pipelines.get(&row) else {
+                return Err(inconsistent(format!(
+                    "execution {seq} of the pipeline of row {row} has no pipeline row"
+                )));
+            };
             let Some(record) = regions
-                .get_mut(&scope)
-                .and_then(|r| r.pipelines.get_mut(&pipeline))
+                .get_mut(scope)
+                .and_then(|r| r.pipelines.get_mut(pipeline))
             else {
                 return Err(inconsistent(format!(
-                    "execution {seq} of pipeline '{pipeline}' of account {} in {} has no pipeline row",
-                    scope.account, scope.region
+                    "the pipeline of row {row} is not loaded"
                 )));
             };
             let (execution, actions, rules) = match data {
@@ -128,7 +149,7 @@ impl Persistence {
                         Declared::Own(declaration) => Arc::new(declaration),
                         Declared::Version(v) if v == record.version() => record.current().clone(),
                         Declared::Version(v) => {
-                            let key = (scope.clone(), pipeline.clone(), v);
+                            let key = (row, v);
                             match older.get(&key) {
                                 Some(declaration) => declaration.clone(),
                                 None => {
@@ -175,7 +196,6 @@ impl Persistence {
         for [account, region, kind, key, data] in select(
             connection,
             "SELECT account, region, kind, key, data FROM items",
-            "",
             only,
         )? {
             let state = regions.entry(scope(account, region)).or_default();
@@ -215,27 +235,40 @@ impl Persistence {
     }
 }
 
-/// The rows of a `SELECT` of N text columns, all or one scope's (`only`), in `order`.
+/// The rows of a `SELECT` of N text columns from `items`, all or one scope's (`only`).
 fn select<const N: usize>(
     connection: &Connection,
     query: &str,
-    order: &str,
     only: Option<&Scope>,
 ) -> Fallible<Vec<[String; N]>> {
-    let query = format!(
-        "{query} WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) {order}"
-    );
-    let mut statement = connection.prepare(&query).map_err(sql)?;
+    let query =
+        format!("{query} WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2)");
+    rows(connection, &query, only, |r| {
+        let mut row: [String; N] = std::array::from_fn(|_| String::new());
+        for (i, column) in row.iter_mut().enumerate() {
+            *column = r.get(i)?;
+        }
+        Ok(row)
+    })
+}
+
+/// Rows of a table keyed by pipeline row id whose pipeline is in the scope `only` (all when
+/// `None`).
+const OF_SCOPE: &str = "WHERE ?1 IS NULL OR pipeline IN \
+    (SELECT id FROM pipelines WHERE account = ?1 AND region = ?2)";
+
+/// The rows of `query`, whose parameters ?1 and ?2 are the account and region of `only`.
+fn rows<T>(
+    connection: &Connection,
+    query: &str,
+    only: Option<&Scope>,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Fallible<Vec<T>> {
+    let mut statement = connection.prepare(query).map_err(sql)?;
     let rows = statement
         .query_map(
             params![only.map(|s| &s.account), only.map(|s| &s.region)],
-            |r| {
-                let mut row: [String; N] = std::array::from_fn(|_| String::new());
-                for (i, column) in row.iter_mut().enumerate() {
-                    *column = r.get(i)?;
-                }
-                Ok(row)
-            },
+            row,
         )
         .map_err(sql)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql)
@@ -250,27 +283,6 @@ fn dictionaries(connection: &Connection) -> Fallible<HashMap<i64, Vec<u8>>> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(sql)?;
     rows.collect::<Result<_, _>>().map_err(sql)
-}
-
-/// An execution row: account, region, pipeline, sequence number and data (JSON text or a
-/// `stored` blob).
-type StoredRow = (String, String, String, i64, Value);
-
-/// The execution rows, all or one scope's (`only`), oldest first.
-fn execution_rows(connection: &Connection, only: Option<&Scope>) -> Fallible<Vec<StoredRow>> {
-    let mut statement = connection
-        .prepare(
-            "SELECT account, region, pipeline, seq, data FROM executions \
-             WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR region = ?2) ORDER BY seq",
-        )
-        .map_err(sql)?;
-    let rows = statement
-        .query_map(
-            params![only.map(|s| &s.account), only.map(|s| &s.region)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .map_err(sql)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(sql)
 }
 
 /// Rebuilds what a region's state derives from its records (the active executions, the job

@@ -1,14 +1,15 @@
 //! Optional persistence (`--data-dir`): state in an embedded SQLite database
-//! (`DATA_DIR/codepipeline-local.sqlite3`, WAL journal). Rows hold JSON documents:
-//! - `pipelines`: a pipeline's metadata, tags and runtime bookkeeping (one row per pipeline);
-//! - `pipeline_versions`: one row per version of its declaration;
+//! (`DATA_DIR/codepipeline-local.sqlite3`, WAL journal; tables in `schema`):
+//! - `pipelines`: a pipeline's metadata, tags and runtime bookkeeping as JSON (one row per
+//!   pipeline, keyed by its row id, `PipelineRecord::row`);
+//! - `pipeline_versions`: one row per version of its declaration (JSON);
 //! - `executions`: one row per pipeline execution, with its action and rule executions,
 //!   compressed (`stored`; JSON text in databases written before);
 //! - `dictionaries`: the compression dictionaries of those rows;
-//! - `items`: custom action types, webhooks and jobs of a region.
+//! - `items`: custom action types, webhooks and jobs of a region (JSON).
 //!
-//! Only what changed is written (`Dirty`): `changes::collect` serializes a region's changed
-//! records under its lock, `Persistence::write` writes the changes of every region collected
+//! Only what changed is written (`Dirty`): `Persistence::collect` serializes a region's changed
+//! records under its lock (executions are compressed after it), `Persistence::write` writes the changes of every region collected
 //! together in one transaction (group commit, driven by `store::committer`). SQLite's WAL with
 //! `synchronous=FULL` (the default, `--data-dir-full-sync`) makes a committed transaction
 //! survive a power loss, at one fsync per group; `--data-dir-full-sync=false`
@@ -34,34 +35,20 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 mod changes;
 mod load;
+mod schema;
 mod stored;
 #[cfg(test)]
 mod tests;
 
+pub use changes::Changes;
 use changes::Op;
-pub use changes::{collect, Changes};
 pub use load::rebuild_indexes;
 
 pub const DATABASE_FILE: &str = "codepipeline-local.sqlite3";
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS pipelines (
-    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (account, region, name));
-CREATE TABLE IF NOT EXISTS pipeline_versions (
-    account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (account, region, name, version));
-CREATE TABLE IF NOT EXISTS executions (
-    account TEXT NOT NULL, region TEXT NOT NULL, pipeline TEXT NOT NULL, seq INTEGER NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (account, region, pipeline, seq));
-CREATE TABLE IF NOT EXISTS items (
-    account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (account, region, kind, key));
-CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
-";
 
 const ACTION_TYPE: &str = "action_type";
 const RETIRED_ACTION_TYPE: &str = "retired_action_type";
@@ -77,6 +64,8 @@ pub struct Persistence {
     /// The database file as opened (device, inode).
     identity: Option<(u64, u64)>,
     lock: Mutex<Option<super::lock::DataDirLock>>,
+    /// The row id the next pipeline written gets (`PipelineRecord::row`).
+    next_row: AtomicI64,
 }
 
 /// A pipeline's row: everything but its versions and executions.
@@ -119,6 +108,14 @@ fn json(e: serde_json::Error) -> String {
     format!("encoding error: {e}")
 }
 
+/// The error of a database whose rows do not fit together.
+fn inconsistent(path: &Path, what: &str) -> String {
+    format!(
+        "the database {} is inconsistent: {what}. Restore a backup, or remove the row(s) with the sqlite3 tool",
+        path.display()
+    )
+}
+
 impl Persistence {
     /// Opens (or creates) the database in `dir`, taking the directory's lock in the name of
     /// `holder`. `full_sync` makes every commit fsync; `max_bytes` caps the database's size.
@@ -132,7 +129,7 @@ impl Persistence {
             .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
         let lock = super::lock::DataDirLock::acquire(dir, holder)?;
         let path = dir.join(DATABASE_FILE);
-        let connection = Connection::open(&path).map_err(sql)?;
+        let mut connection = Connection::open(&path).map_err(sql)?;
         // Before the first access, so that WAL never maps a -shm file (see the module doc).
         connection
             .pragma_update(None, "locking_mode", "EXCLUSIVE")
@@ -164,7 +161,7 @@ impl Persistence {
                 .pragma_update(None, "max_page_count", pages as i64)
                 .map_err(sql)?;
         }
-        connection.execute_batch(SCHEMA).map_err(sql)?;
+        schema::create(&mut connection, |what| inconsistent(&path, &what))?;
         let (id, dictionary) = stored::current_dictionary();
         connection
             .execute(
@@ -172,7 +169,13 @@ impl Persistence {
                 params![id, dictionary],
             )
             .map_err(sql)?;
+        let last_row: i64 = connection
+            .query_row("SELECT coalesce(max(id), 0) FROM pipelines", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
         Ok(Persistence {
+            next_row: AtomicI64::new(last_row + 1),
             connection: Mutex::new(Some(connection)),
             identity: file_identity(&path),
             path,
@@ -202,6 +205,14 @@ impl Persistence {
                 self.path.display()
             )),
         }
+    }
+
+    /// Serializes what changed in a region and clears its change marks (under its lock);
+    /// pipelines written for the first time get their row ids.
+    pub fn collect(&self, scope: &Scope, state: &mut RegionState) -> Fallible<Changes> {
+        changes::collect(scope, state, &|| {
+            self.next_row.fetch_add(1, Ordering::Relaxed)
+        })
     }
 
     /// Reads one region's committed state back (empty when it has no rows).
@@ -245,7 +256,14 @@ fn write_changes(tx: &rusqlite::Transaction, changes: &Changes) -> Fallible<()> 
     for op in &changes.ops {
         match op {
             Op::ClearRegion => {
-                for table in ["pipelines", "pipeline_versions", "executions", "items"] {
+                for table in ["executions", "pipeline_versions"] {
+                    run(
+                        tx,
+                        &format!("DELETE FROM {table} WHERE pipeline IN (SELECT id FROM pipelines WHERE account = ?1 AND region = ?2)"),
+                        params![account, region],
+                    )?;
+                }
+                for table in ["pipelines", "items"] {
                     run(
                         tx,
                         &format!("DELETE FROM {table} WHERE account = ?1 AND region = ?2"),
@@ -253,42 +271,32 @@ fn write_changes(tx: &rusqlite::Transaction, changes: &Changes) -> Fallible<()> 
                     )?;
                 }
             }
-            Op::DeletePipeline { name } => {
-                for (table, column) in [
-                    ("pipelines", "name"),
-                    ("pipeline_versions", "name"),
-                    ("executions", "pipeline"),
+            Op::DeletePipeline { row } => {
+                for statement in [
+                    "DELETE FROM executions WHERE pipeline = ?1",
+                    "DELETE FROM pipeline_versions WHERE pipeline = ?1",
+                    "DELETE FROM pipelines WHERE id = ?1",
                 ] {
-                    run(
-                        tx,
-                        &format!(
-                            "DELETE FROM {table} WHERE account = ?1 AND region = ?2 AND {column} = ?3"
-                        ),
-                        params![account, region, name],
-                    )?;
+                    run(tx, statement, params![row])?;
                 }
             }
-            Op::Version {
-                name,
-                version,
-                data,
-            } => run(
+            Op::Version { row, version, data } => run(
                 tx,
-                "INSERT OR REPLACE INTO pipeline_versions (account, region, name, version, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account, region, name, version, data],
+                "INSERT OR REPLACE INTO pipeline_versions (pipeline, version, data) VALUES (?1, ?2, ?3)",
+                params![row, version, data],
             )?,
-            Op::Pipeline { name, data } => run(
+            Op::Pipeline { row, name, data } => run(
                 tx,
-                "INSERT OR REPLACE INTO pipelines (account, region, name, data) VALUES (?1, ?2, ?3, ?4)",
-                params![account, region, name, data],
+                "INSERT OR REPLACE INTO pipelines (id, account, region, name, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row, account, region, name, data],
             )?,
-            Op::DeleteExecution { pipeline, seq } => run(
+            Op::DeleteExecution { row, seq } => run(
                 tx,
-                "DELETE FROM executions WHERE account = ?1 AND region = ?2 AND pipeline = ?3 AND seq = ?4",
-                params![account, region, pipeline, seq],
+                "DELETE FROM executions WHERE pipeline = ?1 AND seq = ?2",
+                params![row, seq],
             )?,
             Op::Execution {
-                pipeline,
+                row,
                 seq,
                 declared,
                 records,
@@ -304,8 +312,8 @@ fn write_changes(tx: &rusqlite::Transaction, changes: &Changes) -> Fallible<()> 
                 )?;
                 run(
                     tx,
-                    "INSERT OR REPLACE INTO executions (account, region, pipeline, seq, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![account, region, pipeline, seq, data],
+                    "INSERT OR REPLACE INTO executions (pipeline, seq, data) VALUES (?1, ?2, ?3)",
+                    params![row, seq, data],
                 )?
             }
             Op::Item { kind, key, data } => run(

@@ -3,7 +3,7 @@
 //! written before rows were compressed).
 
 use super::stored::{self, Declared};
-use super::{collect, ExecutionRow, Persistence};
+use super::{ExecutionRow, Persistence};
 use crate::protocol::Scope;
 use crate::store::packed::sample_runtime;
 use crate::store::{PipelineRecord, RegionState};
@@ -73,7 +73,7 @@ fn execution_rows_load_in_every_stored_format() {
         .runtime
         .group_at(1)
         .expect("the sample execution");
-    let changes = collect(&scope(), &mut state).expect("collects");
+    let changes = persistence.collect(&scope(), &mut state).expect("collects");
     persistence.write(&[&changes]).expect("writes");
     assert_eq!(
         export(&persistence.load_region(&scope()).expect("loads")),
@@ -127,7 +127,7 @@ fn a_row_in_no_known_format_fails_the_load() {
     let dir = tempfile::tempdir().expect("temp dir");
     let persistence = Persistence::open(dir.path(), false, None, "test").expect("opens");
     let mut state = sample_state();
-    let changes = collect(&scope(), &mut state).expect("collects");
+    let changes = persistence.collect(&scope(), &mut state).expect("collects");
     persistence.write(&[&changes]).expect("writes");
     for data in [vec![], vec![9; 40], vec![1; 21]] {
         rewrite_row(&persistence, rusqlite::types::Value::Blob(data));
