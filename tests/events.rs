@@ -4,7 +4,7 @@
 
 mod common;
 
-use aws_sdk_codepipeline::types::{ApprovalResult, ApprovalStatus, PipelineExecutionStatus};
+use aws_sdk_codepipeline::types::PipelineExecutionStatus;
 use common::engine::*;
 use common::*;
 use serde_json::Value;
@@ -203,21 +203,7 @@ async fn the_pipeline_and_execution_id_filters_pass_only_matching_events() {
     let mut only_gate = EventStream::open(&t, &format!("?execution-id={waiting}")).await;
     let again = start_execution(c, "one").await;
     wait_finished(c, "one", &again).await;
-    c.put_approval_result()
-        .pipeline_name("gate")
-        .stage_name("Approve")
-        .action_name("Approval")
-        .token(token)
-        .result(
-            ApprovalResult::builder()
-                .status(ApprovalStatus::Approved)
-                .summary("ok")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    approve_with(c, "gate", "Approve", "Approval", &token).await;
     let first = only_gate.next_event().await;
     assert_eq!(first["detail"]["execution-id"], waiting.as_str());
     assert_eq!(
