@@ -372,6 +372,27 @@ async fn summary(c: &aws_sdk_codepipeline::Client) -> Vec<(String, i32, Vec<Stri
     summary
 }
 
+/// Creates each pipeline and runs one execution of it to success, then gives `updated` a
+/// second version.
+async fn pipelines_with_executions(
+    c: &aws_sdk_codepipeline::Client,
+    names: &[&str],
+    updated: &str,
+) {
+    for name in names {
+        c.create_pipeline()
+            .pipeline(two_stage_pipeline(name))
+            .send()
+            .await
+            .unwrap();
+        let id = start_execution(c, name).await;
+        wait_status(c, name, &id, PipelineExecutionStatus::Succeeded).await;
+    }
+    let mut v2 = two_stage_pipeline(updated);
+    v2.version = Some(1);
+    c.update_pipeline().pipeline(v2).send().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_database_of_an_earlier_build_is_moved_to_the_current_tables_when_opened() {
     let dir = data_dir("legacy");
@@ -379,18 +400,7 @@ async fn a_database_of_an_earlier_build_is_moved_to_the_current_tables_when_open
     {
         let t = start_with(persistent_config(&dir)).await;
         let c = &t.client;
-        for name in ["b", "a", "c"] {
-            c.create_pipeline()
-                .pipeline(two_stage_pipeline(name))
-                .send()
-                .await
-                .unwrap();
-            let id = start_execution(c, name).await;
-            wait_status(c, name, &id, PipelineExecutionStatus::Succeeded).await;
-        }
-        let mut v2 = two_stage_pipeline("a");
-        v2.version = Some(1);
-        c.update_pipeline().pipeline(v2).send().await.unwrap();
+        pipelines_with_executions(c, &["b", "a", "c"], "a").await;
         before = summary(c).await;
         t.server.shutdown().await.unwrap();
     }
@@ -470,18 +480,7 @@ async fn an_imported_state_is_what_a_restart_reads() {
     {
         let t = start_with(persistent_config(&dir)).await;
         let c = &t.client;
-        for name in ["kept", "updated", "deleted"] {
-            c.create_pipeline()
-                .pipeline(two_stage_pipeline(name))
-                .send()
-                .await
-                .unwrap();
-            let id = start_execution(c, name).await;
-            wait_status(c, name, &id, PipelineExecutionStatus::Succeeded).await;
-        }
-        let mut v2 = two_stage_pipeline("updated");
-        v2.version = Some(1);
-        c.update_pipeline().pipeline(v2).send().await.unwrap();
+        pipelines_with_executions(c, &["kept", "updated", "deleted"], "updated").await;
         c.delete_pipeline().name("deleted").send().await.unwrap();
         let (status, state) = admin(&t, reqwest::Method::GET, "/state", None).await;
         assert_eq!(status, 200);
