@@ -56,95 +56,122 @@ pub async fn dispatch(app: App, ctx: RequestContext, input: Value) -> Result<Vec
         crate::role_check::check_role(&app.config, role_arn).await?;
     }
     match ctx.operation {
-        CreatePipeline => call(app, ctx, input, pipelines::create_pipeline),
-        GetPipeline => call(app, ctx, input, pipelines::get_pipeline),
-        UpdatePipeline => call(app, ctx, input, pipelines::update_pipeline),
-        DeletePipeline => call(app, ctx, input, pipelines::delete_pipeline),
-        ListPipelines => call(app, ctx, input, pipelines::list_pipelines),
+        CreatePipeline => call(app, ctx, input, pipelines::create_pipeline).await,
+        GetPipeline => call(app, ctx, input, pipelines::get_pipeline).await,
+        UpdatePipeline => call(app, ctx, input, pipelines::update_pipeline).await,
+        DeletePipeline => call(app, ctx, input, pipelines::delete_pipeline).await,
+        ListPipelines => call(app, ctx, input, pipelines::list_pipelines).await,
 
-        StartPipelineExecution => call(app, ctx, input, executions::start_pipeline_execution),
-        StopPipelineExecution => call(app, ctx, input, executions::stop_pipeline_execution),
-        GetPipelineExecution => call(app, ctx, input, executions::get_pipeline_execution),
-        ListPipelineExecutions => call(app, ctx, input, executions::list_pipeline_executions),
-        PutActionRevision => call(app, ctx, input, executions::put_action_revision),
-        GetPipelineState => call(app, ctx, input, state::get_pipeline_state),
-        ListActionExecutions => call(app, ctx, input, action_executions::list_action_executions),
-
-        DisableStageTransition => call(app, ctx, input, stages::disable_stage_transition),
-        EnableStageTransition => call(app, ctx, input, stages::enable_stage_transition),
-        RetryStageExecution => call(app, ctx, input, stages::retry_stage_execution),
-        RollbackStage => call(app, ctx, input, stages::rollback_stage),
-        OverrideStageCondition => call(app, ctx, input, stages::override_stage_condition),
-        ListRuleExecutions => call(app, ctx, input, rule_executions::list_rule_executions),
-        PutApprovalResult => call(app, ctx, input, approvals::put_approval_result),
-
-        CreateCustomActionType => call(app, ctx, input, action_types::create_custom_action_type),
-        DeleteCustomActionType => call(app, ctx, input, action_types::delete_custom_action_type),
-        ListActionTypes => call(app, ctx, input, action_types::list_action_types),
-        GetActionType => call(app, ctx, input, action_types::get_action_type),
-        UpdateActionType => call(app, ctx, input, action_types::update_action_type),
-
-        PollForJobs => call(app, ctx, input, jobs::poll_for_jobs),
-        AcknowledgeJob => call(app, ctx, input, jobs::acknowledge_job),
-        GetJobDetails => call(app, ctx, input, jobs::get_job_details),
-        PutJobSuccessResult => call(app, ctx, input, jobs::put_job_success_result),
-        PutJobFailureResult => call(app, ctx, input, jobs::put_job_failure_result),
-
-        PollForThirdPartyJobs => call(app, ctx, input, third_party_jobs::poll_for_third_party_jobs),
-        GetThirdPartyJobDetails => call(
-            app,
-            ctx,
-            input,
-            third_party_jobs::get_third_party_job_details,
-        ),
-        AcknowledgeThirdPartyJob => call(
-            app,
-            ctx,
-            input,
-            third_party_jobs::acknowledge_third_party_job,
-        ),
-        PutThirdPartyJobSuccessResult => call(
-            app,
-            ctx,
-            input,
-            third_party_jobs::put_third_party_job_success_result,
-        ),
-        PutThirdPartyJobFailureResult => call(
-            app,
-            ctx,
-            input,
-            third_party_jobs::put_third_party_job_failure_result,
-        ),
-
-        ListDeployActionExecutionTargets => call(
-            app,
-            ctx,
-            input,
-            deploy_targets::list_deploy_action_execution_targets,
-        ),
-        ListRuleTypes => call(app, ctx, input, rule_types::list_rule_types),
-
-        TagResource => call(app, ctx, input, tags::tag_resource),
-        UntagResource => call(app, ctx, input, tags::untag_resource),
-        ListTagsForResource => call(app, ctx, input, tags::list_tags_for_resource),
-
-        PutWebhook => call(app, ctx, input, webhooks::put_webhook),
-        ListWebhooks => call(app, ctx, input, webhooks::list_webhooks),
-        DeleteWebhook => call(app, ctx, input, webhooks::delete_webhook),
-        RegisterWebhookWithThirdParty => {
-            call(app, ctx, input, webhooks::register_webhook_with_third_party)
+        StartPipelineExecution => call(app, ctx, input, executions::start_pipeline_execution).await,
+        StopPipelineExecution => call(app, ctx, input, executions::stop_pipeline_execution).await,
+        GetPipelineExecution => call(app, ctx, input, executions::get_pipeline_execution).await,
+        ListPipelineExecutions => call(app, ctx, input, executions::list_pipeline_executions).await,
+        PutActionRevision => call(app, ctx, input, executions::put_action_revision).await,
+        GetPipelineState => call(app, ctx, input, state::get_pipeline_state).await,
+        ListActionExecutions => {
+            call(app, ctx, input, action_executions::list_action_executions).await
         }
-        DeregisterWebhookWithThirdParty => call(
-            app,
-            ctx,
-            input,
-            webhooks::deregister_webhook_with_third_party,
-        ),
+
+        DisableStageTransition => call(app, ctx, input, stages::disable_stage_transition).await,
+        EnableStageTransition => call(app, ctx, input, stages::enable_stage_transition).await,
+        RetryStageExecution => call(app, ctx, input, stages::retry_stage_execution).await,
+        RollbackStage => call(app, ctx, input, stages::rollback_stage).await,
+        OverrideStageCondition => call(app, ctx, input, stages::override_stage_condition).await,
+        ListRuleExecutions => call(app, ctx, input, rule_executions::list_rule_executions).await,
+        PutApprovalResult => call(app, ctx, input, approvals::put_approval_result).await,
+
+        CreateCustomActionType => {
+            call(app, ctx, input, action_types::create_custom_action_type).await
+        }
+        DeleteCustomActionType => {
+            call(app, ctx, input, action_types::delete_custom_action_type).await
+        }
+        ListActionTypes => call(app, ctx, input, action_types::list_action_types).await,
+        GetActionType => call(app, ctx, input, action_types::get_action_type).await,
+        UpdateActionType => call(app, ctx, input, action_types::update_action_type).await,
+
+        PollForJobs => call(app, ctx, input, jobs::poll_for_jobs).await,
+        AcknowledgeJob => call(app, ctx, input, jobs::acknowledge_job).await,
+        GetJobDetails => call(app, ctx, input, jobs::get_job_details).await,
+        PutJobSuccessResult => call(app, ctx, input, jobs::put_job_success_result).await,
+        PutJobFailureResult => call(app, ctx, input, jobs::put_job_failure_result).await,
+
+        PollForThirdPartyJobs => {
+            call(app, ctx, input, third_party_jobs::poll_for_third_party_jobs).await
+        }
+        GetThirdPartyJobDetails => {
+            call(
+                app,
+                ctx,
+                input,
+                third_party_jobs::get_third_party_job_details,
+            )
+            .await
+        }
+        AcknowledgeThirdPartyJob => {
+            call(
+                app,
+                ctx,
+                input,
+                third_party_jobs::acknowledge_third_party_job,
+            )
+            .await
+        }
+        PutThirdPartyJobSuccessResult => {
+            call(
+                app,
+                ctx,
+                input,
+                third_party_jobs::put_third_party_job_success_result,
+            )
+            .await
+        }
+        PutThirdPartyJobFailureResult => {
+            call(
+                app,
+                ctx,
+                input,
+                third_party_jobs::put_third_party_job_failure_result,
+            )
+            .await
+        }
+
+        ListDeployActionExecutionTargets => {
+            call(
+                app,
+                ctx,
+                input,
+                deploy_targets::list_deploy_action_execution_targets,
+            )
+            .await
+        }
+        ListRuleTypes => call(app, ctx, input, rule_types::list_rule_types).await,
+
+        TagResource => call(app, ctx, input, tags::tag_resource).await,
+        UntagResource => call(app, ctx, input, tags::untag_resource).await,
+        ListTagsForResource => call(app, ctx, input, tags::list_tags_for_resource).await,
+
+        PutWebhook => call(app, ctx, input, webhooks::put_webhook).await,
+        ListWebhooks => call(app, ctx, input, webhooks::list_webhooks).await,
+        DeleteWebhook => call(app, ctx, input, webhooks::delete_webhook).await,
+        RegisterWebhookWithThirdParty => {
+            call(app, ctx, input, webhooks::register_webhook_with_third_party).await
+        }
+        DeregisterWebhookWithThirdParty => {
+            call(
+                app,
+                ctx,
+                input,
+                webhooks::deregister_webhook_with_third_party,
+            )
+            .await
+        }
     }
 }
 
-/// Deserializes the (already validated) input, runs the handler, serializes its output.
-fn call<I, O, H>(
+/// Deserializes the (already validated) input, runs the handler once the region admits it
+/// (`Region::admitted`: a region that does not exist yet admits at once), serializes its output.
+async fn call<I, O, H>(
     app: &App,
     ctx: &RequestContext,
     input: Value,
@@ -157,7 +184,10 @@ where
 {
     let input: I = serde_json::from_value(input)
         .map_err(|e| ApiError::serialization(format!("Could not deserialize request: {e}")))?;
-    let output = handler(app, ctx, input)?;
+    let output = match app.store.get(&ctx.scope) {
+        Some(region) => region.admitted(|| handler(app, ctx, input)).await,
+        None => handler(app, ctx, input),
+    }?;
     // Most answers take a few hundred bytes to a few KiB: room for them from the start.
     let mut body = Vec::with_capacity(2048);
     serde_json::to_writer(&mut body, &output).map_err(|e| {

@@ -14,6 +14,7 @@
 //! one (`Store::read`).
 
 mod action_types;
+mod admission;
 mod codec;
 pub mod commits;
 mod committer;
@@ -131,6 +132,7 @@ impl Store {
             shared: Some(self.shared.clone()),
             resume_pending: AtomicBool::new(false),
             handoff: packing::Handoff::default(),
+            admission: admission::Admission::default(),
             me: me.clone(),
         })
     }
@@ -161,6 +163,7 @@ impl Store {
                 shared: None,
                 resume_pending: AtomicBool::new(false),
                 handoff: packing::Handoff::default(),
+                admission: admission::Admission::default(),
                 me: me.clone(),
             })
         })
@@ -214,6 +217,8 @@ pub struct Region {
     resume_pending: AtomicBool,
     /// Executions packed outside the lock, waiting for it (`packing`).
     handoff: packing::Handoff,
+    /// Requests take turns here before they take the lock (`admission`).
+    admission: admission::Admission,
     /// This region (the committer queues it).
     me: Weak<Region>,
 }

@@ -140,6 +140,7 @@ pub(super) struct AfterUnlock<'a> {
 
 impl Drop for AfterUnlock<'_> {
     fn drop(&mut self) {
+        super::admission::release(self.region);
         if self.encodings.is_empty() {
             return;
         }
