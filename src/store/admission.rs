@@ -58,3 +58,88 @@ pub(super) fn release(region: &Region) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::Scope;
+    use crate::store::Store;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    fn scope() -> Scope {
+        Scope {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    /// The admitted request lets the next one in when it drops its guard of the region, not
+    /// when its handler returns; a guard of another region lets no one in.
+    #[tokio::test]
+    async fn the_turn_ends_when_the_guard_is_dropped() {
+        let store = Store::open(None).expect("opens");
+        let region = store.region(&scope());
+        let other = store.region(&Scope {
+            account: "222222222222".into(),
+            region: "us-east-1".into(),
+        });
+        let free = || region.admission.0.available_permits();
+        region
+            .admitted(|| {
+                drop(other.lock());
+                assert_eq!(free(), 0, "another region's guard ended the turn");
+                let guard = region.lock();
+                assert_eq!(free(), 0);
+                drop(guard);
+                assert_eq!(free(), 1, "the turn outlived the guard");
+            })
+            .await;
+        // A handler that takes no guard ends its turn when it returns.
+        region.admitted(|| assert_eq!(free(), 0)).await;
+        assert_eq!(free(), 1);
+    }
+
+    /// A second request of the region waits, as a task, while the first holds its turn.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_request_waits_for_the_turn() {
+        let store = Store::open(None).expect("opens");
+        let region = store.region(&scope());
+        let (admitted_tx, admitted_rx) = std::sync::mpsc::channel::<()>();
+        let second_ran = Arc::new(AtomicBool::new(false));
+        let first = {
+            let region = region.clone();
+            let second_ran = second_ran.clone();
+            tokio::spawn(async move {
+                region
+                    .admitted(|| {
+                        let guard = region.lock();
+                        admitted_tx.send(()).expect("sends");
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        let ran = second_ran.load(Ordering::SeqCst);
+                        drop(guard);
+                        ran
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || admitted_rx.recv())
+            .await
+            .expect("joins")
+            .expect("the first request is admitted");
+        let second = {
+            let region = region.clone();
+            let second_ran = second_ran.clone();
+            tokio::spawn(async move {
+                region
+                    .admitted(|| second_ran.store(true, Ordering::SeqCst))
+                    .await
+            })
+        };
+        assert!(
+            !first.await.expect("joins"),
+            "the second request ran during the first one's turn"
+        );
+        second.await.expect("joins");
+        assert!(second_ran.load(Ordering::SeqCst));
+    }
+}
