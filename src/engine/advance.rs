@@ -5,7 +5,7 @@ use super::progress;
 use super::{actions, rollback_stage, Cx, Outcome};
 use crate::model::*;
 use crate::store::runtime::*;
-use crate::store::RegionState;
+use crate::store::{PipelineRecord, RegionState};
 
 /// Finishes an in-progress action execution (by id) with an outcome. False if it was not
 /// in progress.
@@ -39,15 +39,32 @@ pub struct Consequences {
 /// starting the automated rollbacks its stage conditions ask for.
 pub fn advance(cx: &Cx, state: &mut RegionState, pipeline: &str) {
     state.touch_pipeline(pipeline);
-    for _ in 0..100_000 {
-        let Some(record) = state.pipelines.get_mut(pipeline) else {
+    // A bound on the steps of one call, whatever the pipeline does.
+    let mut steps = 0..100_000;
+    while steps.next().is_some() {
+        let RegionState {
+            pipelines, jobs, ..
+        } = &mut *state;
+        let Some(record) = pipelines.get_mut(pipeline) else {
             return;
         };
-        let arn = record.arn.clone();
+        let PipelineRecord { arn, runtime, .. } = &mut **record;
+        // Steps until nothing changes or a stage asks for a rollback (which needs the whole
+        // region): one lookup of the pipeline for all of them.
         let mut effects = Consequences::default();
-        let changed = progress::step_all(cx, pipeline, &arn, &mut record.runtime, &mut effects);
-        for job in effects.jobs {
-            state.jobs.queue(job);
+        let mut changed;
+        loop {
+            changed = progress::step_all(cx, pipeline, arn, runtime, &mut effects);
+            for job in effects.jobs.drain(..) {
+                jobs.queue(job);
+            }
+            if !changed || !effects.rollbacks.is_empty() || steps.next().is_none() {
+                break;
+            }
+        }
+        if effects.rollbacks.is_empty() {
+            trim_history(runtime, cx.settings.max_executions_per_pipeline);
+            return;
         }
         for (stage, failed) in effects.rollbacks {
             automated_rollback(cx, state, pipeline, &stage, &failed);
