@@ -70,11 +70,12 @@ async fn validate_prints_one_line_per_problem_and_exits_1() {
             format!("{}: Pipeline (Resources.Pipeline.Properties.Stages[0].Actions[0].Configuration.S3ObjectKey.Fn::Select.Fn::Cidr): ValidationError: the intrinsic function Fn::Cidr is not supported by codepipeline-local", file("unsupported-intrinsic.yaml")),
         ]
     );
-    // A missing import is a problem too.
+    // A missing import is a problem too: the first one met (a resource's properties are read
+    // in name order: ArtifactStore's import before RoleArn's).
     let output = binary(&["validate"], &[fixture("templates/release.yaml")]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stdout(&output).contains("No export named shared-PipelineRole found"),
+        stdout(&output).contains("No export named shared-ArtifactBucket found"),
         "{}",
         stdout(&output)
     );
