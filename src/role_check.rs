@@ -17,7 +17,9 @@ pub async fn check_role(config: &Config, role_arn: &str) -> Result<(), ApiError>
     let Some(endpoint) = &config.iam_endpoint else {
         return Ok(());
     };
-    match trusts_codepipeline(config, endpoint, role_arn).await {
+    // Boxed: the HTTP request's future takes about 5 KiB, which every request's future (they
+    // are moved several times on their way through the server) would otherwise carry.
+    match Box::pin(trusts_codepipeline(config, endpoint, role_arn)).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(not_authorized(role_arn)),
         Err(cause) => {
