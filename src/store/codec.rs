@@ -1,14 +1,14 @@
 //! The compression of packed executions (`store::packed`) and older pipeline versions: zstd against a dictionary of what a
-//! record usually says (field names, statuses, common values; `store::packed` gives it), so
+//! record usually says (field names, statuses, common values; `store::dictionary`), so
 //! that a blob holds little more than what is unique to its run (ids, timestamps, revisions,
 //! artifact keys). Each thread keeps its compression and decompression contexts, made with
 //! the first dictionary it is given (there is one per process).
 
 use std::cell::RefCell;
 
-/// zstd's level: packing runs once per finished execution, under the region's lock. Level -1
-/// (no entropy coding of literals) compresses a 2-stage execution in about half the time of
-/// level 3, into about 70 more bytes (628 against 556).
+/// zstd's level: packing runs once per finished execution. Against the trained dictionary
+/// (`store::dictionary`), level -1 (no entropy coding of literals) compresses a 2-stage
+/// execution's 3.7 KB into about 625 bytes; level 1 into about 505, in about 1.4 times as long.
 const LEVEL: i32 = -1;
 
 /// The level for older pipeline versions: written once per UpdatePipeline, without a dictionary.

@@ -19,6 +19,7 @@ mod codec;
 pub mod commits;
 mod committer;
 pub mod deliveries;
+mod dictionary;
 pub mod ids;
 pub mod invariants;
 mod lock;

@@ -17,7 +17,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// A finished execution with its action and rule executions, packed.
 #[derive(Debug)]
@@ -70,24 +70,15 @@ fn encode(group: &GroupRef) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The compression dictionary: a sample group with its unique values blanked
-/// (`packed_dictionary.json`), in the packed encoding. Persistence stores it with the rows it
-/// compressed (a later build's dictionary may differ).
-pub fn dictionary() -> &'static [u8] {
-    static DICTIONARY: OnceLock<Vec<u8>> = OnceLock::new();
-    DICTIONARY.get_or_init(|| {
-        let sample: Result<Group, _> =
-            serde_json::from_slice(include_bytes!("packed_dictionary.json"));
-        match sample {
-            Ok(group) => encode(&GroupRef {
-                execution: &group.execution,
-                actions: group.actions.iter().collect(),
-                rules: group.rules.iter().collect(),
-            })
-            .unwrap_or_default(),
-            // The sample is part of the source and decodes (a unit test checks it).
-            Err(_) => Vec::new(),
-        }
+pub use super::dictionary::dictionary;
+
+/// A decoded group's packed encoding (the dictionary's training samples).
+#[cfg(test)]
+pub(crate) fn encode_group(group: &Group) -> Result<Vec<u8>, String> {
+    encode(&GroupRef {
+        execution: &group.execution,
+        actions: group.actions.iter().collect(),
+        rules: group.rules.iter().collect(),
     })
 }
 
