@@ -88,17 +88,30 @@ async fn json11(State(app): State<App>, headers: HeaderMap, body: Body) -> Respo
     let scope = caller_scope(&headers, &app.config.account_id, &app.config.region);
     let limit = app.config.max_body_bytes;
     let dispatch_app = app.clone();
-    protocol::handle_json11(&headers, body, limit, scope, move |ctx, input| async move {
-        if !dispatch_app.store.is_durable() {
-            return api::dispatch(dispatch_app, ctx, input).await;
-        }
-        // A request that only read a change whose commit then failed (and was rolled back)
-        // runs again, on the state rolled back to, rather than fail (`store::commits`).
-        crate::store::commits::retry_reads(READ_ATTEMPTS, || {
-            api::dispatch(dispatch_app.clone(), ctx.clone(), input.clone())
-        })
-        .await
-    })
+    protocol::handle_json11(
+        &headers,
+        body,
+        limit,
+        scope,
+        move |ctx, input, body| async move {
+            if !dispatch_app.store.is_durable() {
+                return api::dispatch(dispatch_app, ctx, input).await;
+            }
+            // A request that only read a change whose commit then failed (and was rolled back)
+            // runs again, on the state rolled back to, rather than fail (`store::commits`). The
+            // first run takes the decoded input; a run again (rare) decodes the body again, rather
+            // than every request copying its input in case.
+            let mut input = Some(input);
+            crate::store::commits::retry_reads(READ_ATTEMPTS, || {
+                let (app, ctx) = (dispatch_app.clone(), ctx.clone());
+                let input = input
+                    .take()
+                    .map_or_else(|| protocol::decode_input(ctx.operation, &body), Ok);
+                async move { api::dispatch(app, ctx, input?).await }
+            })
+            .await
+        },
+    )
     .await
 }
 

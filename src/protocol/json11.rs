@@ -128,7 +128,8 @@ pub fn error_response(request_id: &str, error: &ApiError) -> Response {
     response
 }
 
-/// Handles one JSON 1.1 call: decode, validate, dispatch, encode.
+/// Handles one JSON 1.1 call: decode, validate, dispatch (with the body it was decoded from,
+/// should the call run again), encode.
 pub async fn handle_json11<F, Fut>(
     headers: &HeaderMap,
     body: Body,
@@ -137,7 +138,7 @@ pub async fn handle_json11<F, Fut>(
     dispatch: F,
 ) -> Response
 where
-    F: FnOnce(RequestContext, Value) -> Fut,
+    F: FnOnce(RequestContext, Value, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
 {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -179,7 +180,7 @@ where
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
         };
-        let result = dispatch(ctx, input).await;
+        let result = dispatch(ctx, input, bytes).await;
         match &result {
             Ok(_) => tracing::debug!("ok"),
             Err(e) => tracing::info!(error = %e, "error"),

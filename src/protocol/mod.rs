@@ -7,4 +7,4 @@ mod json11;
 
 pub use crate::model::ApiError;
 pub use credentials::{caller_scope, Scope};
-pub use json11::{error_response, handle_json11, json_response, RequestContext};
+pub use json11::{decode_input, error_response, handle_json11, json_response, RequestContext};

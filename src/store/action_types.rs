@@ -5,7 +5,6 @@ use crate::model::catalog;
 use crate::model::structure::ActionTypeInfo;
 use crate::model::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 use super::RegionState;
 
@@ -36,8 +35,9 @@ impl RegisteredActionType {
                 .action_type
                 .action_configuration_properties
                 .clone()
-                .unwrap_or_default(),
-            allowed_values: BTreeMap::new(),
+                .unwrap_or_default()
+                .into(),
+            allowed_values: Default::default(),
             v2_only: false,
             known_keys_only: true,
         }

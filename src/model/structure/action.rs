@@ -54,7 +54,8 @@ pub(super) fn check_action(
             )));
         }
     }
-    let configuration = action.configuration.clone().unwrap_or_default();
+    let no_configuration = crate::model::Map::default();
+    let configuration = action.configuration.as_ref().unwrap_or(&no_configuration);
     for key in catalog::required_keys(&info.properties) {
         if !configuration.contains_key(key) {
             return Err(action_error(format!(
@@ -93,12 +94,14 @@ pub fn action_type_info(id: &ActionTypeId, ctx: &StructureContext) -> Option<Act
             return Some(ActionTypeInfo {
                 input: known.action_type.input_artifact_details.clone(),
                 output: known.action_type.output_artifact_details.clone(),
-                properties: known
-                    .action_type
-                    .action_configuration_properties
-                    .clone()
-                    .unwrap_or_default(),
-                allowed_values: known.allowed_values.clone(),
+                properties: Cow::Borrowed(
+                    known
+                        .action_type
+                        .action_configuration_properties
+                        .as_deref()
+                        .unwrap_or_default(),
+                ),
+                allowed_values: Cow::Borrowed(&known.allowed_values),
                 v2_only: known.v2_only,
                 known_keys_only: false,
             });
@@ -117,8 +120,8 @@ pub fn action_type_info(id: &ActionTypeId, ctx: &StructureContext) -> Option<Act
                 minimum_count: 0,
                 maximum_count: 5,
             },
-            properties: Vec::new(),
-            allowed_values: BTreeMap::new(),
+            properties: Cow::Borrowed(&[]),
+            allowed_values: Cow::Owned(BTreeMap::new()),
             v2_only: false,
             known_keys_only: false,
         });

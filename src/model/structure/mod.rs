@@ -11,6 +11,7 @@ use super::catalog;
 use super::shapes::*;
 use super::ApiError;
 use crate::model::ErrorCode;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 mod action;
@@ -25,8 +26,9 @@ use stage::{check_blockers, check_conditions};
 pub struct ActionTypeInfo {
     pub input: ArtifactDetails,
     pub output: ArtifactDetails,
-    pub properties: Vec<ActionConfigurationProperty>,
-    pub allowed_values: BTreeMap<String, Vec<String>>,
+    /// Borrowed from the catalog for AWS's types (checking an action copies nothing).
+    pub properties: Cow<'static, [ActionConfigurationProperty]>,
+    pub allowed_values: Cow<'static, BTreeMap<String, Vec<String>>>,
     pub v2_only: bool,
     /// Reject configuration keys the type does not declare (custom types declare all theirs).
     pub known_keys_only: bool,
