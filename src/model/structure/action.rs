@@ -74,7 +74,7 @@ pub(super) fn check_action(
             }
         }
     }
-    check_allowed_values(&info.allowed_values, &configuration).map_err(
+    check_allowed_values(&info.allowed_values, configuration).map_err(
         |(key, value, allowed)| {
             action_error(format!(
             "Action configuration for action '{}' has {key} = '{value}', which is not one of [{}]",
