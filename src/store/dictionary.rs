@@ -4,8 +4,9 @@
 //! unique values (ids, timestamps, revisions, artifact keys, names) differ from one sample to
 //! the next. Besides the text that records share (field names, statuses, common values), a
 //! trained dictionary carries entropy tables, which zstd reuses instead of building its own for
-//! each blob: blobs are about a tenth smaller and compress about 1.7 times as fast as against the
-//! sample's bare text (the dictionary of earlier builds, which persistence still reads).
+//! each blob: blobs are about a tenth smaller (444 against 497 bytes for `tests/memory.rs`'s
+//! 2-stage execution), and zstd spends about a fifth fewer instructions on them, than against
+//! the sample's bare text (the dictionary of earlier builds, which persistence still reads).
 //!
 //! `cargo test --lib store::dictionary -- --ignored` trains it again (after a change to the
 //! records' fields) into `packed_dictionary.zdict`.
